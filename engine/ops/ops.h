@@ -1,0 +1,23 @@
+// Each file in engine/ops registers the kernels of one op family.
+#pragma once
+
+namespace octet {
+class KernelRegistry;
+}
+
+namespace octet::ops {
+
+/// Relu, Clip, LeakyRelu, Sigmoid, Add/Sub/Mul/Div (broadcasting), Softmax, BatchNormalization (unfused),
+/// Identity, Dropout.  (engine/ops/eltwise.cpp)
+void register_eltwise(KernelRegistry& r);
+/// Flatten, Reshape, Transpose, Concat, Shape, Gather, Unsqueeze, Squeeze, Constant, Reorder (layout change).
+/// (engine/ops/shape_ops.cpp)
+void register_shape_ops(KernelRegistry& r);
+/// MaxPool, AveragePool, GlobalAveragePool.  (engine/ops/pool.cpp)
+void register_pool(KernelRegistry& r);
+/// Conv (with fused bias/activation/residual).  (engine/ops/conv.cpp)
+void register_conv(KernelRegistry& r);
+/// Gemm, MatMul (with fused bias/activation).  (engine/ops/gemm.cpp)
+void register_gemm(KernelRegistry& r);
+
+}  // namespace octet::ops

@@ -1,0 +1,62 @@
+// A loaded model ready to run: load -> (passes) -> compile for concrete shapes -> run many times.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "graph/ir.h"
+#include "kernels/dispatch.h"
+
+namespace octet {
+
+struct SessionOptions {
+  int threads = 0;                       // 0: the cores available to this process
+  kernels::Isa max_isa = kernels::max_isa();
+  std::map<std::string, Shape> shapes;   // input name -> shape; binds symbolic dims (e.g. the batch)
+  bool optimize = true;                  // run the graph passes (folding, fusion)
+};
+
+/// One line of `octet inspect`: a node of the compiled graph.
+struct NodeReport {
+  std::string name, op, fused, kernel, precision, in_shapes, out_shapes;
+};
+
+class Plan;  // engine/plan.h
+
+class Session {
+ public:
+  /// Loads and validates a model (throws Error naming the file on bad input, listing all unsupported ops).
+  static std::unique_ptr<Session> load(const std::string& path, SessionOptions opt = {});
+  Session(Graph g, SessionOptions opt);
+  ~Session();
+
+  const Graph& model() const { return model_; }
+  const SessionOptions& options() const { return opt_; }
+  int threads() const;
+  size_t num_inputs() const { return model_.inputs.size(); }
+  size_t num_outputs() const { return model_.outputs.size(); }
+  const Value& input(size_t i) const { return model_.values[model_.inputs[i]]; }
+  const Value& output(size_t i) const { return model_.values[model_.outputs[i]]; }
+  /// The shape input i will have when none is given: options' shape, else the model's with symbolic dims set
+  /// to 1. Throws if that leaves a dim unknown.
+  Shape default_input_shape(size_t i) const;
+
+  /// Runs on inputs in model input order (plain layout). Compiles (and caches) a plan for their shapes.
+  /// Thread-safe: concurrent calls each get their own arena.
+  std::vector<Tensor> run(const std::vector<TensorView>& inputs);
+  /// The compiled graph for the given (or default) input shapes, one report per node in run order.
+  std::vector<NodeReport> describe(const std::vector<Shape>& input_shapes = {});
+  /// The plan for these input shapes (compiled on first use; kept). Throws Error on a shape mismatch.
+  Plan& plan_for(const std::vector<Shape>& input_shapes);
+
+ private:
+  Graph model_;
+  SessionOptions opt_;
+  std::mutex mu_;
+  std::vector<std::pair<std::vector<Shape>, std::unique_ptr<Plan>>> plans_;
+};
+
+}  // namespace octet

@@ -1,0 +1,102 @@
+// Element types, shapes and owning/non-owning tensors shared by the graph and the engine.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace octet {
+
+// Values match onnx::TensorProto_DataType so conversion is a cast.
+enum class DType : int32_t {
+  undefined = 0,
+  f32 = 1,
+  u8 = 2,
+  i8 = 3,
+  u16 = 4,
+  i16 = 5,
+  i32 = 6,
+  i64 = 7,
+  string = 8,
+  boolean = 9,
+  f16 = 10,
+  f64 = 11,
+  u32 = 12,
+  u64 = 13,
+  bf16 = 16,
+};
+
+/// Size of one element in bytes (0 for undefined/string).
+size_t dtype_size(DType t);
+/// Short name used in messages: "float32", "uint8", ...
+const char* dtype_name(DType t);
+
+using Shape = std::vector<int64_t>;
+
+/// Number of elements of a concrete shape (1 for a scalar).
+int64_t num_elements(const Shape& s);
+/// "1x3x224x224" ("scalar" for rank 0).
+std::string shape_str(const Shape& s);
+
+/// Physical order of a 4-D activation tensor in memory. The logical shape is always NCHW; kernels that see
+/// `nhwc` read the same logical tensor with channels innermost.
+enum class Layout : uint8_t { plain = 0, nhwc = 1 };
+const char* layout_name(Layout l);
+
+/// A non-owning view of a tensor: dtype, logical shape, layout and data pointer.
+struct TensorView {
+  DType dtype = DType::undefined;
+  Shape shape;
+  Layout layout = Layout::plain;
+  void* data = nullptr;
+
+  int64_t numel() const { return num_elements(shape); }
+  size_t bytes() const { return size_t(numel()) * dtype_size(dtype); }
+  template <class T>
+  T* as() const {
+    return static_cast<T*>(data);
+  }
+};
+
+/// An owning tensor with 64-byte aligned storage (constants, inputs/outputs the caller keeps).
+class Tensor {
+ public:
+  Tensor() = default;
+  Tensor(DType dtype, Shape shape);  // zero-filled
+
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  int64_t numel() const { return num_elements(shape_); }
+  size_t bytes() const { return size_t(numel()) * dtype_size(dtype_); }
+  void* data() { return data_.get(); }
+  const void* data() const { return data_.get(); }
+  template <class T>
+  T* as() {
+    return static_cast<T*>(data());
+  }
+  template <class T>
+  const T* as() const {
+    return static_cast<const T*>(data());
+  }
+  /// Same storage, new shape with the same element count.
+  void reshape(Shape s);
+  TensorView view() const { return TensorView{dtype_, shape_, Layout::plain, const_cast<void*>(data())}; }
+  bool empty() const { return !data_; }
+
+ private:
+  struct Free {
+    void operator()(void* p) const;
+  };
+  DType dtype_ = DType::undefined;
+  Shape shape_;
+  std::unique_ptr<void, Free> data_;
+};
+
+/// 64-byte aligned allocation, zero-filled; never returns null (throws std::bad_alloc).
+void* aligned_alloc64(size_t bytes);
+void aligned_free64(void* p);
+
+}  // namespace octet
