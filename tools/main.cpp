@@ -1,0 +1,107 @@
+// `octet` and its second name `infer`: parse the subcommand, map exceptions to exit codes.
+//   0 success, 1 bad input or failure, 2 bad usage.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "graph/error.h"
+#include "tools/args.h"
+#include "tools/commands.h"
+
+namespace {
+
+const char* kHelp =
+    "octet " OCTET_VERSION " - INT8/FP32 inference for ONNX vision models\n"
+    "\n"
+    "usage: octet <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  infer MODEL IMAGE... [--top K] [--labels FILE] [--threads N] [--json]\n"
+    "        [--resize S] [--no-crop] [--mean a,b,c] [--std a,b,c] [--shape NAME=DxD...]\n"
+    "                         classify images (JPEG/PNG); `infer` is a second name for this\n"
+    "  run MODEL INPUT.pb... -o DIR [--threads N] [--shape NAME=DxD...]\n"
+    "                         run on TensorProto inputs, write DIR/output_N.pb\n"
+    "  conformance CASE_DIR... [--rtol R] [--atol A] [--json FILE]\n"
+    "                         run ONNX backend test cases (model.onnx + test_data_set_*)\n"
+    "  eval MODEL DATASET_DIR [infer's preprocessing flags]\n"
+    "                         top-1/top-5 over an image folder (one subfolder per class)\n"
+    "  bench MODEL [--threads N] [--batch B] [--seconds S] [--shape ...] [--json]\n"
+    "                         latency and throughput on generated input\n"
+    "  inspect MODEL [--shape ...]  the graph after passes, with the kernel of each node\n"
+    "\n"
+    "options for every command: --help, --version\n"
+    "environment: OCTET_MAX_ISA=scalar|avx2|avxvnni|avx512|avx512vnni clamps the kernels' instruction set\n";
+
+// Debian's oneDNN runs on libgomp, which reads its settings when it is loaded, before main(). Without a
+// setting, its idle threads spin for a long time after each parallel region and burn the other core.
+// If the user set nothing, set a short spin and restart the process once so libgomp sees it.
+void configure_openmp(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT") || std::getenv("OCTET_NO_REEXEC")) return;
+  setenv("GOMP_SPINCOUNT", "20000", 1);
+  setenv("OCTET_NO_REEXEC", "1", 1);
+  execv("/proc/self/exe", argv);  // on failure, carry on with the defaults
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  configure_openmp(argv);
+  std::string self = argv[0];
+  std::string base = self.substr(self.find_last_of('/') + 1);
+  int first = 1;
+  std::string cmd;
+  if (base == "infer") {
+    cmd = "infer";
+  } else {
+    if (argc < 2) {
+      std::fputs(kHelp, stderr);
+      return 2;
+    }
+    cmd = argv[1];
+    first = 2;
+  }
+  if (cmd == "--version" || cmd == "version") {
+    std::printf("octet %s\n", OCTET_VERSION);
+    return 0;
+  }
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  for (int i = first; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::fputs(kHelp, stdout);
+      return 0;
+    }
+  using namespace octet::tools;
+  int (*fn)(int, char**) = nullptr;
+  if (cmd == "infer") fn = cmd_infer;
+  else if (cmd == "run") fn = cmd_run;
+  else if (cmd == "conformance") fn = cmd_conformance;
+  else if (cmd == "eval") fn = cmd_eval;
+  else if (cmd == "bench") fn = cmd_bench;
+  else if (cmd == "inspect") fn = cmd_inspect;
+  if (!fn) {
+    std::fprintf(stderr, "octet: unknown command '%s' (see octet --help)\n", cmd.c_str());
+    return 2;
+  }
+  try {
+    return fn(argc - first, argv + first);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "octet %s: %s (see octet --help)\n", cmd.c_str(), e.what());
+    return 2;
+  } catch (const octet::Error& e) {
+    std::fprintf(stderr, "octet %s: %s\n", cmd.c_str(), e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "octet %s: out of memory\n", cmd.c_str());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "octet %s: internal error: %s\n", cmd.c_str(), e.what());
+    return 1;
+  }
+}
