@@ -49,6 +49,8 @@ struct Value {
   Shape shape() const;
   bool shape_known() const;
   void set_shape(const Shape& s);
+  /// Bytes of the tensor with its concrete shape (throws if unknown).
+  size_t bytes_hint() const { return size_t(num_elements(shape())) * dtype_size(dtype); }
 };
 
 /// Epilogue fused into a Conv/Gemm/MatMul node by the fusion passes: out = act(op(x) + bias + residual).

@@ -1,0 +1,78 @@
+#include "engine/session.h"
+
+#include "engine/kernel.h"
+#include "engine/plan.h"
+#include "engine/thread_pool.h"
+#include "graph/onnx_import.h"
+#include "graph/shape_inference.h"
+
+namespace octet {
+
+std::unique_ptr<Session> Session::load(const std::string& path, SessionOptions opt) {
+  return std::make_unique<Session>(load_onnx(path), std::move(opt));
+}
+
+// Validation at load: every op must be known to shape inference and have a kernel. All problems are reported in
+// one message so the user sees the whole list at once.
+Session::Session(Graph g, SessionOptions opt) : model_(std::move(g)), opt_(std::move(opt)) {
+  std::vector<std::string> problems = unknown_ops(model_);
+  for (size_t i = 0; i < model_.nodes.size(); ++i) {
+    const Node& n = model_.nodes[i];
+    if (op_known(n.domain, n.op_type, model_.opset(n.domain)) &&
+        !KernelRegistry::instance().find(n.domain, n.op_type))
+      problems.push_back(n.op_type + " at node '" + n.name + "' (no kernel)");
+  }
+  if (!problems.empty()) {
+    std::string msg = model_.path + ": unsupported op" + (problems.size() > 1 ? "s" : "") + ": ";
+    for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
+    throw Unsupported(msg);
+  }
+  for (auto& [name, shape] : opt_.shapes) {
+    bool found = false;
+    for (int v : model_.inputs) found |= model_.values[v].name == name;
+    if (!found) {
+      std::string names;
+      for (int v : model_.inputs) names += (names.empty() ? "'" : ", '") + model_.values[v].name + "'";
+      throw Error(model_.path + ": --shape names input '" + name + "', but the model's inputs are " + names);
+    }
+  }
+}
+
+Session::~Session() = default;
+
+int Session::threads() const { return opt_.threads > 0 ? opt_.threads : available_cores(); }
+
+Shape Session::default_input_shape(size_t i) const {
+  const Value& v = input(i);
+  if (auto it = opt_.shapes.find(v.name); it != opt_.shapes.end()) return it->second;
+  if (!v.has_shape)
+    throw Error(model_.path + ": input '" + v.name + "' has no shape in the model; give one with --shape " + v.name +
+                "=...");
+  Shape s;
+  for (const Dim& d : v.dims) s.push_back(d.known() ? d.value : 1);
+  return s;
+}
+
+Plan& Session::plan_for(const std::vector<Shape>& input_shapes) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& [shapes, plan] : plans_)
+    if (shapes == input_shapes) return *plan;
+  auto plan = std::make_unique<Plan>(model_, input_shapes, opt_);
+  plans_.emplace_back(input_shapes, std::move(plan));
+  return *plans_.back().second;
+}
+
+std::vector<Tensor> Session::run(const std::vector<TensorView>& inputs) {
+  std::vector<Shape> shapes;
+  for (const TensorView& t : inputs) shapes.push_back(t.shape);
+  return plan_for(shapes).run(inputs);
+}
+
+std::vector<NodeReport> Session::describe(const std::vector<Shape>& input_shapes) {
+  std::vector<Shape> shapes = input_shapes;
+  if (shapes.empty())
+    for (size_t i = 0; i < num_inputs(); ++i) shapes.push_back(default_input_shape(i));
+  return plan_for(shapes).describe();
+}
+
+}  // namespace octet

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs every Debian package octet needs. Idempotent: installs only what is missing.
+#   scripts/setup.sh            build + test dependencies
+#   scripts/setup.sh --models   also what the model-making scripts need (torch, torchvision, Fashion-MNIST)
+set -euo pipefail
+pkgs=(build-essential cmake ninja-build pkg-config
+      libdnnl-dev libxsimd-dev libbenchmark-dev doctest-dev
+      libprotobuf-dev protobuf-compiler libonnx-dev libstb-dev libonnx-testdata
+      python3 python3-numpy python3-onnx)
+if [[ "${1:-}" == "--models" ]]; then
+  pkgs+=(python3-torch python3-torchvision python3-pil python3-matplotlib dataset-fashion-mnist nodejs npm)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup: all packages present"

@@ -1,0 +1,100 @@
+// octet bench MODEL: latency and throughput over generated input.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "engine/plan.h"
+#include "tools/commands.h"
+#include "tools/common.h"
+
+namespace octet::tools {
+
+namespace {
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  // Nearest-rank on the sorted sample, interpolated between neighbours.
+  double pos = p / 100.0 * double(v.size() - 1);
+  size_t lo = size_t(pos);
+  size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (pos - double(lo));
+}
+
+double peak_rss_mb() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+}  // namespace
+
+int cmd_bench(int argc, char** argv) {
+  Args a(argc, argv, {"--threads", "--shape", "--batch", "--seconds", "--iterations", "--warmup"}, {"--json"});
+  if (a.positional().size() != 1) throw UsageError("bench needs exactly one MODEL");
+  const double seconds = a.get_double("--seconds", 5.0);
+  const int iterations = a.get_int("--iterations", 0);
+  const int warmup = a.get_int("--warmup", 3);
+  if (seconds <= 0 && iterations <= 0) throw UsageError("--seconds or --iterations must be positive");
+
+  auto t0 = std::chrono::steady_clock::now();
+  SessionOptions opt = session_options(a);
+  auto session = Session::load(a.positional()[0], opt);
+  std::vector<Shape> shapes;
+  for (size_t i = 0; i < session->num_inputs(); ++i) shapes.push_back(session->default_input_shape(i));
+  int batch = shapes.empty() || shapes[0].empty() ? 1 : int(shapes[0][0]);
+  if (a.has("--batch")) {
+    batch = a.get_int("--batch", 1);
+    if (batch < 1) throw UsageError("--batch must be >= 1");
+    const Value& in0 = session->input(0);
+    if (in0.has_shape && !in0.dims.empty() && in0.dims[0].known() && in0.dims[0].value != batch)
+      throw Error(a.positional()[0] + ": input '" + in0.name + "' has a fixed batch of " +
+                  std::to_string(in0.dims[0].value) + ", --batch " + std::to_string(batch) + " does not fit");
+    for (Shape& s : shapes)
+      if (!s.empty()) s[0] = batch;
+  }
+  Plan& plan = session->plan_for(shapes);
+  const double create_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+
+  std::vector<Tensor> inputs = generate_inputs(*session, shapes);
+  std::vector<TensorView> views;
+  for (const Tensor& t : inputs) views.push_back(t.view());
+  for (int i = 0; i < warmup; ++i) plan.run(views);
+
+  std::vector<double> ms;
+  auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    auto s = std::chrono::steady_clock::now();
+    plan.run(views);
+    auto e = std::chrono::steady_clock::now();
+    ms.push_back(std::chrono::duration<double, std::milli>(e - s).count());
+    double elapsed = std::chrono::duration<double>(e - start).count();
+    if (iterations > 0 ? int(ms.size()) >= iterations : (elapsed >= seconds && ms.size() >= 5)) break;
+  }
+  double total_s = 0;
+  for (double m : ms) total_s += m / 1000.0;
+  const double p50 = percentile(ms, 50), p90 = percentile(ms, 90), p99 = percentile(ms, 99);
+  const double ips = double(batch) * double(ms.size()) / total_s;
+
+  std::printf("model        %s\n", a.positional()[0].c_str());
+  std::printf("threads      %d   batch %d   isa %s\n", plan.threads(), batch, kernels::isa_name(opt.max_isa));
+  std::printf("runs         %zu\n", ms.size());
+  std::printf("latency ms   p50 %.3f   p90 %.3f   p99 %.3f   min %.3f\n", p50, p90, p99,
+              *std::min_element(ms.begin(), ms.end()));
+  std::printf("images/s     %.1f\n", ips);
+  std::printf("create ms    %.1f   peak RSS %.1f MB\n", create_ms, peak_rss_mb());
+  if (a.has("--json")) {
+    std::printf(
+        "{\"model\": %s, \"scenario\": \"singlestream\", \"p50_ms\": %s, \"p90_ms\": %s, \"p99_ms\": %s, "
+        "\"images_per_s\": %s, \"threads\": %d, \"batch\": %d, \"runs\": %zu, \"create_ms\": %s, "
+        "\"peak_rss_mb\": %s, \"isa\": \"%s\"}\n",
+        json_string(a.positional()[0]).c_str(), json_number(p50).c_str(), json_number(p90).c_str(),
+        json_number(p99).c_str(), json_number(ips).c_str(), plan.threads(), batch, ms.size(),
+        json_number(create_ms).c_str(), json_number(peak_rss_mb()).c_str(), kernels::isa_name(opt.max_isa));
+  }
+  return 0;
+}
+
+}  // namespace octet::tools
