@@ -1,0 +1,15 @@
+// Pooling kernels for the avx2 tier: the loops of pool_impl.h instantiated with xsimd::fma3<xsimd::avx2>.
+#include "kernels/pool/pool_impl.h"
+
+#if !XSIMD_WITH_FMA3_AVX2
+#error "pool_avx2.cpp must be compiled with the avx2 flags (see kernels/CMakeLists.txt)"
+#endif
+
+namespace octet::kernels::pool {
+
+const Table& table_avx2() {
+  static const Table t = make_table<xsimd::fma3<xsimd::avx2>>("avx2");
+  return t;
+}
+
+}  // namespace octet::kernels::pool
