@@ -1,0 +1,201 @@
+// qgemm driver: weight packing, the dispatch table, M/N blocking, tails and threading. The per-ISA files hold
+// only the register tile (qgemm_u8s8_<MR>x<NR>c4_<isa>.cpp).
+#include "kernels/qgemm/qgemm.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace octet::kernels::qgemm {
+namespace {
+
+// --- Packing ----------------------------------------------------------------------------------------------
+
+// Zero-point folding. With real activations a = q_a - z_a (u8, one z_a per tensor) and symmetric weights w
+// (zero point 0):
+//   sum_k (q_a[k] - z_a) * w[j][k] = sum_k q_a[k] * w[j][k] - z_a * colsum(w)[j],  colsum(w)[j] = sum_k w[j][k]
+// The second term depends on the weights only, so it moves into the int32 bias once, at pack time:
+//   bias'[j] = bias[j] - z_a * colsum(w)[j]
+// and the micro-kernels accumulate raw u8 x s8 products (exactly what vpdpbusd computes) on top of bias'.
+// Padding columns (j >= n) get bias' = 0 and zero weights, so they compute 0 and are never stored.
+void pack_bias(size_t n, size_t j0, size_t nr, size_t k, const int8_t* w, size_t ldw, const int32_t* bias,
+               int32_t za, int32_t* out) {
+  for (size_t jj = 0; jj < nr; ++jj) {
+    const size_t j = j0 + jj;
+    if (j >= n) {
+      out[jj] = 0;
+      continue;
+    }
+    int64_t colsum = 0;
+    for (size_t kk = 0; kk < k; ++kk) colsum += w[j * ldw + kk];
+    out[jj] = int32_t((bias ? int64_t(bias[j]) : 0) - int64_t(za) * colsum);
+  }
+}
+
+int8_t w_at(size_t n, size_t k, const int8_t* w, size_t ldw, size_t j, size_t kk) {
+  return j < n && kk < k ? w[j * ldw + kk] : int8_t(0);
+}
+
+// "c4" layout for vpdpbusd (and the scalar tier): per panel of NR output channels, int32 bias'[NR], then for
+// each group g of 4 inputs, NR x 4 bytes: [g][j][t] = W[j][4g + t]. One k-step of one 16-channel vector is 64
+// contiguous bytes = 16 dwords, each dword the 4 weights that meet one broadcast dword of 4 activations. For
+// NR = 16 this is exactly [oc/16][k/4][16][4]; for NR = 32 it is [oc/32][k/4][2][16][4] (two vectors per step).
+template <int NR>
+size_t panel_bytes_c4(size_t k) {
+  return NR * 4 + (k + 3) / 4 * NR * 4;
+}
+template <int NR>
+void pack_c4(size_t n, size_t k, const int8_t* w, size_t ldw, const int32_t* bias, int32_t za, void* out) {
+  auto* p = static_cast<uint8_t*>(out);
+  const size_t groups = (k + 3) / 4;
+  for (size_t j0 = 0; j0 < n; j0 += NR) {
+    pack_bias(n, j0, NR, k, w, ldw, bias, za, reinterpret_cast<int32_t*>(p));
+    auto* q = reinterpret_cast<int8_t*>(p + NR * 4);
+    for (size_t g = 0; g < groups; ++g)
+      for (size_t jj = 0; jj < NR; ++jj)
+        for (size_t t = 0; t < 4; ++t) *q++ = w_at(n, k, w, ldw, j0 + jj, 4 * g + t);
+    p += panel_bytes_c4<NR>(k);
+  }
+}
+
+// "s16 pairs" layout for the exact widening kernels (AVX2, AVX-512 without VNNI), which use vpmaddwd
+// (s16 x s16, adjacent pairs summed into s32). A broadcast activation dword [a0 a1 a2 a3] splits with one AND
+// and one 16-bit shift into the word pairs (a0, a2) and (a1, a3); the weights are stored pre-widened to match:
+// per group g and per vector v of L channels, E = L dwords (w[j][4g], w[j][4g+2]) then O = L dwords
+// (w[j][4g+1], w[j][4g+3]), each half an s16. madd(aE, E) + madd(aO, O) = sum of the 4 products, exactly:
+// |255 * 128| * 2 < 2^31, and no 16-bit intermediate exists (unlike vpmaddubsw, which saturates at 32767).
+template <int NR, int L>
+size_t panel_bytes_s16(size_t k) {
+  return NR * 4 + (k + 3) / 4 * NR * 8;
+}
+template <int NR, int L>
+void pack_s16(size_t n, size_t k, const int8_t* w, size_t ldw, const int32_t* bias, int32_t za, void* out) {
+  auto* p = static_cast<uint8_t*>(out);
+  const size_t groups = (k + 3) / 4;
+  for (size_t j0 = 0; j0 < n; j0 += NR) {
+    pack_bias(n, j0, NR, k, w, ldw, bias, za, reinterpret_cast<int32_t*>(p));
+    auto* q = reinterpret_cast<int16_t*>(p + NR * 4);
+    for (size_t g = 0; g < groups; ++g)
+      for (size_t v = 0; v < NR / L; ++v)
+        for (size_t odd = 0; odd < 2; ++odd)
+          for (size_t l = 0; l < L; ++l) {
+            const size_t j = j0 + v * L + l;
+            *q++ = w_at(n, k, w, ldw, j, 4 * g + odd);
+            *q++ = w_at(n, k, w, ldw, j, 4 * g + 2 + odd);
+          }
+    p += panel_bytes_s16<NR, L>(k);
+  }
+}
+
+// --- The table ----------------------------------------------------------------------------------------------
+
+const QGemmKernel kKernels[] = {
+    {Isa::scalar, "qgemm_u8s8_4x16c4_scalar", 4, 16, 4, qgemm_u8s8_4x16c4_scalar, panel_bytes_c4<16>, pack_c4<16>},
+    {Isa::avx2, "qgemm_u8s8_4x16c4_avx2", 4, 16, 4, qgemm_u8s8_4x16c4_avx2, panel_bytes_s16<16, 8>,
+     pack_s16<16, 8>},
+    {Isa::avxvnni, "qgemm_u8s8_6x16c4_avxvnni", 6, 16, 4, qgemm_u8s8_6x16c4_avxvnni, panel_bytes_c4<16>,
+     pack_c4<16>},
+    {Isa::avx512, "qgemm_u8s8_12x32c4_avx512", 12, 32, 4, qgemm_u8s8_12x32c4_avx512, panel_bytes_s16<32, 16>,
+     pack_s16<32, 16>},
+    {Isa::avx512vnni, "qgemm_u8s8_14x32c4_avx512vnni", 14, 32, 4, qgemm_u8s8_14x32c4_avx512vnni,
+     panel_bytes_c4<32>, pack_c4<32>},
+};
+
+size_t elem_bytes(OutKind k) { return k == OutKind::u8 ? 1 : 4; }
+
+void check(const QGemmKernel& kernel, const Epilogue& ep) {
+  if (size_t(kernel.mr) > kMaxMr || size_t(kernel.nr) > kMaxNr) throw std::invalid_argument("qgemm: tile larger than driver buffers");
+  if (ep.kind != OutKind::s32 && !ep.scale) throw std::invalid_argument("qgemm: epilogue needs scale[n]");
+  if (ep.kind == OutKind::u8) {
+    if (ep.lo < 0 || ep.hi > 255 || ep.lo > ep.hi)
+      throw std::invalid_argument("qgemm: u8 clamp [" + std::to_string(ep.lo) + ", " + std::to_string(ep.hi) +
+                                  "] is not inside [0, 255]");
+    if (ep.zero_point < 0 || ep.zero_point > 255)
+      throw std::invalid_argument("qgemm: u8 output zero point " + std::to_string(ep.zero_point) +
+                                  " is not in [0, 255]");
+  } else if (ep.residual) {
+    throw std::invalid_argument("qgemm: a residual needs u8 output");
+  }
+}
+
+}  // namespace
+
+const QGemmKernel* qgemm_kernel_for(Isa tier) {
+  for (const QGemmKernel& k : kKernels)
+    if (k.isa == tier) return &k;
+  return nullptr;
+}
+
+const QGemmKernel& qgemm_kernel(Isa limit) {
+  const Isa top = clamp_isa(limit, max_isa());
+  const QGemmKernel* best = &kKernels[0];
+  for (const QGemmKernel& k : kKernels)
+    if (int(k.isa) <= int(top) && int(k.isa) >= int(best->isa)) best = &k;
+  return *best;
+}
+
+// --- The driver ---------------------------------------------------------------------------------------------
+//
+// Loop order: M blocks of MC rows (MC * k bytes of A stay in L2) > N panels (one panel of packed weights, read
+// once per M block) > MR tiles of the block (the panel stays in L1/L2 while the rows stream past it). Work is
+// the flat list of (M block, panel, tile) in that order; threads take contiguous ranges of it, so each thread
+// keeps the same locality. Tails: m < MR is handled inside the micro-kernel (it reads and writes only mr rows);
+// the last panel's n < NR columns go through a padded local tile (scale, residual and output), so micro-kernels
+// always see NR valid columns and never touch memory past the caller's buffers.
+void qgemm(const QGemmKernel& kernel, size_t m, size_t n, size_t k, const uint8_t* a, size_t lda,
+           const void* packed, const Epilogue& ep, void* c, size_t ldc, Parallel* par) {
+  check(kernel, ep);
+  if (m == 0 || n == 0) return;
+  const size_t mr = size_t(kernel.mr), nr = size_t(kernel.nr);
+  const size_t panels = (n + nr - 1) / nr, tiles_m = (m + mr - 1) / mr;
+  const size_t panel_bytes = kernel.panel_bytes(k);
+  const size_t mc_tiles = std::max<size_t>(1, (size_t(128) << 10) / std::max<size_t>(1, k * mr));
+  const size_t esize = elem_bytes(ep.kind);
+  const auto* wbase = static_cast<const uint8_t*>(packed);
+  auto* cbase = static_cast<uint8_t*>(c);
+
+  auto run_tile = [&](size_t tm, size_t p) {
+    const size_t i0 = tm * mr, j0 = p * nr;
+    const size_t rows = std::min(mr, m - i0), cols = std::min(nr, n - j0);
+    const uint8_t* at = a + i0 * lda;
+    const void* wt = wbase + p * panel_bytes;
+    Epilogue e = ep;
+    if (e.scale) e.scale += j0;
+    if (e.residual) e.residual += i0 * e.ld_residual + j0;
+    uint8_t* ct = cbase + (i0 * ldc + j0) * esize;
+    if (cols == nr) {
+      kernel.ukernel(rows, k, at, lda, wt, ct, ldc, e);
+      return;
+    }
+    alignas(64) float scale_pad[kMaxNr] = {};
+    alignas(64) uint8_t res_pad[kMaxMr * kMaxNr] = {};
+    alignas(64) uint8_t out_pad[kMaxMr * kMaxNr * 4];
+    if (e.scale) {
+      std::memcpy(scale_pad, e.scale, cols * sizeof(float));
+      e.scale = scale_pad;
+    }
+    if (e.residual) {
+      for (size_t r = 0; r < rows; ++r) std::memcpy(res_pad + r * nr, e.residual + r * e.ld_residual, cols);
+      e.residual = res_pad;
+      e.ld_residual = nr;
+    }
+    kernel.ukernel(rows, k, at, lda, wt, out_pad, nr, e);
+    for (size_t r = 0; r < rows; ++r) std::memcpy(ct + r * ldc * esize, out_pad + r * nr * esize, cols * esize);
+  };
+
+  const size_t blocks = (tiles_m + mc_tiles - 1) / mc_tiles;
+  const size_t total = tiles_m * panels;
+  parallel_for(par, int64_t(total), [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      // t -> (block b, panel p, tile within block): blocks are full except the last.
+      const size_t per_block = mc_tiles * panels;
+      const size_t b = size_t(t) / per_block, rest = size_t(t) % per_block;
+      const size_t block_tiles = b + 1 < blocks ? mc_tiles : tiles_m - b * mc_tiles;
+      const size_t p = rest / block_tiles, tm = b * mc_tiles + rest % block_tiles;
+      run_tile(tm, p);
+    }
+  });
+}
+
+}  // namespace octet::kernels::qgemm

@@ -1,0 +1,62 @@
+// Quantized GEMM: u8 activations x s8 weights -> int32 accumulators -> requantized u8 (or int32 / fp32).
+//
+//   C[i][j] = epilogue( bias'[j] + sum_k A[i][k] * W[j][k] )
+//
+// A is row-major u8 (M x K, row stride lda): NHWC activations are exactly this with M = N*H*W, K = C.
+// W is s8 per output channel, symmetric (zero point 0), packed once by QGemmKernel::pack into the layout its
+// micro-kernel reads (see docs/int8-kernels.md). The activation zero point z_a is folded into the packed bias
+// at pack time (derivation at pack_bias() in qgemm.cpp), so the micro-kernels never see z_a.
+//
+// The epilogue (applied while the tile is in registers) is defined exactly, so that every tier gives the same
+// bits as the scalar reference qgemm_ref():
+//   u8 : t = float(acc) * scale[j]
+//        if residual: t = fma(float(r[i][j] - z_r), residual_scale, t)      (one rounding, like vfmadd)
+//        t = min(max(t, float(lo - z_y)), float(hi - z_y))                   (clamp first: no int overflow)
+//        q = round_half_even(t) + z_y                                         (vcvtps2dq, MXCSR default)
+//      with scale[j] = s_a * s_w[j] / s_y, residual_scale = s_r / s_y; ReLU is lo = z_y, Clip(a, b) sets lo, hi.
+//   s32: acc (bias included) as is.
+//   f32: float(acc) * scale[j]  (scale[j] = s_a * s_w[j]: the dequantized output).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/dispatch.h"
+#include "kernels/parallel.h"
+#include "kernels/qgemm/qgemm_ukernel.h"
+
+namespace octet::kernels::qgemm {
+
+/// The micro-kernel of one tier and the matching weight packing. Obtained from qgemm_kernel(); never built
+/// by callers.
+struct QGemmKernel {
+  Isa isa;
+  const char* name;  // e.g. "qgemm_u8s8_14x32c4_avx512vnni"
+  int mr, nr, kr;    // tile rows, tile columns (= packed panel width), k-group of the packing
+  UkernelFn ukernel;
+  /// Bytes of one packed panel (nr output channels, k inputs, bias included).
+  size_t (*panel_bytes)(size_t k);
+  /// Packs W (n x k, row stride ldw, s8) and bias (n int32, may be null = 0) for activation zero point za
+  /// into `out` (packed_bytes(n, k) bytes, 64-byte aligned preferred). Columns past n are zero.
+  void (*pack)(size_t n, size_t k, const int8_t* w, size_t ldw, const int32_t* bias, int32_t za, void* out);
+
+  size_t packed_bytes(size_t n, size_t k) const { return (n + nr - 1) / nr * panel_bytes(k); }
+};
+
+/// The kernel of exactly `tier` (nullptr if this build has none). Does not check the CPU: tests use it with
+/// detected_isa() to decide what may run.
+const QGemmKernel* qgemm_kernel_for(Isa tier);
+/// The best kernel the CPU runs, at most min(limit, max_isa()). The dispatch point for qgemm.
+const QGemmKernel& qgemm_kernel(Isa limit = Isa::avx512vnni);
+
+/// C = epilogue(A * W). `packed` comes from kernel.pack(n, k, ...); c has element type per ep.kind, row stride
+/// ldc in elements. Splits tiles over `par` (may be null). Throws std::invalid_argument on inconsistent
+/// parameters (u8 clamp outside [0, 255], missing scale).
+void qgemm(const QGemmKernel& kernel, size_t m, size_t n, size_t k, const uint8_t* a, size_t lda,
+           const void* packed, const Epilogue& ep, void* c, size_t ldc, Parallel* par = nullptr);
+
+/// The source of truth: plain loops over unpacked W (n x k, row stride ldw), z_a subtracted explicitly.
+void qgemm_ref(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, int32_t za, const int8_t* w,
+               size_t ldw, const int32_t* bias, const Epilogue& ep, void* c, size_t ldc);
+
+}  // namespace octet::kernels::qgemm

@@ -1,0 +1,124 @@
+// AVX-512 tier without VNNI (Skylake-SP/Cascade Lake without DL Boost): 12 rows x 32 columns, exact through 16-bit
+// widening and vpmaddwd, the zmm twin of qgemm_u8s8_4x16c4_avx2.cpp (see there for why not vpmaddubsw and the
+// derivation). Packing: pack_s16<32, 16> - per k-step, per 16-channel vector, E = (w0, w2) and O = (w1, w3) s16.
+//   aE = x & 0x00ff = (a0, a2), aO = x >> 8 = (a1, a3);  madd(aE, E) + madd(aO, O) = sum of the 4 products.
+// Registers: 24 accumulators + 4 weight vectors + mask + 2 activation temporaries = 31 zmm.
+//
+// The accumulators are named variables (macros below), not an array: GCC 12 keeps a large accumulator array in
+// memory and spills it on every k-step.
+// GCC 12 warns that the _mm512_undefined_*() placeholders inside AVX-512 intrinsics "may be used
+// uninitialized" (GCC PR 105593, fixed in GCC 13): a false positive that -Werror would turn into a build failure.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/qgemm/qgemm_ukernel.h"
+
+namespace octet::kernels::qgemm {
+namespace {
+
+constexpr size_t MR = 12, NR = 32;
+
+inline int32_t load4(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+inline __m512i requant(__m512i acc, const float* scale, const uint8_t* res, const Epilogue& ep) {
+  __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(scale));
+  if (res) {
+    const __m512i r = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(res))),
+                                       _mm512_set1_epi32(ep.residual_zero_point));
+    t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(r), _mm512_set1_ps(ep.residual_scale), t);
+  }
+  t = _mm512_max_ps(t, _mm512_set1_ps(float(ep.lo - ep.zero_point)));
+  t = _mm512_min_ps(t, _mm512_set1_ps(float(ep.hi - ep.zero_point)));
+  return _mm512_add_epi32(_mm512_cvtps_epi32(t), _mm512_set1_epi32(ep.zero_point));
+}
+
+// Epilogue of one row of 32 columns (see qgemm.h for the exact arithmetic).
+inline void store_row(__m512i v0, __m512i v1, size_t r, void* c, size_t ldc, const Epilogue& ep) {
+  if (ep.kind == OutKind::s32) {
+    auto* cr = static_cast<int32_t*>(c) + r * ldc;
+    _mm512_storeu_si512(cr, v0);
+    _mm512_storeu_si512(cr + 16, v1);
+  } else if (ep.kind == OutKind::f32) {
+    auto* cr = static_cast<float*>(c) + r * ldc;
+    _mm512_storeu_ps(cr, _mm512_mul_ps(_mm512_cvtepi32_ps(v0), _mm512_loadu_ps(ep.scale)));
+    _mm512_storeu_ps(cr + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(v1), _mm512_loadu_ps(ep.scale + 16)));
+  } else {
+    const uint8_t* res = ep.residual ? ep.residual + r * ep.ld_residual : nullptr;
+    const __m512i q0 = requant(v0, ep.scale, res, ep);
+    const __m512i q1 = requant(v1, ep.scale + 16, res ? res + 16 : nullptr, ep);
+    // Values are already in [lo, hi] within [0, 255]: the saturating narrow (vpmovusdb) just truncates.
+    auto* cr = static_cast<uint8_t*>(c) + r * ldc;
+    _mm512_mask_cvtusepi32_storeu_epi8(cr, __mmask16(0xffff), q0);
+    _mm512_mask_cvtusepi32_storeu_epi8(cr + 16, __mmask16(0xffff), q1);
+  }
+}
+
+#define OCTET_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define OCTET_INIT(r) [[maybe_unused]] __m512i c##r##_0 = b0, c##r##_1 = b1;
+#define OCTET_DOT(r)                                              \
+  if constexpr (r < M) {                                          \
+    const __m512i x = _mm512_set1_epi32(load4(ap + r * astride));                                       \
+    const __m512i ae = _mm512_and_si512(x, mask);                                                      \
+    const __m512i ao = _mm512_srli_epi16(x, 8);                                                        \
+    c##r##_0 = _mm512_add_epi32(c##r##_0, _mm512_add_epi32(_mm512_madd_epi16(ae, w0e), _mm512_madd_epi16(ao, w0o))); \
+    c##r##_1 = _mm512_add_epi32(c##r##_1, _mm512_add_epi32(_mm512_madd_epi16(ae, w1e), _mm512_madd_epi16(ao, w1o))); \
+  }
+#define OCTET_STORE(r) \
+  if constexpr (r < M) store_row(c##r##_0, c##r##_1, r, c, ldc, ep);
+
+// One instantiation per row count (tails m < MR included): rows unroll at compile time.
+template <size_t M>
+void tile(size_t k, const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc, const Epilogue& ep) {
+  const auto* bias = static_cast<const int32_t*>(w);
+  using WType = int16_t;
+  const __m512i mask = _mm512_set1_epi16(0x00ff);
+  const __m512i b0 = _mm512_loadu_si512(bias);
+  const __m512i b1 = _mm512_loadu_si512(bias + 16);
+  OCTET_ROWS(OCTET_INIT)
+  const auto* wk = reinterpret_cast<const WType*>(bias + NR);
+  const size_t kfull = k / 4;
+  size_t astride = lda;
+  for (size_t g = 0; g < kfull; ++g, wk += NR * 4) {
+    const uint8_t* ap = a + g * 4;
+    const __m512i w0e = _mm512_loadu_si512(wk);
+    const __m512i w0o = _mm512_loadu_si512(wk + 32);
+    const __m512i w1e = _mm512_loadu_si512(wk + 64);
+    const __m512i w1o = _mm512_loadu_si512(wk + 96);
+    OCTET_ROWS(OCTET_DOT)
+  }
+  if (const size_t rem = k % 4) {
+    // The last, partial group: copy the `rem` bytes that exist (never read past a row); zero weights pad it.
+    uint8_t tail[MR][4] = {};
+    for (size_t r = 0; r < M; ++r) std::memcpy(tail[r], a + r * lda + kfull * 4, rem);
+    const uint8_t* ap = &tail[0][0];
+    astride = 4;
+    const __m512i w0e = _mm512_loadu_si512(wk);
+    const __m512i w0o = _mm512_loadu_si512(wk + 32);
+    const __m512i w1e = _mm512_loadu_si512(wk + 64);
+    const __m512i w1o = _mm512_loadu_si512(wk + 96);
+    OCTET_ROWS(OCTET_DOT)
+  }
+  OCTET_ROWS(OCTET_STORE)
+}
+
+#undef OCTET_ROWS
+#undef OCTET_INIT
+#undef OCTET_DOT
+#undef OCTET_STORE
+
+}  // namespace
+
+void qgemm_u8s8_12x32c4_avx512(size_t mr, size_t k, const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc,
+    const Epilogue& ep) {
+  using Fn = void (*)(size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
+  static constexpr Fn kTiles[MR] = {tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>, tile<7>, tile<8>, tile<9>, tile<10>, tile<11>, tile<12>};
+  kTiles[mr - 1](k, a, lda, w, c, ldc, ep);
+}
+
+}  // namespace octet::kernels::qgemm

@@ -1,0 +1,43 @@
+// Types shared by the qgemm driver and the per-ISA micro-kernels. Deliberately free of inline functions and
+// templates: this header is included by files compiled with AVX-512 flags, and an inline function emitted there
+// could be picked by the linker for baseline code (and raise SIGILL on an older CPU).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace octet::kernels::qgemm {
+
+/// Largest tile any micro-kernel uses (the driver's padded tail buffers are this big).
+inline constexpr size_t kMaxMr = 16, kMaxNr = 32;
+
+enum class OutKind : uint8_t { u8, s32, f32 };
+
+/// Output stage of a quantized GEMM; the exact arithmetic is spelled out in qgemm.h.
+struct Epilogue {
+  OutKind kind = OutKind::u8;
+  const float* scale = nullptr;  // [n]; u8: s_a*s_w[j]/s_y, f32: s_a*s_w[j]; unused for s32
+  int32_t zero_point = 0;        // z_y (u8 only)
+  int32_t lo = 0, hi = 255;      // clamp in the quantized domain (u8 only): ReLU lo = z_y
+  const uint8_t* residual = nullptr;  // optional u8 tensor added before requantization (u8 only), m x n
+  size_t ld_residual = 0;             // its row stride in elements
+  float residual_scale = 0.f;         // s_r / s_y
+  int32_t residual_zero_point = 0;    // z_r
+};
+
+/// One tile: rows [0, mr) of A (mr <= MR; rows past mr are not read), all NR columns of one packed panel
+/// `w` (int32 bias[NR] then the k-steps), full k (no k blocking; k % 4 tails are read byte-exactly, never past
+/// the row). Writes mr x NR elements of ep.kind at c (row stride ldc elements); ep.scale and ep.residual are
+/// already offset to this tile and hold NR valid columns (the driver pads the last panel).
+using UkernelFn = void (*)(size_t mr, size_t k, const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc,
+                           const Epilogue& ep);
+
+// Micro-kernels, one per ISA file. Call only on a CPU of that tier.
+void qgemm_u8s8_4x16c4_scalar(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
+void qgemm_u8s8_4x16c4_avx2(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
+void qgemm_u8s8_6x16c4_avxvnni(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
+void qgemm_u8s8_12x32c4_avx512(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
+void qgemm_u8s8_14x32c4_avx512vnni(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t,
+                                   const Epilogue&);
+
+}  // namespace octet::kernels::qgemm

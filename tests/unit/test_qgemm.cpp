@@ -1,0 +1,284 @@
+// qgemm: every tier this CPU runs against the scalar reference qgemm_ref, exact equality of u8 / int32 outputs
+// (and fp32 outputs, which go through the same float operations) over shape sweeps that hit every partial tile,
+// k tails, extreme values, zero points, ReLU/Clip, residual add and per-channel scales. Buffers end at a
+// PROT_NONE page, so a kernel that reads or writes past the end crashes the test instead of passing by luck.
+#include <doctest/doctest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kernels/dispatch.h"
+#include "kernels/qgemm/qgemm.h"
+
+using namespace octet::kernels;
+using octet::kernels::qgemm::Epilogue;
+using octet::kernels::qgemm::OutKind;
+using octet::kernels::qgemm::qgemm_kernel;
+using octet::kernels::qgemm::qgemm_kernel_for;
+using octet::kernels::qgemm::qgemm_ref;
+using octet::kernels::qgemm::QGemmKernel;
+
+namespace {
+
+/// `bytes` of memory whose last byte is followed by an inaccessible page.
+class Guarded {
+ public:
+  explicit Guarded(size_t bytes) : bytes_(bytes) {
+    const size_t page = size_t(sysconf(_SC_PAGESIZE));
+    map_bytes_ = (bytes + page - 1) / page * page + page;
+    base_ = static_cast<uint8_t*>(mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    REQUIRE(base_ != MAP_FAILED);
+    REQUIRE(mprotect(base_ + map_bytes_ - page, page, PROT_NONE) == 0);
+    data_ = base_ + map_bytes_ - page - bytes;
+  }
+  ~Guarded() { munmap(base_, map_bytes_); }
+  Guarded(const Guarded&) = delete;
+  Guarded& operator=(const Guarded&) = delete;
+  uint8_t* data() { return data_; }
+  template <class T>
+  T* as() { return reinterpret_cast<T*>(data_); }
+  size_t size() const { return bytes_; }
+
+ private:
+  size_t bytes_, map_bytes_;
+  uint8_t* base_;
+  uint8_t* data_;
+};
+
+/// A two-thread Parallel for the threading test (the engine's pool is not a kernels/ dependency).
+class TwoThreads : public Parallel {
+ public:
+  int threads() const override { return 2; }
+  void for_range(int64_t n, const std::function<void(int64_t, int64_t)>& fn) override {
+    const int64_t mid = n / 2;
+    std::thread t([&] { fn(mid, n); });
+    fn(0, mid);
+    t.join();
+  }
+};
+
+enum class Values { random, max_pos, max_neg };  // max_*: a = 255 with w = +127 / -128 (vpmaddubsw's trap)
+
+struct Case {
+  size_t m, n, k;
+  int32_t za = 0, zy = 0, lo = 0, hi = 255;
+  OutKind kind = OutKind::u8;
+  bool residual = false;
+  Values values = Values::random;
+  size_t lda_pad = 0, ldc_pad = 0;
+  bool threads = false;
+};
+
+std::string describe(const Case& c) {
+  return "m=" + std::to_string(c.m) + " n=" + std::to_string(c.n) + " k=" + std::to_string(c.k) +
+         " za=" + std::to_string(c.za) + " zy=" + std::to_string(c.zy) + " clamp=[" + std::to_string(c.lo) + "," +
+         std::to_string(c.hi) + "] kind=" + std::to_string(int(c.kind)) + " residual=" + std::to_string(c.residual);
+}
+
+/// Runs one case on `kernel` and on the reference; returns the number of differing output elements.
+size_t run_case(const QGemmKernel& kernel, const Case& c, uint32_t seed) {
+  std::mt19937 rng(seed);
+  const size_t lda = c.k + c.lda_pad, ldc = c.n + c.ldc_pad;
+  std::vector<uint8_t> a_host(c.m * lda);
+  std::vector<int8_t> w(c.n * c.k);
+  std::vector<int32_t> bias(c.n);
+  std::vector<float> scale(c.n);
+  std::uniform_int_distribution<int> u8(0, 255), s8(-128, 127), b(-5000, 5000);
+  for (auto& v : a_host) v = uint8_t(c.values == Values::random ? u8(rng) : 255);
+  for (auto& v : w) v = int8_t(c.values == Values::random ? s8(rng) : c.values == Values::max_pos ? 127 : -128);
+  for (auto& v : bias) v = b(rng);
+  // Scales spread the outputs over the u8 range (some clamp) for any k: |acc| ~ sqrt(k) * 128 * 74.
+  std::uniform_real_distribution<float> us(0.3f, 3.f);
+  const float base = 1.f / (std::sqrt(float(std::max<size_t>(c.k, 1))) * 128.f * 74.f / 64.f);
+  for (auto& v : scale) v = us(rng) * base;
+
+  Guarded a(c.m * lda);
+  std::memcpy(a.data(), a_host.data(), a_host.size());
+  Guarded packed(kernel.packed_bytes(c.n, c.k));
+  kernel.pack(c.n, c.k, w.data(), c.k, bias.data(), c.za, packed.data());
+
+  Epilogue ep;
+  ep.kind = c.kind;
+  ep.scale = scale.data();
+  ep.zero_point = c.zy;
+  ep.lo = c.lo;
+  ep.hi = c.hi;
+  std::vector<uint8_t> res_host;
+  Guarded res(c.residual ? c.m * ldc : 1);
+  if (c.residual) {
+    for (size_t i = 0; i < c.m * ldc; ++i) res.data()[i] = uint8_t(u8(rng));
+    ep.residual = res.data();
+    ep.ld_residual = ldc;
+    ep.residual_scale = 0.7f;
+    ep.residual_zero_point = 100;
+  }
+  const size_t esize = c.kind == OutKind::u8 ? 1 : 4;
+  Guarded out(c.m * ldc * esize);
+  std::vector<uint8_t> ref(c.m * ldc * esize);
+  std::memset(out.data(), 0xAB, out.size());
+  std::memset(ref.data(), 0xAB, ref.size());  // padding columns must stay untouched in both
+
+  TwoThreads two;
+  qgemm::qgemm(kernel, c.m, c.n, c.k, a.data(), lda, packed.data(), ep, out.data(), ldc, c.threads ? &two : nullptr);
+  qgemm_ref(c.m, c.n, c.k, a_host.data(), lda, c.za, w.data(), c.k, bias.data(), ep, ref.data(), ldc);
+
+  size_t bad = 0;
+  for (size_t i = 0; i < c.m * ldc; ++i)
+    if (std::memcmp(out.data() + i * esize, ref.data() + i * esize, esize) != 0) ++bad;
+  return bad;
+}
+
+std::vector<size_t> n_sweep(int nr) {
+  std::vector<size_t> v;
+  for (int n = 1; n <= nr + 1; ++n) v.push_back(size_t(n));
+  v.push_back(size_t(2 * nr - 1));
+  v.push_back(size_t(2 * nr + 3));
+  return v;
+}
+
+const Isa kTiers[] = {Isa::scalar, Isa::avx2, Isa::avxvnni, Isa::avx512, Isa::avx512vnni};
+
+/// Calls body(kernel) for every tier; tiers this CPU does not run are reported and skipped (never executed).
+template <class F>
+void for_each_tier(F body) {
+  for (Isa tier : kTiers) {
+    const QGemmKernel* kernel = qgemm_kernel_for(tier);
+    REQUIRE(kernel != nullptr);
+    if (int(tier) > int(detected_isa())) {
+      MESSAGE(std::string("qgemm tier ") + isa_name(tier) + " (" + kernel->name +
+              ") skipped: not supported by this CPU (detected " + isa_name(detected_isa()) + ")");
+      continue;
+    }
+    CAPTURE(kernel->name);
+    body(*kernel);
+  }
+}
+
+}  // namespace
+
+TEST_SUITE("qgemm") {
+  TEST_CASE("every partial tile: M x N sweeps at k below, at and above the 4-group") {
+    for_each_tier([](const QGemmKernel& kernel) {
+      const size_t mr = size_t(kernel.mr);
+      const std::vector<size_t> ms = {1, 2, 3, mr - 1, mr, mr + 1, 2 * mr - 1, 2 * mr, 2 * mr + 1, 7, 8, 9, 15, 16, 17};
+      uint32_t seed = 1;
+      for (size_t k : {size_t(1), size_t(3), size_t(4), size_t(5), size_t(64)})
+        for (size_t m : ms)
+          for (size_t n : n_sweep(kernel.nr)) {
+            Case c{m, n, k};
+            c.za = 128;
+            c.zy = 120;
+            INFO(describe(c));
+            REQUIRE(run_case(kernel, c, seed++) == 0);
+          }
+    });
+  }
+
+  TEST_CASE("k sweep: tails and long reductions") {
+    for_each_tier([](const QGemmKernel& kernel) {
+      uint32_t seed = 100;
+      for (size_t k : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 63, 64, 65, 127, 128, 129, 255, 576, 1153})
+        for (size_t m : {size_t(1), size_t(kernel.mr), size_t(kernel.mr + 3)})
+          for (size_t n : {size_t(kernel.nr), size_t(kernel.nr + 5)}) {
+            Case c{m, n, k};
+            c.za = 37;
+            c.zy = 10;
+            c.lda_pad = k % 3;  // odd row strides
+            c.ldc_pad = 2;
+            INFO(describe(c));
+            REQUIRE(run_case(kernel, c, seed++) == 0);
+          }
+    });
+  }
+
+  TEST_CASE("saturation trap: 255 x +127 and 255 x -128 are exact") {
+    for_each_tier([](const QGemmKernel& kernel) {
+      for (Values v : {Values::max_pos, Values::max_neg})
+        for (size_t k : {2, 4, 64, 1024})
+          for (OutKind kind : {OutKind::s32, OutKind::u8, OutKind::f32}) {
+            Case c{size_t(kernel.mr + 1), size_t(kernel.nr + 1), k};
+            c.values = v;
+            c.kind = kind;
+            c.za = 0;
+            INFO(describe(c));
+            REQUIRE(run_case(kernel, c, 7) == 0);
+          }
+    });
+  }
+
+  TEST_CASE("zero points, ReLU, Clip, residual, output kinds") {
+    for_each_tier([](const QGemmKernel& kernel) {
+      uint32_t seed = 1000;
+      const size_t m = size_t(kernel.mr) * 2 + 1, n = size_t(kernel.nr) * 2 + 3;
+      for (int32_t za : {0, 128, 255})
+        for (int32_t zy : {0, 128, 255})
+          for (int mode = 0; mode < 4; ++mode)  // plain, ReLU (lo = zy), Clip(lo, hi), residual + ReLU
+            for (size_t k : {size_t(7), size_t(72)}) {
+              Case c{m, n, k};
+              c.za = za;
+              c.zy = zy;
+              if (mode == 1 || mode == 3) c.lo = zy;
+              if (mode == 2) {
+                c.lo = std::min(zy, 20);
+                c.hi = std::max(zy, 200);
+              }
+              c.residual = mode == 3;
+              INFO(describe(c));
+              REQUIRE(run_case(kernel, c, seed++) == 0);
+            }
+      for (OutKind kind : {OutKind::s32, OutKind::f32})
+        for (int32_t za : {0, 128, 255}) {
+          Case c{m, n, 77};
+          c.kind = kind;
+          c.za = za;
+          c.ldc_pad = 3;
+          INFO(describe(c));
+          REQUIRE(run_case(kernel, c, seed++) == 0);
+        }
+    });
+  }
+
+  TEST_CASE("two threads give the same bits") {
+    for_each_tier([](const QGemmKernel& kernel) {
+      for (size_t m : {size_t(1), size_t(5), size_t(49), size_t(200)}) {
+        Case c{m, size_t(kernel.nr) * 3 + 1, 67};
+        c.za = 3;
+        c.zy = 5;
+        c.residual = true;
+        c.threads = true;
+        INFO(describe(c));
+        REQUIRE(run_case(kernel, c, 9) == 0);
+      }
+    });
+  }
+
+  TEST_CASE("dispatch honours the limit and the CPU") {
+    CHECK(qgemm_kernel(Isa::scalar).isa == Isa::scalar);
+    CHECK(int(qgemm_kernel().isa) <= int(max_isa()));
+    CHECK(int(qgemm_kernel(Isa::avx2).isa) <= int(Isa::avx2));
+    if (int(detected_isa()) >= int(Isa::avx2) && int(max_isa()) >= int(Isa::avx2))
+      CHECK(qgemm_kernel(Isa::avx2).isa == Isa::avx2);
+  }
+
+  TEST_CASE("bad epilogue parameters are rejected with a message") {
+    const QGemmKernel& kernel = qgemm_kernel(Isa::scalar);
+    float scale[1] = {1.f};
+    uint8_t a[1] = {0}, c[1];
+    std::vector<uint8_t> packed(kernel.packed_bytes(1, 1));
+    Epilogue ep;
+    ep.scale = scale;
+    ep.hi = 300;
+    CHECK_THROWS_WITH_AS(qgemm::qgemm(kernel, 1, 1, 1, a, 1, packed.data(), ep, c, 1), doctest::Contains("[0, 255]"),
+                         std::invalid_argument);
+    ep.hi = 255;
+    ep.scale = nullptr;
+    CHECK_THROWS_AS(qgemm::qgemm(kernel, 1, 1, 1, a, 1, packed.data(), ep, c, 1), std::invalid_argument);
+  }
+}
