@@ -15,11 +15,13 @@ for stb and libjpeg-turbo decoding the same file slightly differently).
 The reference pipeline is what a torchvision user writes:
     Image.open(f).convert("RGB" or "L") -> Resize -> CenterCrop -> ToTensor -> Normalize
 """
+import json
 import os
 import sys
 
 import numpy as np
-from onnx import numpy_helper
+import onnx
+from onnx import helper, numpy_helper
 from PIL import Image
 from torchvision import transforms
 
@@ -108,6 +110,65 @@ def reference(path, channels, height, width, resize, crop, mean, std):
     return t(img).numpy()[None].astype(np.float32)
 
 
+COLOURS = ["red", "green", "blue"]
+
+
+def make_colour_models(out):
+    """Two tiny classifiers for tests/cli/infer.sh whose answer is known: the class is the channel with the
+    largest mean, score_c = 4 * mean over H, W of the normalised channel c. colour_logits.onnx outputs the
+    scores (infer must apply softmax), colour_softmax.onnx outputs softmax(scores) (infer must not).
+    Input x: [N, 3, 16, 16], batch symbolic. Labels and preprocessing hints come from metadata_props."""
+    for name, softmax in (("colour_logits", False), ("colour_softmax", True)):
+        nodes = [
+            helper.make_node("GlobalAveragePool", ["x"], ["pooled"], name="gap"),
+            helper.make_node("Flatten", ["pooled"], ["flat"], name="flatten"),
+            helper.make_node("Mul", ["flat", "four"], ["scores" if softmax else "y"], name="scale"),
+        ]
+        if softmax:
+            nodes.append(helper.make_node("Softmax", ["scores"], ["y"], name="softmax", axis=1))
+        graph = helper.make_graph(
+            nodes, name,
+            [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", 3, 16, 16])],
+            [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["N", 3])],
+            [numpy_helper.from_array(np.array([4.0], np.float32), "four")])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        model.ir_version = 8
+        meta = {"labels": "\n".join(COLOURS), "octet.resize": "16", "octet.mean": "0.5,0.5,0.5",
+                "octet.std": "0.25,0.25,0.25"}
+        for k, v in meta.items():
+            e = model.metadata_props.add()
+            e.key, e.value = k, v
+        onnx.checker.check_model(model)
+        onnx.save(model, os.path.join(out, name + ".onnx"))
+
+
+def colour_image(rng, cls, h, w):
+    img = rng.randint(0, 90, size=(h, w, 3))
+    img[..., cls] += 120
+    return Image.fromarray(img.astype(np.uint8), "RGB")
+
+
+def make_colour_dataset(out, rng):
+    """colours/<i>_<name>/*.png: 4 images per class, 20x24. One image in 0_red is green, so eval must report
+    top-1 11/12 = 91.67% and top-5 100%. Also colour_<i>_<name>.png samples for infer (16x16: no resize), and
+    colour_expected.json: their class probabilities computed here in float64 from the pixels."""
+    expected = {}
+    for cls, name in enumerate(COLOURS):
+        d = os.path.join(out, "colours", f"{cls}_{name}")
+        os.makedirs(d, exist_ok=True)
+        for i in range(4):
+            actual = 1 if (cls == 0 and i == 3) else cls
+            colour_image(rng, actual, 20, 24).save(os.path.join(d, f"img{i}.png"))
+        sample = colour_image(rng, cls, 16, 16)
+        sample.save(os.path.join(out, f"colour_{cls}_{name}.png"))
+        x = (np.asarray(sample, np.float64) / 255.0 - 0.5) / 0.25
+        scores = 4.0 * x.mean(axis=(0, 1))
+        p = np.exp(scores - scores.max())
+        expected[f"colour_{cls}_{name}.png"] = list(p / p.sum())
+    with open(os.path.join(out, "colour_expected.json"), "w") as f:
+        json.dump(expected, f, indent=1)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "tests/data/image")
     os.makedirs(out, exist_ok=True)
@@ -128,9 +189,11 @@ def main():
         f.write(data[: len(data) // 2])
     with open(os.path.join(out, "not_an_image.png"), "wb") as f:
         f.write(b"this is text, not a PNG\n")
+    make_colour_models(out)
+    make_colour_dataset(out, rng)
     with open(os.path.join(out, "cases.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
-    total = sum(os.path.getsize(os.path.join(out, n)) for n in os.listdir(out))
+    total = sum(os.path.getsize(os.path.join(d, n)) for d, _, names in os.walk(out) for n in names)
     print(f"wrote {len(CASES)} cases to {out} ({total / 1024:.1f} KB)")
 
 

@@ -1,0 +1,217 @@
+#include "tools/classify.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <numeric>
+#include <thread>
+
+#include "graph/error.h"
+
+namespace octet::tools {
+
+namespace {
+
+std::string meta(const Graph& g, const std::string& key) {
+  auto it = g.metadata.find(key);
+  return it == g.metadata.end() ? std::string() : it->second;
+}
+
+// A comma list from the model's metadata; a bad one is the model's fault, not the user's (Error, not usage).
+std::vector<float> meta_floats(const Graph& g, const std::string& key) {
+  try {
+    return parse_floats(meta(g, key));
+  } catch (const UsageError& e) {
+    throw Error(g.path + ": metadata_props '" + key + "' = '" + meta(g, key) + "': " + e.what());
+  }
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> r;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    r.push_back(line);
+    start = end + 1;
+  }
+  return r;
+}
+
+}  // namespace
+
+ImageInput image_input(const Session& s) {
+  const Graph& g = s.model();
+  if (s.num_inputs() != 1)
+    throw Error(g.path + ": the model has " + std::to_string(s.num_inputs()) +
+                " inputs; image classification feeds one NCHW image input");
+  const Value& v = s.input(0);
+  if (v.dtype != DType::f32)
+    throw Error(g.path + ": input '" + v.name + "' is " + dtype_name(v.dtype) + ", expected float32 images");
+  ImageInput in;
+  in.name = v.name;
+  Shape shape;
+  auto given = s.options().shapes.find(v.name);
+  if (given != s.options().shapes.end()) {
+    shape = given->second;
+    if (shape.size() != 4)
+      throw Error(g.path + ": --shape " + v.name + "=" + shape_str(shape) + " is not NCHW (rank 4)");
+    in.fixed_batch = shape[0];
+  } else {
+    if (!v.has_shape || v.dims.size() != 4)
+      throw Error(g.path + ": input '" + v.name + "' has " +
+                  (v.has_shape ? "rank " + std::to_string(v.dims.size()) : std::string("no shape")) +
+                  ", expected NCHW (rank 4); give --shape " + v.name + "=1x3x224x224");
+    for (int i = 1; i < 4; ++i)
+      if (!v.dims[i].known())
+        throw Error(g.path + ": input '" + v.name + "' dim " + std::to_string(i) + " ('" + v.dims[i].symbol +
+                    "') is not fixed; give --shape " + v.name + "=1xCxHxW");
+    shape = {v.dims[0].known() ? v.dims[0].value : 1, v.dims[1].value, v.dims[2].value, v.dims[3].value};
+    in.fixed_batch = v.dims[0].known() ? v.dims[0].value : 0;
+  }
+  in.channels = int(shape[1]);
+  in.height = int(shape[2]);
+  in.width = int(shape[3]);
+  if (in.channels != 1 && in.channels != 3)
+    throw Error(g.path + ": input '" + v.name + "' has " + std::to_string(in.channels) +
+                " channels; images give 1 (gray) or 3 (RGB)");
+  if (in.height <= 0 || in.width <= 0 || shape[0] < 0)
+    throw Error(g.path + ": input '" + v.name + "' has shape " + shape_str(shape) + ", not an image size");
+  return in;
+}
+
+ImageOptions image_options(const Args& a, const Graph& model) {
+  ImageOptions o;
+  if (a.has("--resize")) {
+    o.resize = a.get_int("--resize", 0);
+    if (o.resize < 1) throw UsageError("--resize must be >= 1");
+  } else if (std::string r = meta(model, "octet.resize"); !r.empty()) {
+    char* end = nullptr;
+    long v = std::strtol(r.c_str(), &end, 10);
+    if (*end || v < 1 || v > 1 << 16)
+      throw Error(model.path + ": metadata_props 'octet.resize' = '" + r + "' is not a positive integer");
+    o.resize = int(v);
+  }
+  if (a.has(kNoCropFlag)) {
+    o.crop = false;
+  } else if (std::string c = meta(model, "octet.crop"); !c.empty()) {
+    if (c != "0" && c != "1") throw Error(model.path + ": metadata_props 'octet.crop' = '" + c + "', expected 0 or 1");
+    o.crop = c == "1";
+  }
+  if (a.has("--mean")) o.mean = parse_floats(a.get("--mean"));
+  else if (!meta(model, "octet.mean").empty()) o.mean = meta_floats(model, "octet.mean");
+  if (a.has("--std")) o.std = parse_floats(a.get("--std"));
+  else if (!meta(model, "octet.std").empty()) o.std = meta_floats(model, "octet.std");
+  return o;
+}
+
+void check_image_options(const ImageOptions& o, const ImageInput& in, const Args& a, const Graph& model) {
+  // Said once here, naming where the values came from, rather than by load_image for every image.
+  for (auto [values, key] : {std::pair{&o.mean, "mean"}, std::pair{&o.std, "std"}}) {
+    if (values->size() <= 1 || int(values->size()) == in.channels) continue;
+    std::string from = a.has(std::string("--") + key) ? std::string("--") + key
+                                                      : model.path + ": metadata_props 'octet." + key + "'";
+    throw Error(from + " has " + std::to_string(values->size()) + " values, input '" + in.name + "' has " +
+                std::to_string(in.channels) + " channels");
+  }
+}
+
+std::vector<std::string> class_labels(const Args& a, const Graph& model) {
+  if (a.has("--labels")) {
+    std::string path = a.get("--labels");
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw Error(path + ": cannot open labels file: " + std::strerror(errno));
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    return split_lines(text);
+  }
+  return split_lines(meta(model, "labels"));
+}
+
+std::string label_name(const std::vector<std::string>& labels, int64_t i) {
+  return i >= 0 && size_t(i) < labels.size() && !labels[size_t(i)].empty() ? labels[size_t(i)] : std::to_string(i);
+}
+
+Tensor load_batch(const std::vector<std::string>& paths, const ImageInput& in, const ImageOptions& opt,
+                  int64_t batch, int threads) {
+  const int64_t n = int64_t(paths.size());
+  batch = std::max(batch, n);
+  Tensor t(DType::f32, {batch, in.channels, in.height, in.width});
+  const size_t per_image = size_t(in.channels) * in.height * in.width;
+  // Workers take images by an atomic counter; the first error (in path order) is rethrown so the message does
+  // not depend on timing.
+  std::atomic<int64_t> next{0};
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(n));
+  auto work = [&] {
+    for (int64_t i; (i = next++) < n;) {
+      try {
+        Tensor img = load_image(paths[size_t(i)], in.channels, in.height, in.width, opt);
+        std::memcpy(t.as<float>() + size_t(i) * per_image, img.as<float>(), per_image * sizeof(float));
+      } catch (...) {
+        errors[size_t(i)] = std::current_exception();
+      }
+    }
+  };
+  int workers = int(std::min<int64_t>(std::max(threads, 1), n));
+  std::vector<std::thread> pool;
+  for (int w = 1; w < workers; ++w) pool.emplace_back(work);
+  work();
+  for (std::thread& th : pool) th.join();
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+  return t;
+}
+
+std::vector<std::vector<float>> classify(Session& s, const Tensor& batch) {
+  std::vector<Tensor> out = s.run({batch.view()});
+  if (out.empty()) throw Error(s.model().path + ": the model has no output");
+  const Tensor& o = out[0];
+  const int64_t b = batch.shape()[0];
+  if (o.dtype() != DType::f32)
+    throw Error(s.model().path + ": output '" + s.output(0).name + "' is " + dtype_name(o.dtype()) +
+                ", expected float32 scores");
+  if (o.shape().empty() || o.shape()[0] != b || o.numel() == 0)
+    throw Error(s.model().path + ": output '" + s.output(0).name + "' has shape " + shape_str(o.shape()) +
+                ", expected [" + std::to_string(b) + ", classes]");
+  const int64_t classes = o.numel() / b;
+  std::vector<std::vector<float>> rows(static_cast<size_t>(b));
+  for (int64_t i = 0; i < b; ++i) rows[size_t(i)].assign(o.as<float>() + i * classes, o.as<float>() + (i + 1) * classes);
+  return rows;
+}
+
+std::vector<float> to_probabilities(const std::vector<float>& row) {
+  double sum = 0;
+  bool nonneg = true;
+  for (float v : row) {
+    sum += v;
+    nonneg = nonneg && v >= 0.0f;
+  }
+  if (nonneg && std::fabs(sum - 1.0) <= 1e-3) return row;
+  float mx = row.empty() ? 0.0f : *std::max_element(row.begin(), row.end());
+  std::vector<double> e(row.size());
+  double z = 0;
+  for (size_t i = 0; i < row.size(); ++i) z += e[i] = std::exp(double(row[i]) - double(mx));
+  std::vector<float> p(row.size());
+  for (size_t i = 0; i < row.size(); ++i) p[i] = float(e[i] / z);
+  return p;
+}
+
+std::vector<int> top_k(const std::vector<float>& v, int k) {
+  std::vector<int> idx(v.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  k = std::clamp(k, 0, int(v.size()));
+  // NaN scores rank last so they never displace a real class.
+  auto key = [&](int i) { return std::isnan(v[size_t(i)]) ? -INFINITY : v[size_t(i)]; };
+  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int a, int b) {
+    float ka = key(a), kb = key(b);
+    return ka > kb || (ka == kb && a < b);
+  });
+  idx.resize(size_t(k));
+  return idx;
+}
+
+}  // namespace octet::tools
