@@ -152,8 +152,9 @@ void for_each_tier(F body) {
     const QGemmKernel* kernel = qgemm_kernel_for(tier);
     REQUIRE(kernel != nullptr);
     if (int(tier) > int(detected_isa())) {
-      MESSAGE(std::string("qgemm tier ") + isa_name(tier) + " (" + kernel->name +
-              ") skipped: not supported by this CPU (detected " + isa_name(detected_isa()) + ")");
+      const std::string why = std::string("qgemm tier ") + isa_name(tier) + " (" + kernel->name +
+                              ") skipped: not supported by this CPU (detected " + isa_name(detected_isa()) + ")";
+      MESSAGE(why);
       continue;
     }
     CAPTURE(kernel->name);
