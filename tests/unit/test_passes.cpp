@@ -1,0 +1,656 @@
+// Graph passes: each pass on small hand-built graphs, checked structurally (node counts, fusion fields, wiring,
+// graph output names) and numerically: a naive reference interpreter below evaluates the graph before and after
+// the passes (it understands fused epilogues and treats Reorder as the identity on logical values).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/passes.h"
+
+using namespace octet;
+
+namespace {
+
+// ---- graph building ----------------------------------------------------------------------------------------
+
+float rnd(uint32_t& s) {
+  s = s * 1664525u + 1013904223u;
+  return float((s >> 8) & 0xFFFF) / 65536.0f * 2.0f - 1.0f;  // [-1, 1)
+}
+
+std::shared_ptr<Tensor> random_tensor(const Shape& shape, uint32_t seed, float lo = -1, float hi = 1) {
+  auto t = std::make_shared<Tensor>(DType::f32, shape);
+  for (int64_t i = 0; i < t->numel(); ++i) t->as<float>()[i] = lo + (rnd(seed) + 1.0f) * 0.5f * (hi - lo);
+  return t;
+}
+
+Attribute attr_i(int64_t v) {
+  Attribute a;
+  a.kind = Attribute::Kind::i;
+  a.i = v;
+  return a;
+}
+Attribute attr_f(float v) {
+  Attribute a;
+  a.kind = Attribute::Kind::f;
+  a.f = v;
+  return a;
+}
+Attribute attr_ints(std::vector<int64_t> v) {
+  Attribute a;
+  a.kind = Attribute::Kind::ints;
+  a.ints = std::move(v);
+  return a;
+}
+
+struct Builder {
+  Graph g;
+  uint32_t seed = 1;
+
+  int input(const std::string& name, const Shape& s) {
+    int v = g.add_value(name, DType::f32);
+    g.values[v].set_shape(s);
+    g.inputs.push_back(v);
+    return v;
+  }
+  int constant(const std::string& name, const Shape& s, float lo = -1, float hi = 1) {
+    return g.add_constant(name, random_tensor(s, seed++ * 7919u, lo, hi));
+  }
+  int constant_data(const std::string& name, const Shape& s, std::vector<float> data) {
+    auto t = std::make_shared<Tensor>(DType::f32, s);
+    for (size_t i = 0; i < data.size(); ++i) t->as<float>()[i] = data[i];
+    return g.add_constant(name, t);
+  }
+  // Adds node `op` named `name`; its one output value is named `name` with shape `out`. Returns the value id.
+  int node(const std::string& op, const std::string& name, std::vector<int> in, const Shape& out,
+           std::map<std::string, Attribute> attrs = {}) {
+    int v = g.add_value(name, DType::f32);
+    g.values[v].set_shape(out);
+    Node n;
+    n.name = name;
+    n.op_type = op;
+    n.inputs = std::move(in);
+    n.outputs = {v};
+    n.attrs = std::move(attrs);
+    g.add_node(std::move(n));
+    return v;
+  }
+  void output(int v) { g.outputs.push_back(v); }
+};
+
+int live_nodes(const Graph& g) {
+  int n = 0;
+  for (const Node& x : g.nodes) n += !x.dead;
+  return n;
+}
+
+int count_op(const Graph& g, const std::string& op) {
+  int n = 0;
+  for (const Node& x : g.nodes) n += !x.dead && x.op_type == op;
+  return n;
+}
+
+const Node& only_node(const Graph& g, const std::string& op) {
+  REQUIRE(count_op(g, op) == 1);
+  for (const Node& x : g.nodes)
+    if (!x.dead && x.op_type == op) return x;
+  throw std::logic_error("unreachable");
+}
+
+const Node& producer_of(const Graph& g, const std::string& value) {
+  int v = g.find_value(value);
+  REQUIRE(v >= 0);
+  REQUIRE(g.values[v].producer >= 0);
+  return g.nodes[g.values[v].producer];
+}
+
+std::string name_of(const Graph& g, int v) { return v < 0 ? "" : g.values[v].name; }
+
+// Runs one pass until it changes nothing, as optimize() does; returns the number of rewrites.
+int run_pass(Graph& g, PassFn pass) {
+  int n = 0;
+  while (pass(g, nullptr)) ++n;
+  return n;
+}
+
+// ---- reference interpreter -----------------------------------------------------------------------------------
+
+using Buf = std::vector<float>;
+
+float act(const Fusion& f, float y) {
+  if (f.activation == "Relu") return y > 0 ? y : 0;
+  if (f.activation == "Clip") return std::fmin(std::fmax(y, f.alpha), f.beta);
+  if (f.activation == "LeakyRelu") return y >= 0 ? y : f.alpha * y;
+  if (f.activation == "Sigmoid") return 1.0f / (1.0f + std::exp(-y));
+  REQUIRE(f.activation.empty());
+  return y;
+}
+
+struct Interp {
+  const Graph& g;
+  std::vector<Buf> val;
+  Shape shape(int v) const { return g.values[v].shape(); }
+  const Buf& in(int v) {
+    REQUIRE(v >= 0);
+    if (g.values[v].constant) {
+      const Tensor& t = *g.values[v].constant;
+      val[v].assign(t.as<float>(), t.as<float>() + t.numel());
+    }
+    return val[v];
+  }
+
+  // out = act(op + bias + residual): the epilogue of a fused node, applied to the raw op result.
+  void epilogue(const Node& n, Buf& y) {
+    if (n.fusion.residual_input >= 0) {
+      const Buf& r = in(n.inputs[n.fusion.residual_input]);
+      REQUIRE(r.size() == y.size());
+      for (size_t i = 0; i < y.size(); ++i) y[i] += r[i];
+    }
+    for (float& e : y) e = act(n.fusion, e);
+  }
+
+  // Direct 2-D convolution, explicit pads and strides, groups.
+  Buf conv(const Node& n) {
+    const Shape xs = shape(n.inputs[0]), ws = shape(n.inputs[1]), ys = shape(n.outputs[0]);
+    const Buf &x = in(n.inputs[0]), &w = in(n.inputs[1]);
+    const bool has_b = n.inputs.size() > 2 && n.inputs[2] >= 0;
+    const Buf b = has_b ? in(n.inputs[2]) : Buf(ws[0], 0.0f);
+    const auto st = n.attr_ints("strides", {1, 1}), pd = n.attr_ints("pads", {0, 0, 0, 0});
+    const int64_t grp = n.attr_i("group", 1), cg = ws[1], mg = ws[0] / grp;
+    Buf y(num_elements(ys));
+    for (int64_t b0 = 0; b0 < ys[0]; ++b0)
+      for (int64_t m = 0; m < ys[1]; ++m)
+        for (int64_t oh = 0; oh < ys[2]; ++oh)
+          for (int64_t ow = 0; ow < ys[3]; ++ow) {
+            double acc = b[m];
+            const int64_t g0 = m / mg;
+            for (int64_t c = 0; c < cg; ++c)
+              for (int64_t kh = 0; kh < ws[2]; ++kh)
+                for (int64_t kw = 0; kw < ws[3]; ++kw) {
+                  int64_t ih = oh * st[0] - pd[0] + kh, iw = ow * st[1] - pd[1] + kw;
+                  if (ih < 0 || iw < 0 || ih >= xs[2] || iw >= xs[3]) continue;
+                  acc += double(x[((b0 * xs[1] + g0 * cg + c) * xs[2] + ih) * xs[3] + iw]) *
+                         w[((m * cg + c) * ws[2] + kh) * ws[3] + kw];
+                }
+            y[((b0 * ys[1] + m) * ys[2] + oh) * ys[3] + ow] = float(acc);
+          }
+    return y;
+  }
+
+  Buf gemm(const Node& n, bool matmul) {
+    const Shape as = shape(n.inputs[0]), bs = shape(n.inputs[1]);
+    const Buf &a = in(n.inputs[0]), &bm = in(n.inputs[1]);
+    const bool ta = !matmul && n.attr_i("transA", 0), tb = !matmul && n.attr_i("transB", 0);
+    const float alpha = matmul ? 1.0f : n.attr_f("alpha", 1.0f), beta = matmul ? 0.0f : n.attr_f("beta", 1.0f);
+    const int64_t M = ta ? as[1] : as[0], K = ta ? as[0] : as[1], N = tb ? bs[0] : bs[1];
+    Buf c;
+    if (!matmul && n.inputs.size() > 2 && n.inputs[2] >= 0) c = in(n.inputs[2]);
+    Buf y(M * N);
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        double acc = 0;
+        for (int64_t k = 0; k < K; ++k)
+          acc += double(ta ? a[k * M + i] : a[i * K + k]) * (tb ? bm[j * K + k] : bm[k * N + j]);
+        double cv = c.empty() ? 0.0 : c.size() == 1 ? c[0] : c.size() == size_t(N) ? c[j] : c[i * N + j];
+        y[i * N + j] = float(alpha * acc + beta * cv);
+      }
+    return y;
+  }
+
+  Buf batchnorm(const Node& n) {
+    const Shape xs = shape(n.inputs[0]);
+    const Buf& x = in(n.inputs[0]);
+    const Buf &sc = in(n.inputs[1]), &bb = in(n.inputs[2]), &mu = in(n.inputs[3]), &var = in(n.inputs[4]);
+    const float eps = n.attr_f("epsilon", 1e-5f);
+    int64_t inner = 1;
+    for (size_t d = 2; d < xs.size(); ++d) inner *= xs[d];
+    Buf y(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      int64_t c = (int64_t(i) / inner) % xs[1];
+      y[i] = (x[i] - mu[c]) / std::sqrt(var[c] + eps) * sc[c] + bb[c];
+    }
+    return y;
+  }
+
+  Buf run_node(const Node& n) {
+    const std::string& op = n.op_type;
+    if (op == "Conv") return conv(n);
+    if (op == "Gemm" || op == "MatMul") return gemm(n, op == "MatMul");
+    if (op == "BatchNormalization") return batchnorm(n);
+    if (op == "Identity" || op == "Dropout" || op == "Reorder" || op == "Flatten") return in(n.inputs[0]);
+    if (op == "Add" || op == "Sub" || op == "Mul") {
+      const Buf &a = in(n.inputs[0]), &b = in(n.inputs[1]);
+      REQUIRE(a.size() == b.size());
+      Buf y(a.size());
+      for (size_t i = 0; i < a.size(); ++i) y[i] = op == "Add" ? a[i] + b[i] : op == "Sub" ? a[i] - b[i] : a[i] * b[i];
+      return y;
+    }
+    if (op == "GlobalAveragePool") {
+      const Shape xs = shape(n.inputs[0]);
+      const Buf& x = in(n.inputs[0]);
+      const int64_t hw = xs[2] * xs[3];
+      Buf y(xs[0] * xs[1], 0.0f);
+      for (size_t i = 0; i < x.size(); ++i) y[i / hw] += x[i] / float(hw);
+      return y;
+    }
+    Fusion f;  // element-wise activations: the same maths as a fused epilogue
+    f.activation = op;
+    if (op == "LeakyRelu") f.alpha = n.attr_f("alpha", 0.01f);
+    if (op == "Clip") {
+      f.alpha = n.has_attr("min") ? n.attr_f("min", 0)
+                : n.inputs.size() > 1 && n.inputs[1] >= 0 ? in(n.inputs[1])[0]
+                                                            : -std::numeric_limits<float>::infinity();
+      f.beta = n.has_attr("max") ? n.attr_f("max", 0)
+               : n.inputs.size() > 2 && n.inputs[2] >= 0 ? in(n.inputs[2])[0]
+                                                           : std::numeric_limits<float>::infinity();
+    }
+    Buf y = in(n.inputs[0]);
+    for (float& e : y) e = act(f, e);
+    return y;
+  }
+
+  explicit Interp(const Graph& graph) : g(graph), val(graph.values.size()) {}
+
+  std::vector<Buf> run(const std::vector<Buf>& inputs) {
+    for (size_t i = 0; i < inputs.size(); ++i) val[g.inputs[i]] = inputs[i];
+    for (int id : g.topo_order()) {
+      const Node& n = g.nodes[id];
+      Buf y = run_node(n);
+      if (n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul") epilogue(n, y);
+      REQUIRE(int64_t(y.size()) == num_elements(shape(n.outputs[0])));
+      val[n.outputs[0]] = std::move(y);
+    }
+    std::vector<Buf> out;
+    for (int v : g.outputs) out.push_back(in(v));
+    return out;
+  }
+};
+
+std::vector<Buf> evaluate(const Graph& g, uint32_t seed = 99) {
+  std::vector<Buf> inputs;
+  for (int v : g.inputs) {
+    auto t = random_tensor(g.values[v].shape(), seed++);
+    inputs.emplace_back(t->as<float>(), t->as<float>() + t->numel());
+  }
+  return Interp(g).run(inputs);
+}
+
+// Max |a - b| / max(1, |b|) over all outputs.
+double max_rel_diff(const std::vector<Buf>& a, const std::vector<Buf>& b) {
+  REQUIRE(a.size() == b.size());
+  double m = 0;
+  for (size_t o = 0; o < a.size(); ++o) {
+    REQUIRE(a[o].size() == b[o].size());
+    for (size_t i = 0; i < a[o].size(); ++i)
+      m = std::max(m, std::fabs(double(a[o][i]) - b[o][i]) / std::max(1.0, std::fabs(double(b[o][i]))));
+  }
+  return m;
+}
+
+// Graph output names, in order.
+std::vector<std::string> output_names(const Graph& g) {
+  std::vector<std::string> s;
+  for (int v : g.outputs) s.push_back(g.values[v].name);
+  return s;
+}
+
+// conv 3x3 pad 1 from c_in to c_out channels on an 8x8 (or given) image; with or without bias.
+int conv3x3(Builder& b, const std::string& name, int x, int64_t c_in, int64_t c_out, bool bias = true,
+            int64_t hw = 8, int64_t group = 1) {
+  std::vector<int> in = {x, b.constant(name + ".w", {c_out, c_in / group, 3, 3}, -0.5f, 0.5f)};
+  if (bias) in.push_back(b.constant(name + ".b", {c_out}));
+  return b.node("Conv", name, in, {1, c_out, hw, hw},
+                {{"pads", attr_ints({1, 1, 1, 1})}, {"kernel_shape", attr_ints({3, 3})}, {"group", attr_i(group)}});
+}
+
+int batchnorm(Builder& b, const std::string& name, int x, int64_t c, const Shape& out) {
+  return b.node("BatchNormalization", name,
+                {x, b.constant(name + ".scale", {c}, 0.5f, 2.0f), b.constant(name + ".bias", {c}),
+                 b.constant(name + ".mean", {c}), b.constant(name + ".var", {c}, 0.1f, 3.0f)},
+                out, {{"epsilon", attr_f(1e-3f)}});
+}
+
+}  // namespace
+
+TEST_SUITE("passes") {
+
+TEST_CASE("remove_identity: readers of an Identity read its input") {
+  Builder b;
+  int x = b.input("x", {1, 4});
+  int r1 = b.node("Relu", "r1", {x}, {1, 4});
+  int id = b.node("Identity", "id", {r1}, {1, 4});
+  int r2 = b.node("Relu", "r2", {id}, {1, 4});
+  b.output(r2);
+  CHECK(run_pass(b.g, pass_remove_identity) == 1);
+  CHECK(live_nodes(b.g) == 2);
+  CHECK(name_of(b.g, producer_of(b.g, "r2").inputs[0]) == "r1");
+  b.g.compact();
+  CHECK(output_names(b.g) == std::vector<std::string>{"r2"});
+  CHECK(b.g.topo_order().size() == 2);
+}
+
+TEST_CASE("remove_identity: an Identity writing a graph output keeps the output's name") {
+  Builder b;
+  int x = b.input("x", {2, 3});
+  int r = b.node("Relu", "r", {x}, {2, 3});
+  int s = b.node("Sigmoid", "s", {r}, {2, 3});  // a second reader of r
+  int y = b.node("Identity", "y", {r}, {2, 3});
+  b.output(y);
+  b.output(s);
+  const auto before = evaluate(b.g);
+  CHECK(run_pass(b.g, pass_remove_identity) == 1);
+  b.g.compact();
+  CHECK(live_nodes(b.g) == 2);
+  CHECK(output_names(b.g) == std::vector<std::string>{"y", "s"});
+  CHECK(producer_of(b.g, "y").name == "r");  // Relu now writes y ...
+  CHECK(name_of(b.g, producer_of(b.g, "s").inputs[0]) == "y");  // ... and its other reader reads y
+  CHECK(max_rel_diff(evaluate(b.g), before) == 0.0);
+}
+
+TEST_CASE("remove_identity: an input passed straight to an output, or an output copied to another, stays") {
+  Builder b;
+  int x = b.input("x", {2});
+  int y = b.node("Identity", "y", {x}, {2});
+  b.output(y);
+  int r = b.node("Relu", "r", {x}, {2});
+  int z = b.node("Identity", "z", {r}, {2});
+  b.output(r);
+  b.output(z);
+  CHECK(run_pass(b.g, pass_remove_identity) == 0);
+  CHECK(live_nodes(b.g) == 3);
+}
+
+TEST_CASE("remove_identity: Dropout only in inference with its mask unused") {
+  Builder b;
+  int x = b.input("x", {4});
+  int d1 = b.node("Dropout", "d1", {x}, {4});  // inference: removed
+  int mask_used = b.node("Dropout", "d2", {d1}, {4});
+  int mask = b.g.add_value("d2_mask", DType::boolean);
+  b.g.values[mask].set_shape({4});
+  b.g.nodes.back().outputs.push_back(mask);
+  b.g.values[mask].producer = int(b.g.nodes.size()) - 1;
+  auto on = std::make_shared<Tensor>(DType::boolean, Shape{});
+  *on->as<uint8_t>() = 1;
+  int train = b.g.add_constant("training", on);
+  int ratio = b.constant_data("ratio", {}, {0.5f});
+  int d3 = b.node("Dropout", "d3", {mask_used, ratio, train}, {4});  // training mode: kept
+  b.output(d3);
+  b.output(mask);
+  CHECK(run_pass(b.g, pass_remove_identity) == 1);
+  CHECK(b.g.nodes[0].dead);
+  CHECK(name_of(b.g, b.g.nodes[1].inputs[0]) == "x");
+  CHECK(count_op(b.g, "Dropout") == 2);
+}
+
+TEST_CASE("fold_batchnorm: Conv + BN folds and matches the unfolded graph") {
+  for (bool bias : {true, false})
+    for (int64_t group : {1, 2}) {
+      CAPTURE(bias);
+      CAPTURE(group);
+      Builder b;
+      int x = b.input("x", {1, 4, 8, 8});
+      int c = conv3x3(b, "conv", x, 4, 6, bias, 8, group);
+      b.output(batchnorm(b, "bn", c, 6, {1, 6, 8, 8}));
+      const auto before = evaluate(b.g);
+      CHECK(run_pass(b.g, pass_fold_batchnorm) == 1);
+      b.g.compact();
+      CHECK(live_nodes(b.g) == 1);
+      const Node& conv = only_node(b.g, "Conv");
+      CHECK(conv.fusion.parts == std::vector<std::string>{"bn"});
+      CHECK(name_of(b.g, conv.outputs[0]) == "bn");  // the BN's output value, so its name, survives
+      CHECK(output_names(b.g) == std::vector<std::string>{"bn"});
+      REQUIRE(conv.inputs.size() == 3);
+      CHECK(b.g.values[conv.inputs[1]].constant);
+      CHECK(b.g.values[conv.inputs[2]].constant);
+      CHECK(b.g.values[conv.inputs[2]].shape() == Shape{6});
+      CHECK(max_rel_diff(evaluate(b.g), before) < 1e-5);
+    }
+}
+
+TEST_CASE("fold_batchnorm: Gemm + BN folds for transB 0 and 1, with and without C") {
+  for (int64_t trans_b : {0, 1})
+    for (int c_kind : {0, 1, 2}) {  // no C, C of N values, scalar C
+      CAPTURE(trans_b);
+      CAPTURE(c_kind);
+      Builder b;
+      int a = b.input("a", {3, 5});
+      std::vector<int> in = {a, b.constant("B", trans_b ? Shape{4, 5} : Shape{5, 4})};
+      if (c_kind == 1) in.push_back(b.constant("C", {1, 4}));
+      if (c_kind == 2) in.push_back(b.constant("C", {1}));
+      int y = b.node("Gemm", "gemm", in, {3, 4},
+                     {{"transB", attr_i(trans_b)}, {"alpha", attr_f(0.75f)}, {"beta", attr_f(1.5f)}});
+      b.output(batchnorm(b, "bn", y, 4, {3, 4}));
+      const auto before = evaluate(b.g);
+      CHECK(run_pass(b.g, pass_fold_batchnorm) == 1);
+      b.g.compact();
+      const Node& gemm = only_node(b.g, "Gemm");
+      CHECK(live_nodes(b.g) == 1);
+      CHECK(gemm.attr_f("beta", 0) == 1.0f);
+      CHECK(gemm.attr_f("alpha", 0) == 0.75f);
+      CHECK(max_rel_diff(evaluate(b.g), before) < 1e-5);
+    }
+}
+
+TEST_CASE("fold_batchnorm: no fold when the conv output has another reader, is a graph output, or BN is not constant") {
+  SUBCASE("two readers") {
+    Builder b;
+    int x = b.input("x", {1, 2, 8, 8});
+    int c = conv3x3(b, "conv", x, 2, 2);
+    b.output(batchnorm(b, "bn", c, 2, {1, 2, 8, 8}));
+    b.output(b.node("Relu", "r", {c}, {1, 2, 8, 8}));
+    CHECK(run_pass(b.g, pass_fold_batchnorm) == 0);
+  }
+  SUBCASE("conv output is a graph output") {
+    Builder b;
+    int x = b.input("x", {1, 2, 8, 8});
+    int c = conv3x3(b, "conv", x, 2, 2);
+    b.output(batchnorm(b, "bn", c, 2, {1, 2, 8, 8}));
+    b.output(c);
+    CHECK(run_pass(b.g, pass_fold_batchnorm) == 0);
+  }
+  SUBCASE("BN scale computed at run time") {
+    Builder b;
+    int x = b.input("x", {1, 2, 8, 8});
+    int scale = b.input("scale", {2});
+    int c = conv3x3(b, "conv", x, 2, 2);
+    b.output(b.node("BatchNormalization", "bn",
+                    {c, scale, b.constant("bb", {2}), b.constant("m", {2}), b.constant("v", {2}, 0.5f, 1.0f)},
+                    {1, 2, 8, 8}));
+    CHECK(run_pass(b.g, pass_fold_batchnorm) == 0);
+  }
+  SUBCASE("BN after something else than Conv/Gemm stays") {
+    Builder b;
+    int x = b.input("x", {1, 2, 8, 8});
+    int r = b.node("Relu", "r", {x}, {1, 2, 8, 8});
+    b.output(batchnorm(b, "bn", r, 2, {1, 2, 8, 8}));
+    CHECK(run_pass(b.g, pass_fold_batchnorm) == 0);
+  }
+  SUBCASE("conv already carrying an activation") {
+    Builder b;
+    int x = b.input("x", {1, 2, 8, 8});
+    int c = conv3x3(b, "conv", x, 2, 2);
+    b.g.nodes.back().fusion.activation = "Relu";
+    b.output(batchnorm(b, "bn", c, 2, {1, 2, 8, 8}));
+    CHECK(run_pass(b.g, pass_fold_batchnorm) == 0);
+  }
+}
+
+TEST_CASE("fuse_activation: each activation kind fuses and the numbers are unchanged") {
+  struct Case {
+    std::string op;
+    std::map<std::string, Attribute> attrs;
+    int clip_inputs;  // Clip opset 11+: 0 none, 1 min only, 2 min and max
+    std::string producer;
+    float alpha, beta;
+  };
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<Case> cases = {
+      {"Relu", {}, 0, "Conv", 0, 0},
+      {"Sigmoid", {}, 0, "Gemm", 0, 0},
+      {"LeakyRelu", {{"alpha", attr_f(0.2f)}}, 0, "MatMul", 0.2f, 0},
+      {"LeakyRelu", {}, 0, "Conv", 0.01f, 0},
+      {"Clip", {{"min", attr_f(-0.1f)}, {"max", attr_f(0.3f)}}, 0, "Conv", -0.1f, 0.3f},
+      {"Clip", {}, 2, "Conv", 0.0f, 6.0f},
+      {"Clip", {}, 1, "Gemm", 0.0f, inf},
+      {"Clip", {}, 0, "Conv", -inf, inf},
+  };
+  for (const Case& k : cases) {
+    CAPTURE(k.op);
+    CAPTURE(k.producer);
+    CAPTURE(k.clip_inputs);
+    Builder b;
+    int y;
+    Shape s;
+    if (k.producer == "Conv") {
+      y = conv3x3(b, "op", b.input("x", {1, 3, 8, 8}), 3, 4);
+      s = {1, 4, 8, 8};
+    } else {
+      std::vector<int> in = {b.input("a", {2, 6}), b.constant("B", {6, 5})};
+      if (k.producer == "Gemm") in.push_back(b.constant("C", {5}));
+      y = b.node(k.producer, "op", in, {2, 5});
+      s = {2, 5};
+    }
+    std::vector<int> in = {y};
+    if (k.clip_inputs >= 1) in.push_back(b.constant_data("lo", {}, {k.alpha}));
+    if (k.clip_inputs >= 2) in.push_back(b.constant_data("hi", {}, {k.beta}));
+    b.output(b.node(k.op, "act", in, s, k.attrs));
+    const auto before = evaluate(b.g);
+    CHECK(run_pass(b.g, pass_fuse_activation) == 1);
+    b.g.compact();
+    const Node& op = only_node(b.g, k.producer);
+    CHECK(live_nodes(b.g) == 1);
+    CHECK(op.fusion.activation == k.op);
+    if (k.op == "Clip" || k.op == "LeakyRelu") CHECK(op.fusion.alpha == k.alpha);
+    if (k.op == "Clip") CHECK(op.fusion.beta == k.beta);
+    CHECK(op.fusion.parts == std::vector<std::string>{"act"});
+    CHECK(output_names(b.g) == std::vector<std::string>{"act"});
+    CHECK(max_rel_diff(evaluate(b.g), before) < 1e-6);
+  }
+}
+
+TEST_CASE("fuse_activation: no fusion for two readers, a graph output, a run-time Clip bound, or a second activation") {
+  SUBCASE("two readers") {
+    Builder b;
+    int c = conv3x3(b, "conv", b.input("x", {1, 2, 8, 8}), 2, 2);
+    b.output(b.node("Relu", "r", {c}, {1, 2, 8, 8}));
+    b.output(b.node("Sigmoid", "s", {c}, {1, 2, 8, 8}));
+    CHECK(run_pass(b.g, pass_fuse_activation) == 0);
+  }
+  SUBCASE("conv output is a graph output") {
+    Builder b;
+    int c = conv3x3(b, "conv", b.input("x", {1, 2, 8, 8}), 2, 2);
+    b.output(b.node("Relu", "r", {c}, {1, 2, 8, 8}));
+    b.output(c);
+    CHECK(run_pass(b.g, pass_fuse_activation) == 0);
+  }
+  SUBCASE("Clip min from a graph input") {
+    Builder b;
+    int c = conv3x3(b, "conv", b.input("x", {1, 2, 8, 8}), 2, 2);
+    b.output(b.node("Clip", "clip", {c, b.input("lo", {})}, {1, 2, 8, 8}));
+    CHECK(run_pass(b.g, pass_fuse_activation) == 0);
+  }
+  SUBCASE("Relu -> Relu: only the first fuses") {
+    Builder b;
+    int c = conv3x3(b, "conv", b.input("x", {1, 2, 8, 8}), 2, 2);
+    int r = b.node("Relu", "r1", {c}, {1, 2, 8, 8});
+    b.output(b.node("Relu", "r2", {r}, {1, 2, 8, 8}));
+    CHECK(run_pass(b.g, pass_fuse_activation) == 1);
+    CHECK(live_nodes(b.g) == 2);
+  }
+}
+
+TEST_CASE("fuse_residual then fuse_activation: the ResNet block relu(conv(x) + b + skip) becomes one Conv") {
+  for (bool skip_first : {false, true})
+    for (bool bias : {true, false}) {
+      CAPTURE(skip_first);
+      CAPTURE(bias);
+      Builder b;
+      int x = b.input("x", {1, 4, 8, 8});
+      int c1 = conv3x3(b, "conv1", x, 4, 4);
+      int r1 = b.node("Relu", "relu1", {c1}, {1, 4, 8, 8});
+      int c2 = conv3x3(b, "conv2", r1, 4, 4, bias);
+      int add = b.node("Add", "add", skip_first ? std::vector<int>{x, c2} : std::vector<int>{c2, x}, {1, 4, 8, 8});
+      b.output(b.node("Relu", "relu2", {add}, {1, 4, 8, 8}));
+      const auto before = evaluate(b.g);
+      CHECK(run_pass(b.g, pass_fuse_residual) == 1);
+      CHECK(run_pass(b.g, pass_fuse_activation) == 2);
+      b.g.compact();
+      CHECK(live_nodes(b.g) == 2);
+      const Node& conv2 = producer_of(b.g, "relu2");
+      CHECK(conv2.name == "conv2");
+      REQUIRE(conv2.fusion.residual_input == 3);  // after the bias slot, even when the bias is absent
+      CHECK(conv2.inputs.size() == 4);
+      CHECK(name_of(b.g, conv2.inputs[3]) == "x");
+      CHECK((conv2.inputs[2] >= 0) == bias);
+      CHECK(conv2.fusion.activation == "Relu");
+      CHECK(conv2.fusion.parts == std::vector<std::string>{"add", "relu2"});
+      CHECK(producer_of(b.g, "relu1").fusion.activation == "Relu");
+      CHECK(output_names(b.g) == std::vector<std::string>{"relu2"});
+      CHECK(max_rel_diff(evaluate(b.g), before) < 1e-6);
+    }
+}
+
+TEST_CASE("fuse_residual: no fusion for a broadcast skip, a conv with an activation, or a second reader") {
+  SUBCASE("broadcast") {
+    Builder b;
+    int c = conv3x3(b, "conv", b.input("x", {1, 2, 8, 8}), 2, 2);
+    b.output(b.node("Add", "add", {c, b.input("s", {1, 2, 1, 1})}, {1, 2, 8, 8}));
+    CHECK(run_pass(b.g, pass_fuse_residual) == 0);
+  }
+  SUBCASE("conv with activation: relu(conv) + skip != relu(conv + skip)") {
+    Builder b;
+    int x = b.input("x", {1, 2, 8, 8});
+    int c = conv3x3(b, "conv", x, 2, 2);
+    b.g.nodes.back().fusion.activation = "Relu";
+    b.output(b.node("Add", "add", {c, x}, {1, 2, 8, 8}));
+    CHECK(run_pass(b.g, pass_fuse_residual) == 0);
+  }
+  SUBCASE("second reader") {
+    Builder b;
+    int x = b.input("x", {1, 2, 8, 8});
+    int c = conv3x3(b, "conv", x, 2, 2);
+    b.output(b.node("Add", "add", {c, x}, {1, 2, 8, 8}));
+    b.output(b.node("Relu", "r", {c}, {1, 2, 8, 8}));
+    CHECK(run_pass(b.g, pass_fuse_residual) == 0);
+  }
+  SUBCASE("Add(y, y)") {
+    Builder b;
+    int c = conv3x3(b, "conv", b.input("x", {1, 2, 8, 8}), 2, 2);
+    b.output(b.node("Add", "add", {c, c}, {1, 2, 8, 8}));
+    CHECK(run_pass(b.g, pass_fuse_residual) == 0);
+  }
+}
+
+TEST_CASE("fuse_residual: two convs into one Add: one takes the other as residual, no cycle") {
+  Builder b;
+  int x = b.input("x", {1, 2, 8, 8});
+  int c1 = conv3x3(b, "c1", x, 2, 2);
+  int c2 = conv3x3(b, "c2", x, 2, 2);
+  b.output(b.node("Add", "add", {c1, c2}, {1, 2, 8, 8}));
+  const auto before = evaluate(b.g);
+  CHECK(run_pass(b.g, pass_fuse_residual) == 1);
+  CHECK(b.g.topo_order().size() == 2);
+  CHECK(max_rel_diff(evaluate(b.g), before) < 1e-6);
+}
+
+TEST_CASE("eliminate_dead: unread chains go, graph outputs and their producers stay") {
+  Builder b;
+  int x = b.input("x", {4});
+  int r = b.node("Relu", "r", {x}, {4});
+  int s1 = b.node("Sigmoid", "s1", {r}, {4});
+  b.node("Relu", "s2", {s1}, {4});  // s1 -> s2 unread
+  b.output(b.node("Relu", "out", {r}, {4}));
+  CHECK(run_pass(b.g, pass_eliminate_dead) == 2);
+  b.g.compact();
+  CHECK(live_nodes(b.g) == 2);
+  CHECK(b.g.find_value("s1") < 0);
+  CHECK(output_names(b.g) == std::vector<std::string>{"out"});
+}
+
+}  // TEST_SUITE
