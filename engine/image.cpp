@@ -16,7 +16,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <memory>
 
 #include "graph/error.h"
@@ -135,36 +134,40 @@ inline uint8_t clip8(int32_t acc) {
   return uint8_t(std::clamp(v, 0, 255));
 }
 
-// Horizontal pass over rows [y0, y0 + out.h) of `in`.
+// Horizontal pass over rows [y0, y0 + out.h) of `in`. C (channels) is a template argument so the tap loop
+// keeps the channel sums in registers.
+template <int C>
 void resample_horizontal(const Image8& in, int y0, const Taps& t, Image8& out) {
-  const int c = in.c;
   for (int y = 0; y < out.h; ++y) {
     const uint8_t* src = in.row(y0 + y);
     uint8_t* dst = out.row(y);
     for (int x = 0; x < out.w; ++x) {
       const int32_t* k = &t.weights[size_t(x) * t.ksize];
-      const uint8_t* s = src + size_t(t.first[x]) * c;
-      for (int ch = 0; ch < c; ++ch) {
-        int32_t acc = 1 << (kPrecisionBits - 1);
-        for (int j = 0; j < t.count[x]; ++j) acc += int32_t(s[j * c + ch]) * k[j];
-        dst[x * c + ch] = clip8(acc);
-      }
+      const uint8_t* s = src + size_t(t.first[x]) * C;
+      int32_t acc[C];
+      for (int ch = 0; ch < C; ++ch) acc[ch] = 1 << (kPrecisionBits - 1);
+      for (int j = 0; j < t.count[x]; ++j)
+        for (int ch = 0; ch < C; ++ch) acc[ch] += int32_t(s[j * C + ch]) * k[j];
+      for (int ch = 0; ch < C; ++ch) dst[x * C + ch] = clip8(acc[ch]);
     }
   }
 }
 
-// Vertical pass; taps' first rows are relative to `in`'s first row (`row_offset` subtracted).
+// Vertical pass; taps' first rows are relative to `in`'s first row (`row_offset` subtracted). Whole rows are
+// accumulated at once (row-major, vectorisable); the sums are the same as Pillow's, only the loop order differs.
 void resample_vertical(const Image8& in, int row_offset, const Taps& t, Image8& out) {
   const size_t stride = size_t(in.w) * in.c;
+  std::vector<int32_t> acc(stride);
   for (int y = 0; y < out.h; ++y) {
     const int32_t* k = &t.weights[size_t(y) * t.ksize];
-    const uint8_t* src = in.row(t.first[y] - row_offset);
-    uint8_t* dst = out.row(y);
-    for (size_t i = 0; i < stride; ++i) {
-      int32_t acc = 1 << (kPrecisionBits - 1);
-      for (int j = 0; j < t.count[y]; ++j) acc += int32_t(src[j * stride + i]) * k[j];
-      dst[i] = clip8(acc);
+    std::fill(acc.begin(), acc.end(), 1 << (kPrecisionBits - 1));
+    for (int j = 0; j < t.count[y]; ++j) {
+      const uint8_t* src = in.row(t.first[y] - row_offset + j);
+      const int32_t kj = k[j];
+      for (size_t i = 0; i < stride; ++i) acc[i] += int32_t(src[i]) * kj;
     }
+    uint8_t* dst = out.row(y);
+    for (size_t i = 0; i < stride; ++i) dst[i] = clip8(acc[i]);
   }
 }
 
@@ -181,7 +184,8 @@ Image8 resize(const Image8& in, int w, int h) {
     int y_last = tv.first[h - 1] + tv.count[h - 1];
     Taps th = make_taps(in.w, w);
     tmp = Image8{w, y_last - y_first, in.c, std::vector<uint8_t>(size_t(w) * (y_last - y_first) * in.c)};
-    resample_horizontal(in, y_first, th, tmp);
+    if (in.c == 1) resample_horizontal<1>(in, y_first, th, tmp);
+    else resample_horizontal<3>(in, y_first, th, tmp);
     src = &tmp;
     row_offset = y_first;
   }
@@ -242,11 +246,14 @@ Tensor decode_image(const void* data, size_t size, const std::string& name, int 
   if (opt.crop) {
     int s = opt.resize > 0 ? opt.resize : int(std::lround(std::max(height, width) / 0.875));
     int shorter = std::min(img.w, img.h), longer = std::max(img.w, img.h);
-    int scaled = int(double(int64_t(s) * longer) / shorter);
+    double scaled_d = double(int64_t(s) * longer) / shorter;
+    int scaled = scaled_d < double(INT32_MAX) ? int(scaled_d) : INT32_MAX;
     if (img.w <= img.h) rw = s, rh = scaled;
     else rw = scaled, rh = s;
   }
-  if (rw <= 0 || rh <= 0) fail(name, "resize to " + std::to_string(rw) + "x" + std::to_string(rh) + " is empty");
+  if (rw <= 0 || rh <= 0 || int64_t(rw) * rh > kMaxPixels)
+    fail(name, "image is " + std::to_string(w) + "x" + std::to_string(h) + "; resizing it to " + std::to_string(rw) +
+                   "x" + std::to_string(rh) + " is out of range");
   img = resize(img, rw, rh);
 
   // CenterCrop(height, width): pad with zeros (left/top get the smaller half) when the image is smaller,
@@ -267,15 +274,21 @@ Tensor decode_image(const void* data, size_t size, const std::string& name, int 
   std::vector<float> sd = channel_params(opt.std, channels, 1.0f, kImageNetStd, "std", name);
   for (float v : sd)
     if (v == 0.0f) fail(name, "std has a zero entry");
+  // x / 255 takes 256 values: a table per channel holds the exact float32 results of the same operations.
+  std::vector<float> table(size_t(channels) * 256);
+  for (int ch = 0; ch < channels; ++ch)
+    for (int v = 0; v < 256; ++v) table[size_t(ch) * 256 + v] = (float(v) / 255.0f - mean[ch]) / sd[ch];
   Tensor t(DType::f32, {1, channels, height, width});
   float* out = t.as<float>();
   for (int ch = 0; ch < channels; ++ch) {
+    const float* lut = &table[size_t(ch) * 256];
     for (int y = 0; y < height; ++y) {
       int sy = y + top - pad_top;  // row in the unpadded image
+      float* o = out + (size_t(ch) * height + y) * width;
       for (int x = 0; x < width; ++x) {
         int sx = x + left - pad_left;
-        uint8_t v = (sy >= 0 && sy < img.h && sx >= 0 && sx < img.w) ? img.row(sy)[size_t(sx) * channels + ch] : 0;
-        out[(size_t(ch) * height + y) * width + x] = (float(v) / 255.0f - mean[ch]) / sd[ch];
+        bool inside = sy >= 0 && sy < img.h && sx >= 0 && sx < img.w;
+        o[x] = lut[inside ? img.row(sy)[size_t(sx) * channels + ch] : 0];
       }
     }
   }
@@ -287,8 +300,12 @@ Tensor load_image(const std::string& path, int channels, int height, int width, 
   if (std::filesystem::is_directory(path, ec)) fail(path, "is a directory, not an image file");
   std::ifstream f(path, std::ios::binary);
   if (!f) fail(path, std::string("cannot open: ") + std::strerror(errno));
-  std::vector<char> buf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) fail(path, "read error");
+  f.seekg(0, std::ios::end);
+  std::streamoff size = f.tellg();
+  f.seekg(0, std::ios::beg);
+  if (size < 0) fail(path, "cannot read (not a regular file?)");
+  std::vector<char> buf(static_cast<size_t>(size));
+  if (!f.read(buf.data(), size)) fail(path, "read error");
   return decode_image(buf.data(), buf.size(), path, channels, height, width, opt);
 }
 
