@@ -63,7 +63,8 @@ inline void map_unary(const float* x, float* y, int64_t n, Fn fn) {
 // 1 + r + r^2 * P(r). 2^k is built from the exponent bits (k + 127) << 23.
 // Inputs are clamped to [-87.3, 88]: k stays in [-126, 127] so 2^k is a normal float; above 88 the result
 // saturates at e^88 = 1.65e38, below -87.3 (where exp is subnormal) it is 0.
-// Measured max relative error against std::exp over [-87, 88]: below 2e-7 (tests/unit/test_eltwise.cpp).
+// Measured max relative error against double exp over [-87, 88]: 1.17e-7 (about 1 ulp; the test bounds it by
+// 2e-7 in tests/unit/test_eltwise.cpp). Sigmoid = 1/(1+exp(-x)) inherits it (within 3e-7 relative, tested).
 template <class A>
 inline F<A> exp_approx(F<A> x) {
   const F<A> lo(-87.33654f), hi(88.0f);
