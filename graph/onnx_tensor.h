@@ -1,0 +1,36 @@
+// onnx::TensorProto <-> Tensor: the one place that decodes ONNX tensor data (typed fields, raw_data, external
+// data files). Used by the model loader (initializers, tensor attributes) and by the .pb reader/writer.
+// Internal to graph/: only files that already include "onnx/onnx.pb.h" need it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "graph/tensor.h"
+
+namespace onnx {
+class TensorProto;
+}
+
+namespace octet {
+
+/// Where a TensorProto comes from, for messages and external data.
+struct TensorSource {
+  std::string what;      // prefix of messages: "m.onnx: initializer 'w'"
+  std::string base_dir;  // folder that external data files must lie in; "" = external data not allowed
+};
+
+/// Maps an ONNX elem_type / data_type number to DType; throws Unsupported("<what>: data type N ...") for
+/// types octet has no DType for (string, complex, float8, ...).
+DType dtype_from_onnx(int32_t t, const std::string& what);
+
+/// Decodes a TensorProto; checks that the data size matches the dims. Throws Error prefixed by src.what.
+Tensor tensor_from_proto(const onnx::TensorProto& p, const TensorSource& src);
+
+/// Encodes `t` (plain or nhwc layout; written in logical order) as a TensorProto with raw_data.
+void tensor_to_proto(const TensorView& t, const std::string& name, onnx::TensorProto& p);
+
+/// Reads a whole file; throws Error("<path>: cannot open file (...)") when missing or unreadable.
+std::string read_file_bytes(const std::string& path);
+
+}  // namespace octet

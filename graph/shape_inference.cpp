@@ -1,0 +1,680 @@
+// Output dtypes and shapes of the ops octet knows, one small function per op, looked up in a table keyed by
+// (domain, op type) with the opset range each function implements.
+//
+// Besides shapes, inference computes the value of small integer tensors that describe shapes (Shape, and
+// Gather/Unsqueeze/Squeeze/Concat/Reshape/Flatten/Identity/Add/Sub/Mul/Div over such constants) and stores it in
+// Value::constant, because exporters build Reshape's `shape` input that way (Shape -> Gather -> Unsqueeze ->
+// Concat -> Reshape) and Reshape needs its value. The nodes stay in the graph; constant folding removes them.
+#include "graph/shape_inference.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <numeric>
+
+#include "graph/op_attrs.h"
+
+namespace octet {
+
+namespace {
+
+// Integer tensors up to this many elements are evaluated during inference (they are shapes, not data).
+constexpr int64_t kMaxFoldElements = 1024;
+
+std::string ints_str(const std::vector<int64_t>& v) {
+  std::string r = "[";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) r += ',';
+    r += std::to_string(v[i]);
+  }
+  return r + "]";
+}
+
+bool is_index_type(DType t) { return t == DType::i64 || t == DType::i32; }
+
+// The node being inferred, with checked access to its inputs and outputs.
+class Ctx {
+ public:
+  Ctx(Graph& g, int id) : g(g), id(id), node(g.nodes[id]), opset(g.opset(node.domain)) {}
+
+  Graph& g;
+  const int id;
+  const Node& node;
+  const int64_t opset;
+
+  [[noreturn]] void fail(const std::string& msg) const { g.fail(id, msg); }
+  [[noreturn]] void unsupported(const std::string& msg) const { throw Unsupported(g.where(id) + ": " + msg); }
+
+  bool has_in(int i) const { return i < int(node.inputs.size()) && node.inputs[i] >= 0; }
+  const Value& in(int i) const {
+    if (!has_in(i)) fail("input " + std::to_string(i) + " is required but absent");
+    return g.values[node.inputs[i]];
+  }
+  std::string in_name(int i) const { return "input '" + in(i).name + "'"; }
+  DType dtype(int i) const { return in(i).dtype; }
+  Shape shape(int i) const {
+    const Value& v = in(i);
+    if (!v.shape_known())
+      fail(in_name(i) + (v.has_shape ? " has symbolic dimensions" : " has an unknown shape") +
+           "; input shapes must be bound before shape inference");
+    return v.shape();
+  }
+  Shape shape_rank(int i, size_t rank) const {
+    Shape s = shape(i);
+    if (s.size() != rank)
+      fail(in_name(i) + " has rank " + std::to_string(s.size()) + ", expected " + std::to_string(rank));
+    return s;
+  }
+  const Tensor* constant(int i) const { return has_in(i) ? g.values[node.inputs[i]].constant.get() : nullptr; }
+
+  // The integer values of a constant input (shape, axes, indices); Unsupported when computed at run time.
+  std::vector<int64_t> const_ints(int i, const char* role) const {
+    const Tensor* t = constant(i);
+    if (!t) unsupported(std::string("the '") + role + "' input (" + in(i).name + ") must be a constant");
+    return tensor_ints(*t, i);
+  }
+  std::vector<int64_t> tensor_ints(const Tensor& t, int i) const {
+    if (t.dtype() == DType::i64) return std::vector<int64_t>(t.as<int64_t>(), t.as<int64_t>() + t.numel());
+    if (t.dtype() == DType::i32) return std::vector<int64_t>(t.as<int32_t>(), t.as<int32_t>() + t.numel());
+    fail(in_name(i) + " has type " + dtype_name(t.dtype()) + ", expected int64");
+  }
+
+  // Number of inputs the node has (present or not): checks the op's arity.
+  void arity(int lo, int hi) const {
+    const int n = int(node.inputs.size());
+    if (n < lo || n > hi)
+      fail("has " + std::to_string(n) + " inputs, expected " +
+           (lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " + std::to_string(hi)));
+    for (int i = 0; i < lo; ++i)
+      if (!has_in(i)) fail("input " + std::to_string(i) + " is required but absent");
+  }
+  void same_dtype(int a, int b) const {
+    if (dtype(a) != dtype(b))
+      fail(in_name(b) + " has type " + dtype_name(dtype(b)) + ", expected " + dtype_name(dtype(a)) + " like " +
+           in_name(a));
+  }
+
+  bool has_out(int i) const { return i < int(node.outputs.size()) && node.outputs[i] >= 0; }
+  void set_out(int i, DType dt, const Shape& s) const {
+    if (!has_out(i)) return;
+    for (int64_t d : s)
+      if (d < 0) fail("computed a negative dimension in output shape " + shape_str(s));
+    Value& v = g.values[node.outputs[i]];
+    v.dtype = dt;
+    v.set_shape(s);
+    v.constant.reset();
+  }
+  void set_const(int i, Tensor t) const {
+    if (!has_out(i)) return;
+    set_out(i, t.dtype(), t.shape());
+    g.values[node.outputs[i]].constant = std::make_shared<const Tensor>(std::move(t));
+  }
+  // Output 0 has input `i`'s elements in a new shape (Reshape, Flatten, Unsqueeze, Squeeze, Identity): when the
+  // input is a small integer constant, so is the output.
+  void fold_same_bytes(int i, const Shape& out) const {
+    const Tensor* t = constant(i);
+    if (!t || !is_index_type(t->dtype()) || t->numel() > kMaxFoldElements) return;
+    Tensor r(t->dtype(), out);
+    std::memcpy(r.data(), t->data(), t->bytes());
+    set_const(0, std::move(r));
+  }
+};
+
+// ---- element-wise -----------------------------------------------------------------------------------------
+
+void infer_unary(Ctx& c) {  // Relu, Sigmoid, LeakyRelu, Reorder: same dtype and shape
+  c.arity(1, 1);
+  c.set_out(0, c.dtype(0), c.shape(0));
+}
+
+void infer_identity(Ctx& c) {
+  c.arity(1, 1);
+  c.set_out(0, c.dtype(0), c.shape(0));
+  c.fold_same_bytes(0, c.shape(0));
+}
+
+void infer_clip(Ctx& c) {
+  // Before opset 11 min/max are attributes; from 11 they are optional scalar inputs of the data's type.
+  c.arity(1, c.opset < 11 ? 1 : 3);
+  for (int i = 1; i < 3; ++i) {
+    if (!c.has_in(i)) continue;
+    c.same_dtype(0, i);
+    if (num_elements(c.shape(i)) != 1)
+      c.fail(c.in_name(i) + " has shape " + shape_str(c.shape(i)) + ", expected a scalar");
+  }
+  c.set_out(0, c.dtype(0), c.shape(0));
+}
+
+// Small integer arithmetic on constants (shape computations), broadcasting like the op itself.
+void fold_binary(Ctx& c, const Shape& out) {
+  const Tensor* a = c.constant(0);
+  const Tensor* b = c.constant(1);
+  if (!a || !b || !is_index_type(a->dtype()) || a->dtype() != b->dtype() || num_elements(out) > kMaxFoldElements)
+    return;
+  const std::vector<int64_t> va = c.tensor_ints(*a, 0), vb = c.tensor_ints(*b, 1);
+  const std::string& op = c.node.op_type;
+  // Flat index of a broadcast operand: walk the output index, a dim of size 1 contributes nothing.
+  auto offset = [&](const Shape& s, int64_t flat) {
+    int64_t off = 0, stride = 1;
+    for (size_t k = 0; k < out.size(); ++k) {
+      const size_t ko = out.size() - 1 - k;
+      const int64_t idx = flat % out[ko];
+      flat /= out[ko];
+      if (k < s.size()) {
+        const int64_t dim = s[s.size() - 1 - k];
+        if (dim != 1) off += idx * stride;
+        stride *= dim;
+      }
+    }
+    return off;
+  };
+  Tensor r(a->dtype(), out);
+  for (int64_t i = 0; i < r.numel(); ++i) {
+    const int64_t x = va[offset(a->shape(), i)], y = vb[offset(b->shape(), i)];
+    int64_t v;
+    if (op == "Add") v = x + y;
+    else if (op == "Sub") v = x - y;
+    else if (op == "Mul") v = x * y;
+    else if (y == 0) return;  // Div by zero: leave it to run time rather than fold nonsense
+    else v = x / y;
+    if (r.dtype() == DType::i64) r.as<int64_t>()[i] = v;
+    else r.as<int32_t>()[i] = int32_t(v);
+  }
+  c.set_const(0, std::move(r));
+}
+
+void infer_binary(Ctx& c) {  // Add, Sub, Mul, Div: numpy broadcasting, same dtype
+  c.arity(2, 2);
+  c.same_dtype(0, 1);
+  const Shape out = broadcast_shapes(c.g, c.id, c.shape(0), c.shape(1));
+  c.set_out(0, c.dtype(0), out);
+  fold_binary(c, out);
+}
+
+void infer_softmax(Ctx& c) {
+  // Before opset 13 the input is seen as 2-D [prod(d[:axis]), prod(d[axis:])] with axis default 1; from 13
+  // softmax runs along one axis, default -1. Either way the output has the input's shape.
+  c.arity(1, 1);
+  const Shape x = c.shape(0);
+  const int64_t rank = int64_t(x.size());
+  normalize_axis(c.g, c.id, c.node.attr_i("axis", c.opset < 13 ? 1 : -1), rank);
+  c.set_out(0, c.dtype(0), x);
+}
+
+void infer_dropout(Ctx& c) {
+  // Inference mode only: output = data, mask = all true. From opset 12 ratio and training_mode are inputs.
+  c.arity(1, c.opset < 12 ? 1 : 3);
+  if (c.has_in(2)) {
+    const Tensor* t = c.constant(2);
+    if (!t) c.unsupported("training_mode input '" + c.in(2).name + "' is not a constant (training is not supported)");
+    if (t->numel() != 1 || t->dtype() != DType::boolean)
+      c.fail(c.in_name(2) + " must be a boolean scalar");
+    if (*t->as<uint8_t>() != 0) c.unsupported("training_mode = true is not supported (inference only)");
+  }
+  const Shape x = c.shape(0);
+  c.set_out(0, c.dtype(0), x);
+  // The mask is bool from opset 10, the data's type before.
+  c.set_out(1, c.opset < 10 ? c.dtype(0) : DType::boolean, x);
+}
+
+// ---- convolution and normalisation -------------------------------------------------------------------------
+
+void infer_conv(Ctx& c) {
+  c.arity(2, 3);
+  const Shape x = c.shape(0);
+  if (x.size() < 3)
+    c.fail(c.in_name(0) + " has rank " + std::to_string(x.size()) + ", expected 3 (1-D conv) or 4 (2-D conv)");
+  const Shape w = c.shape_rank(1, x.size());
+  const WindowGeometry geo = window_geometry(c.g, c.id, x, &w);
+  const int64_t C = x[1], M = w[0], group = geo.group;
+  if (w[1] * group != C) {
+    std::string per = group == 1 ? "" : " (" + std::to_string(w[1]) + " per group)";
+    c.fail("weight '" + c.in(1).name + "' has " + std::to_string(w[1] * group) + " input channels" + per +
+           ", input '" + c.in(0).name + "' has " + std::to_string(C) + " (group " + std::to_string(group) + ")");
+  }
+  if (M % group != 0)
+    c.fail("weight '" + c.in(1).name + "' has " + std::to_string(M) + " output channels, not a multiple of group " +
+           std::to_string(group));
+  c.same_dtype(0, 1);
+  if (c.has_in(2)) {
+    const Shape b = c.shape(2);
+    if (b != Shape{M})
+      c.fail("bias '" + c.in(2).name + "' has shape " + shape_str(b) + ", expected " + std::to_string(M) +
+             " (one per output channel)");
+  }
+  Shape out{x[0], M};
+  out.insert(out.end(), geo.out.begin(), geo.out.end());
+  c.set_out(0, c.dtype(0), out);
+}
+
+void infer_batchnorm(Ctx& c) {
+  // y = scale * (x - mean) / sqrt(var + epsilon) + B per channel (inference form).
+  c.arity(5, 5);
+  if (c.node.attr_i("training_mode", 0) != 0)
+    c.unsupported("training_mode = 1 is not supported (inference only)");
+  for (size_t i = 1; i < c.node.outputs.size(); ++i)
+    if (c.has_out(int(i)))
+      c.unsupported("the training outputs (running mean/var, saved statistics) are not supported");
+  if (c.opset < 9 && c.node.attr_i("spatial", 1) == 0)
+    c.unsupported("spatial = 0 (per-activation statistics) is not supported");
+  const Shape x = c.shape(0);
+  if (x.size() < 2) c.fail(c.in_name(0) + " has rank " + std::to_string(x.size()) + ", expected N x C x ...");
+  const char* roles[] = {"", "scale", "B", "mean", "var"};
+  for (int i = 1; i < 5; ++i) {
+    const Shape s = c.shape(i);
+    if (s != Shape{x[1]})
+      c.fail(std::string(roles[i]) + " '" + c.in(i).name + "' has shape " + shape_str(s) + ", expected " +
+             std::to_string(x[1]) + " (one per channel)");
+  }
+  c.set_out(0, c.dtype(0), x);
+}
+
+// ---- pooling ----------------------------------------------------------------------------------------------
+
+void infer_pool(Ctx& c) {  // MaxPool, AveragePool
+  c.arity(1, 1);
+  if (c.has_out(1)) c.unsupported("the Indices output is not supported");
+  const Shape x = c.shape(0);
+  const WindowGeometry geo = window_geometry(c.g, c.id, x);
+  Shape out{x[0], x[1]};
+  out.insert(out.end(), geo.out.begin(), geo.out.end());
+  c.set_out(0, c.dtype(0), out);
+}
+
+void infer_global_pool(Ctx& c) {
+  c.arity(1, 1);
+  const Shape x = c.shape(0);
+  if (x.size() < 3) c.fail(c.in_name(0) + " has rank " + std::to_string(x.size()) + ", expected 3 or more");
+  Shape out(x.size(), 1);
+  out[0] = x[0];
+  out[1] = x[1];
+  c.set_out(0, c.dtype(0), out);
+}
+
+// ---- shape manipulation -----------------------------------------------------------------------------------
+
+void infer_flatten(Ctx& c) {
+  // [d0..dn) -> [prod(d[:axis]), prod(d[axis:])], axis in [-r, r].
+  c.arity(1, 1);
+  const Shape x = c.shape(0);
+  const int64_t r = int64_t(x.size());
+  int64_t axis = c.node.attr_i("axis", 1);
+  if (axis < -r || axis > r)
+    c.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(r) + " (valid: " +
+           std::to_string(-r) + ".." + std::to_string(r) + ")");
+  if (axis < 0) axis += r;
+  const Shape out{num_elements(Shape(x.begin(), x.begin() + axis)), num_elements(Shape(x.begin() + axis, x.end()))};
+  c.set_out(0, c.dtype(0), out);
+  c.fold_same_bytes(0, out);
+}
+
+void infer_reshape(Ctx& c) {
+  c.arity(2, 2);
+  const Shape x = c.shape(0);
+  const Shape sshape = c.shape(1);
+  if (sshape.size() != 1) c.fail(c.in_name(1) + " has shape " + shape_str(sshape) + ", expected a 1-D shape");
+  const std::vector<int64_t> spec = c.const_ints(1, "shape");
+  // 0 copies the input's dim at the same index (unless allowzero = 1, opset 14, makes it a real 0); one -1
+  // takes whatever is left: numel(x) / prod(other dims).
+  const bool allowzero = c.opset >= 14 && c.node.attr_i("allowzero", 0) != 0;
+  Shape out(spec.size());
+  int infer_at = -1;
+  bool has_zero = false;
+  for (size_t i = 0; i < spec.size(); ++i) {
+    const int64_t s = spec[i];
+    if (s == -1) {
+      if (infer_at >= 0) c.fail("shape " + ints_str(spec) + " has more than one -1");
+      infer_at = int(i);
+      out[i] = 1;
+    } else if (s == 0 && !allowzero) {
+      if (i >= x.size())
+        c.fail("shape " + ints_str(spec) + " copies dim " + std::to_string(i) + " (0) but the input " +
+               shape_str(x) + " has rank " + std::to_string(x.size()));
+      out[i] = x[i];
+    } else if (s < 0) {
+      c.fail("shape " + ints_str(spec) + " has an invalid dimension " + std::to_string(s));
+    } else {
+      has_zero |= s == 0;
+      out[i] = s;
+    }
+  }
+  if (allowzero && has_zero && infer_at >= 0)
+    c.fail("shape " + ints_str(spec) + " has both 0 and -1 with allowzero = 1");
+  const int64_t n = num_elements(x);
+  if (infer_at >= 0) {
+    const int64_t rest = num_elements(out);
+    if (rest == 0 || n % rest != 0)
+      c.fail("cannot reshape " + shape_str(x) + " (" + std::to_string(n) + " elements) to " + ints_str(spec));
+    out[infer_at] = n / rest;
+  }
+  if (num_elements(out) != n)
+    c.fail("cannot reshape " + shape_str(x) + " (" + std::to_string(n) + " elements) to " + ints_str(spec) + " (" +
+           std::to_string(num_elements(out)) + " elements)");
+  c.set_out(0, c.dtype(0), out);
+  c.fold_same_bytes(0, out);
+}
+
+void infer_transpose(Ctx& c) {
+  c.arity(1, 1);
+  const Shape x = c.shape(0);
+  std::vector<int64_t> perm(x.size());
+  std::iota(perm.rbegin(), perm.rend(), 0);  // default: reverse the dims
+  perm = c.node.attr_ints("perm", perm);
+  std::vector<int64_t> sorted = perm;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<int64_t> ident(x.size());
+  std::iota(ident.begin(), ident.end(), 0);
+  if (sorted != ident)
+    c.fail("perm " + ints_str(perm) + " is not a permutation of the " + std::to_string(x.size()) + " input dims");
+  Shape out(x.size());
+  for (size_t i = 0; i < x.size(); ++i) out[i] = x[perm[i]];
+  c.set_out(0, c.dtype(0), out);
+}
+
+void infer_concat(Ctx& c) {
+  const int n = int(c.node.inputs.size());
+  if (n < 1) c.fail("has no inputs");
+  if (!c.node.has_attr("axis")) c.fail("attribute 'axis' is required");
+  Shape out = c.shape(0);
+  const int64_t axis = normalize_axis(c.g, c.id, c.node.attr_i("axis", 0), int64_t(out.size()));
+  for (int i = 1; i < n; ++i) {
+    c.same_dtype(0, i);
+    const Shape s = c.shape_rank(i, out.size());
+    for (size_t d = 0; d < s.size(); ++d)
+      if (int64_t(d) != axis && s[d] != out[d])
+        c.fail(c.in_name(i) + " has shape " + shape_str(s) + ", which differs from " + c.in_name(0) + " (" +
+               shape_str(c.shape(0)) + ") outside axis " + std::to_string(axis));
+    out[axis] += s[axis];
+  }
+  c.set_out(0, c.dtype(0), out);
+
+  // Constant shape pieces concatenate into a constant shape: copy blocks of inner * len bytes per outer step.
+  if (!is_index_type(c.dtype(0)) || num_elements(out) > kMaxFoldElements) return;
+  for (int i = 0; i < n; ++i)
+    if (!c.constant(i)) return;
+  Tensor r(c.dtype(0), out);
+  const size_t es = dtype_size(r.dtype());
+  const int64_t outer = num_elements(Shape(out.begin(), out.begin() + axis));
+  const int64_t inner = num_elements(Shape(out.begin() + axis + 1, out.end()));
+  char* dst = static_cast<char*>(r.data());
+  for (int64_t o = 0; o < outer; ++o)
+    for (int i = 0; i < n; ++i) {
+      const Tensor* t = c.constant(i);
+      const size_t block = size_t(t->shape()[axis] * inner) * es;
+      std::memcpy(dst, static_cast<const char*>(t->data()) + size_t(o) * block, block);
+      dst += block;
+    }
+  c.set_const(0, std::move(r));
+}
+
+void infer_shape(Ctx& c) {
+  // Output: the input's dims[start:end] as int64 (start/end from opset 15, clamped like Python slices).
+  c.arity(1, 1);
+  const Shape x = c.shape(0);
+  const int64_t r = int64_t(x.size());
+  int64_t start = c.opset >= 15 ? c.node.attr_i("start", 0) : 0;
+  int64_t end = c.opset >= 15 ? c.node.attr_i("end", r) : r;
+  if (start < 0) start += r;
+  if (end < 0) end += r;
+  start = std::clamp<int64_t>(start, 0, r);
+  end = std::clamp<int64_t>(end, 0, r);
+  const int64_t len = std::max<int64_t>(0, end - start);
+  Tensor t(DType::i64, Shape{len});
+  for (int64_t i = 0; i < len; ++i) t.as<int64_t>()[i] = x[start + i];
+  c.set_const(0, std::move(t));
+}
+
+void infer_gather(Ctx& c) {
+  // out = data.shape[:axis] + indices.shape + data.shape[axis+1:]; indices may be negative (counted from the end).
+  c.arity(2, 2);
+  const Shape data = c.shape(0), idx = c.shape(1);
+  if (data.empty()) c.fail(c.in_name(0) + " is a scalar, expected rank 1 or more");
+  if (!is_index_type(c.dtype(1)))
+    c.fail(c.in_name(1) + " has type " + dtype_name(c.dtype(1)) + ", expected int32 or int64");
+  const int64_t axis = normalize_axis(c.g, c.id, c.node.attr_i("axis", 0), int64_t(data.size()));
+  Shape out(data.begin(), data.begin() + axis);
+  out.insert(out.end(), idx.begin(), idx.end());
+  out.insert(out.end(), data.begin() + axis + 1, data.end());
+  c.set_out(0, c.dtype(0), out);
+
+  const Tensor* ti = c.constant(1);
+  if (!ti) return;
+  const std::vector<int64_t> iv = c.tensor_ints(*ti, 1);
+  const int64_t size = data[axis];
+  for (int64_t v : iv)
+    if (v < -size || v >= size)
+      c.fail("index " + std::to_string(v) + " is out of range for axis " + std::to_string(axis) + " of size " +
+             std::to_string(size));
+  const Tensor* td = c.constant(0);
+  if (!td || !is_index_type(td->dtype()) || num_elements(out) > kMaxFoldElements) return;
+  // Copy blocks: for each outer index and each gathered index, `inner` elements.
+  Tensor r(td->dtype(), out);
+  const size_t es = dtype_size(r.dtype());
+  const int64_t outer = num_elements(Shape(data.begin(), data.begin() + axis));
+  const int64_t inner = num_elements(Shape(data.begin() + axis + 1, data.end()));
+  const char* src = static_cast<const char*>(td->data());
+  char* dst = static_cast<char*>(r.data());
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t v : iv) {
+      const int64_t j = v < 0 ? v + size : v;
+      std::memcpy(dst, src + size_t((o * size + j) * inner) * es, size_t(inner) * es);
+      dst += size_t(inner) * es;
+    }
+  c.set_const(0, std::move(r));
+}
+
+// Axes of Unsqueeze/Squeeze: an attribute before opset 13, a constant input from 13. `present` is false when
+// neither is given (Squeeze then removes every 1).
+std::vector<int64_t> read_axes(Ctx& c, bool& present) {
+  if (c.opset < 13) {
+    c.arity(1, 1);
+    present = c.node.has_attr("axes");
+    return c.node.attr_ints("axes");
+  }
+  c.arity(1, 2);
+  present = c.has_in(1);
+  return present ? c.const_ints(1, "axes") : std::vector<int64_t>{};
+}
+
+void infer_unsqueeze(Ctx& c) {
+  bool present = false;
+  std::vector<int64_t> axes = read_axes(c, present);
+  if (!present) c.fail("axes are required");
+  const Shape x = c.shape(0);
+  // Axes index the output, whose rank is rank(x) + len(axes).
+  const int64_t r = int64_t(x.size() + axes.size());
+  std::vector<char> is_new(size_t(r), 0);
+  for (int64_t a : axes) {
+    const int64_t n = normalize_axis(c.g, c.id, a, r);
+    if (is_new[n]) c.fail("axes " + ints_str(axes) + " name dimension " + std::to_string(n) + " twice");
+    is_new[n] = 1;
+  }
+  Shape out(static_cast<size_t>(r));
+  for (int64_t i = 0, k = 0; i < r; ++i) out[i] = is_new[i] ? 1 : x[k++];
+  c.set_out(0, c.dtype(0), out);
+  c.fold_same_bytes(0, out);
+}
+
+void infer_squeeze(Ctx& c) {
+  bool present = false;
+  const std::vector<int64_t> axes = read_axes(c, present);
+  const Shape x = c.shape(0);
+  std::vector<char> drop(x.size(), 0);
+  if (!present) {
+    for (size_t i = 0; i < x.size(); ++i) drop[i] = x[i] == 1;
+  } else {
+    for (int64_t a : axes) {
+      const int64_t n = normalize_axis(c.g, c.id, a, int64_t(x.size()));
+      if (x[n] != 1)
+        c.fail("cannot squeeze axis " + std::to_string(a) + " of " + c.in_name(0) + " (shape " + shape_str(x) +
+               "): its size is " + std::to_string(x[n]) + ", not 1");
+      drop[n] = 1;
+    }
+  }
+  Shape out;
+  for (size_t i = 0; i < x.size(); ++i)
+    if (!drop[i]) out.push_back(x[i]);
+  c.set_out(0, c.dtype(0), out);
+  c.fold_same_bytes(0, out);
+}
+
+void infer_constant(Ctx& c) {
+  c.arity(0, 0);
+  const Node& n = c.node;
+  int given = 0;
+  for (const char* k : {"value", "sparse_value", "value_float", "value_floats", "value_int", "value_ints",
+                        "value_string", "value_strings"})
+    given += n.has_attr(k);
+  if (given != 1) c.fail("exactly one value attribute is required, got " + std::to_string(given));
+  if (n.has_attr("sparse_value")) c.unsupported("sparse_value is not supported");
+  if (n.has_attr("value_string") || n.has_attr("value_strings")) c.unsupported("string constants are not supported");
+  if (n.has_attr("value")) {
+    const Attribute& a = n.attrs.at("value");
+    if (a.kind != Attribute::Kind::t || !a.t) c.fail("attribute 'value' is not a tensor");
+    Tensor t(a.t->dtype(), a.t->shape());
+    std::memcpy(t.data(), a.t->data(), a.t->bytes());
+    c.set_const(0, std::move(t));
+  } else if (n.has_attr("value_float") || n.has_attr("value_int")) {
+    const bool f = n.has_attr("value_float");
+    Tensor t(f ? DType::f32 : DType::i64, Shape{});
+    if (f) *t.as<float>() = n.attr_f("value_float", 0);
+    else *t.as<int64_t>() = n.attr_i("value_int", 0);
+    c.set_const(0, std::move(t));
+  } else if (n.has_attr("value_floats")) {
+    const std::vector<float> v = n.attr_floats("value_floats");
+    Tensor t(DType::f32, Shape{int64_t(v.size())});
+    std::copy(v.begin(), v.end(), t.as<float>());
+    c.set_const(0, std::move(t));
+  } else {
+    const std::vector<int64_t> v = n.attr_ints("value_ints");
+    Tensor t(DType::i64, Shape{int64_t(v.size())});
+    std::copy(v.begin(), v.end(), t.as<int64_t>());
+    c.set_const(0, std::move(t));
+  }
+}
+
+// ---- matrix products --------------------------------------------------------------------------------------
+
+void infer_gemm(Ctx& c) {
+  // Y = alpha * A' * B' + beta * C, A' = transA ? A^T : A (M x K), B' = transB ? B^T : B (K x N), C broadcast
+  // to M x N (unidirectionally: C's shape must broadcast to M x N without growing it).
+  c.arity(2, 3);
+  const Shape a = c.shape_rank(0, 2), b = c.shape_rank(1, 2);
+  c.same_dtype(0, 1);
+  const bool ta = c.node.attr_i("transA", 0) != 0, tb = c.node.attr_i("transB", 0) != 0;
+  const int64_t M = ta ? a[1] : a[0], K = ta ? a[0] : a[1];
+  const int64_t K2 = tb ? b[1] : b[0], N = tb ? b[0] : b[1];
+  if (K != K2)
+    c.fail("A " + shape_str(a) + (ta ? " (transposed)" : "") + " and B " + shape_str(b) +
+           (tb ? " (transposed)" : "") + " do not multiply: K = " + std::to_string(K) + " vs " + std::to_string(K2));
+  if (c.has_in(2)) {
+    c.same_dtype(0, 2);
+    const Shape cs = c.shape(2);
+    if (cs.size() > 2 || broadcast_shapes(c.g, c.id, cs, Shape{M, N}) != Shape{M, N})
+      c.fail(c.in_name(2) + " has shape " + shape_str(cs) + ", which does not broadcast to " + shape_str({M, N}));
+  }
+  c.set_out(0, c.dtype(0), Shape{M, N});
+}
+
+void infer_matmul(Ctx& c) {
+  // numpy matmul: a 1-D A is a row vector [1, K] and a 1-D B a column [K, 1], the added dim removed from the
+  // result; dims before the last two broadcast.
+  c.arity(2, 2);
+  c.same_dtype(0, 1);
+  Shape a = c.shape(0), b = c.shape(1);
+  if (a.empty() || b.empty()) c.fail("MatMul operands must have rank 1 or more, got " + shape_str(a) + " and " + shape_str(b));
+  const bool a1 = a.size() == 1, b1 = b.size() == 1;
+  if (a1) a.insert(a.begin(), 1);
+  if (b1) b.push_back(1);
+  const int64_t M = a[a.size() - 2], K = a.back(), K2 = b[b.size() - 2], N = b.back();
+  if (K != K2)
+    c.fail(c.in_name(0) + " " + shape_str(c.shape(0)) + " and " + c.in_name(1) + " " + shape_str(c.shape(1)) +
+           " do not multiply: K = " + std::to_string(K) + " vs " + std::to_string(K2));
+  Shape out = broadcast_shapes(c.g, c.id, Shape(a.begin(), a.end() - 2), Shape(b.begin(), b.end() - 2));
+  if (!a1) out.push_back(M);
+  if (!b1) out.push_back(N);
+  c.set_out(0, c.dtype(0), out);
+}
+
+// ---- the table --------------------------------------------------------------------------------------------
+
+struct OpEntry {
+  const char* domain;
+  const char* op_type;
+  int64_t min_opset, max_opset;  // the opset versions whose semantics the function implements
+  void (*infer)(Ctx&);
+};
+
+constexpr int64_t kAny = std::numeric_limits<int64_t>::max();
+
+// Default-domain ranges start at the op's oldest form we implement and end at 17, the highest opset we
+// checked every op's definition against.
+const OpEntry kOps[] = {
+    {"", "Conv", 1, 17, infer_conv},
+    {"", "BatchNormalization", 7, 17, infer_batchnorm},
+    {"", "Relu", 6, 17, infer_unary},
+    {"", "Clip", 6, 17, infer_clip},
+    {"", "LeakyRelu", 6, 17, infer_unary},
+    {"", "Sigmoid", 6, 17, infer_unary},
+    {"", "Add", 7, 17, infer_binary},
+    {"", "Sub", 7, 17, infer_binary},
+    {"", "Mul", 7, 17, infer_binary},
+    {"", "Div", 7, 17, infer_binary},
+    {"", "MaxPool", 1, 17, infer_pool},
+    {"", "AveragePool", 7, 17, infer_pool},
+    {"", "GlobalAveragePool", 1, 17, infer_global_pool},
+    {"", "Flatten", 1, 17, infer_flatten},
+    {"", "Reshape", 5, 17, infer_reshape},
+    {"", "Transpose", 1, 17, infer_transpose},
+    {"", "Concat", 4, 17, infer_concat},
+    {"", "Gemm", 7, 17, infer_gemm},
+    {"", "MatMul", 1, 17, infer_matmul},
+    {"", "Softmax", 1, 17, infer_softmax},
+    {"", "Identity", 1, 17, infer_identity},
+    {"", "Dropout", 7, 17, infer_dropout},
+    {"", "Constant", 1, 17, infer_constant},
+    {"", "Shape", 1, 17, infer_shape},
+    {"", "Gather", 1, 17, infer_gather},
+    {"", "Unsqueeze", 1, 17, infer_unsqueeze},
+    {"", "Squeeze", 1, 17, infer_squeeze},
+    // Inserted by the layout pass: converts between plain and nhwc; the logical shape is unchanged.
+    {"octet", "Reorder", 0, kAny, infer_unary},
+};
+
+const OpEntry* find_op(const std::string& domain, const std::string& op_type, int64_t opset) {
+  const std::string d = domain == "ai.onnx" ? "" : domain;
+  for (const OpEntry& e : kOps)
+    if (d == e.domain && op_type == e.op_type && opset >= e.min_opset && opset <= e.max_opset) return &e;
+  return nullptr;
+}
+
+}  // namespace
+
+bool op_known(const std::string& domain, const std::string& op_type, int64_t opset) {
+  return find_op(domain, op_type, opset) != nullptr;
+}
+
+void infer_node(Graph& g, int id) {
+  const Node& n = g.nodes[id];
+  const int64_t opset = g.opset(n.domain);
+  const OpEntry* e = find_op(n.domain, n.op_type, opset);
+  if (!e)
+    throw Unsupported(g.where(id) + ": op " + (n.domain.empty() ? "" : n.domain + ".") + n.op_type + " (opset " +
+                      std::to_string(opset) + ") is not supported");
+  Ctx c(g, id);
+  e->infer(c);
+}
+
+std::vector<std::string> unknown_ops(const Graph& g) {
+  std::vector<std::string> r;
+  for (const Node& n : g.nodes) {
+    if (n.dead) continue;
+    const int64_t opset = g.opset(n.domain);
+    if (!op_known(n.domain, n.op_type, opset))
+      r.push_back((n.domain.empty() ? "" : n.domain + ".") + n.op_type + " (opset " + std::to_string(opset) +
+                  ") at node '" + n.name + "'");
+  }
+  return r;
+}
+
+}  // namespace octet
