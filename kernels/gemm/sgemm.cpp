@@ -1,0 +1,211 @@
+// The generic SGEMM driver: blocking, packing, tails, threading and the epilogue. ISA files hold only tiles.
+//
+// Loop nest (BLIS order), for one thread's share of rows [m0, m1) and B strips [s0, s1):
+//   for each group of strips (NC columns, so a KC x NC panel of packed B stays in L2)
+//     for each K block of KC        (first block stores, later ones accumulate into C)
+//       for each M block of MC       (pack A rows x KC, alpha folded in: alpha*(A*B) = (alpha*A)*B)
+//         for each strip (nr columns: its KC x nr slice of B stays in L1 across the M block)
+//           for each mr rows: micro-kernel; after the last K block, the epilogue on the tile while in L1.
+#include "kernels/gemm/sgemm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace octet::kernels::gemm {
+namespace {
+
+constexpr int64_t kKc = 256;       // K block: a KC x nr strip of B is 16 KB (avx2), half of L1
+constexpr int64_t kNcCols = 512;   // N block: a KC x NC panel of packed B is 512 KB, the L2 of a Zen 3 core
+
+int64_t mc_of(const SgemmKernel& k) { return int64_t(k.mr) * (k.mr >= 12 ? 8 : 16); }  // 96 rows for 6x16
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+size_t packed_a_floats(const SgemmKernel& k) { return size_t(mc_of(k)) * kKc; }
+size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+// Packs rows [i0, i0+mc) x cols [p0, p0+kc) of alpha*A into strips of mr rows: out[strip][p][r].
+void pack_a(const SgemmKernel& uk, const SgemmArgs& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* out) {
+  const int mr = uk.mr;
+  for (int64_t ir = 0; ir < mc; ir += mr) {
+    const int rows = int(std::min<int64_t>(mr, mc - ir));
+    float* o = out + ir * kc;
+    const float* a = g.a + (i0 + ir) * g.a_rs + p0 * g.a_cs;
+    for (int64_t p = 0; p < kc; ++p) {
+      int r = 0;
+      for (; r < rows; ++r) o[p * mr + r] = g.alpha * a[r * g.a_rs + p * g.a_cs];
+      for (; r < mr; ++r) o[p * mr + r] = 0.f;
+    }
+  }
+}
+
+struct Part {
+  int64_t m0, m1, s0, s1;
+};
+
+// One thread's share of C.
+void compute_part(const SgemmKernel& uk, const SgemmArgs& g, const float* packed_b, const Part& part, float* apack) {
+  const int mr = uk.mr, nr = uk.nr;
+  const int64_t mc_max = mc_of(uk), strips_per_nc = std::max<int64_t>(1, kNcCols / nr);
+  alignas(64) float tile[kMaxMr * 32];
+  for (int64_t sb = part.s0; sb < part.s1; sb += strips_per_nc) {
+    const int64_t se = std::min(part.s1, sb + strips_per_nc);
+    for (int64_t pc = 0; pc < g.k; pc += kKc) {
+      const int64_t kc = std::min(kKc, g.k - pc);
+      const bool accumulate = pc > 0 || g.accumulate, last = pc + kc >= g.k;
+      for (int64_t ic = part.m0; ic < part.m1; ic += mc_max) {
+        const int64_t mc = std::min(mc_max, part.m1 - ic);
+        pack_a(uk, g, ic, mc, pc, kc, apack);
+        for (int64_t s = sb; s < se; ++s) {
+          const float* bp = packed_b + s * g.k * nr + pc * nr;
+          const int64_t j0 = s * nr, cols = std::min<int64_t>(nr, g.n - j0);
+          for (int64_t ir = 0; ir < mc; ir += mr) {
+            const int rows = int(std::min<int64_t>(mr, mc - ir));
+            const float* ap = apack + ir * kc;
+            float* cp = g.c + (ic + ir) * g.ldc + j0;
+            if (cols == nr) {
+              uk.rows[rows](kc, ap, bp, cp, g.ldc, accumulate);
+            } else {
+              // Column tail: the tile always stores nr columns, so it goes through a scratch tile.
+              if (accumulate)
+                for (int r = 0; r < rows; ++r) std::memcpy(tile + r * nr, cp + r * g.ldc, size_t(cols) * 4);
+              uk.rows[rows](kc, ap, bp, tile, nr, accumulate);
+              for (int r = 0; r < rows; ++r) std::memcpy(cp + r * g.ldc, tile + r * nr, size_t(cols) * 4);
+            }
+            if (last) sgemm_epilogue(g, ic + ir, j0, rows, cols, cp, g.ldc);
+          }
+        }
+      }
+    }
+  }
+}
+
+float activate(const Activation& act, float v) {
+  switch (act.kind) {
+    case Activation::none: return v;
+    case Activation::relu: return v > 0.f ? v : 0.f;
+    case Activation::leaky_relu: return v >= 0.f ? v : act.alpha * v;
+    case Activation::clip: return std::min(std::max(v, act.alpha), act.beta);
+    case Activation::sigmoid: return 1.f / (1.f + std::exp(-v));
+  }
+  return v;
+}
+
+}  // namespace
+
+const SgemmKernel* sgemm_kernel_for(Isa tier) {
+  switch (tier) {
+    case Isa::scalar: return &sgemm_kernel_scalar();
+    case Isa::avx2: return &sgemm_kernel_avx2();
+    case Isa::avx512: return &sgemm_kernel_avx512();
+    default: return nullptr;  // no FP32 tile of its own: the tier below serves it
+  }
+}
+
+const SgemmKernel& sgemm_kernel(Isa limit) {
+  const Isa top = clamp_isa(clamp_isa(limit, max_isa()), detected_isa());
+  if (int(top) >= int(Isa::avx512)) return sgemm_kernel_avx512();
+  if (int(top) >= int(Isa::avx2)) return sgemm_kernel_avx2();
+  return sgemm_kernel_scalar();
+}
+
+size_t sgemm_packed_b_floats(const SgemmKernel& uk, int64_t k, int64_t n) {
+  return size_t(ceil_div(n, uk.nr)) * size_t(k) * size_t(uk.nr);
+}
+
+void sgemm_pack_b(const SgemmKernel& uk, int64_t k, int64_t n, const float* b, int64_t rs, int64_t cs, float* out) {
+  const int nr = uk.nr;
+  for (int64_t s = 0; s < ceil_div(n, nr); ++s) {
+    const int64_t j0 = s * nr, cols = std::min<int64_t>(nr, n - j0);
+    float* o = out + s * k * nr;
+    for (int64_t p = 0; p < k; ++p) {
+      const float* src = b + p * rs + j0 * cs;
+      int64_t j = 0;
+      if (cs == 1)
+        for (; j < cols; ++j) o[p * nr + j] = src[j];
+      else
+        for (; j < cols; ++j) o[p * nr + j] = src[j * cs];
+      for (; j < nr; ++j) o[p * nr + j] = 0.f;
+    }
+  }
+}
+
+size_t sgemm_workspace_bytes(const SgemmKernel& uk, int64_t m, int64_t n, int64_t k, int threads, bool b_prepacked) {
+  size_t bytes = size_t(std::max(threads, 1)) * round64(packed_a_floats(uk) * 4);
+  if (!b_prepacked) bytes += round64(sgemm_packed_b_floats(uk, k, n) * 4);
+  return bytes;
+}
+
+void sgemm_epilogue(const SgemmArgs& g, int64_t i0, int64_t j0, int64_t rows, int64_t cols, float* c, int64_t ldc) {
+  const bool has_add = g.add[0].data || g.add[1].data;
+  if (!has_add && g.act.kind == Activation::none) return;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* cr = c + r * ldc;
+    for (const Addend& ad : g.add) {
+      if (!ad.data) continue;
+      const float* src = ad.data + (i0 + r) * ad.rs + j0 * ad.cs;
+      const float s = ad.scale;
+      if (ad.cs == 1)
+        for (int64_t j = 0; j < cols; ++j) cr[j] += s * src[j];
+      else if (ad.cs == 0)
+        for (int64_t j = 0; j < cols; ++j) cr[j] += s * src[0];
+      else
+        for (int64_t j = 0; j < cols; ++j) cr[j] += s * src[j * ad.cs];
+    }
+    switch (g.act.kind) {
+      case Activation::none: break;
+      case Activation::relu:
+        for (int64_t j = 0; j < cols; ++j) cr[j] = cr[j] > 0.f ? cr[j] : 0.f;
+        break;
+      default:
+        for (int64_t j = 0; j < cols; ++j) cr[j] = activate(g.act, cr[j]);
+    }
+  }
+}
+
+void sgemm(const SgemmKernel& uk, const SgemmArgs& g, void* workspace, Parallel* par) {
+  if (g.m <= 0 || g.n <= 0) return;
+  if (g.k <= 0) {  // an empty sum: C = epilogue(accumulate ? C : 0)
+    if (!g.accumulate)
+      for (int64_t i = 0; i < g.m; ++i) std::fill_n(g.c + i * g.ldc, g.n, 0.f);
+    sgemm_epilogue(g, 0, 0, g.m, g.n, g.c, g.ldc);
+    return;
+  }
+  const int threads = par ? std::max(par->threads(), 1) : 1;
+  const size_t a_bytes = round64(packed_a_floats(uk) * 4);
+  char* ws = static_cast<char*>(workspace);
+  const int64_t strips = ceil_div(g.n, uk.nr);
+
+  const float* packed_b = g.packed_b;
+  if (!packed_b) {
+    // Pack all of B once, strips split over the threads; every part below may read every strip.
+    float* pb = reinterpret_cast<float*>(ws + size_t(threads) * a_bytes);
+    parallel_for(par, strips, [&](int64_t s0, int64_t s1) {
+      const int64_t j0 = s0 * uk.nr, cols = std::min(g.n, s1 * uk.nr) - j0;
+      sgemm_pack_b(uk, g.k, cols, g.b + j0 * g.b_cs, g.b_rs, g.b_cs, pb + s0 * g.k * uk.nr);
+    });
+    packed_b = pb;
+  }
+
+  // Static split into `threads` parts: by B strips when there are enough of them (each thread then streams
+  // its own slice of B, the larger operand for small M), else by rows in multiples of mr.
+  std::vector<Part> parts;
+  const int64_t row_blocks = ceil_div(g.m, uk.mr);
+  if (threads == 1) {
+    parts.push_back({0, g.m, 0, strips});
+  } else if (strips >= 4 * threads || row_blocks < 2 * threads) {
+    const int64_t t = std::min<int64_t>(threads, strips);
+    for (int64_t i = 0; i < t; ++i) parts.push_back({0, g.m, strips * i / t, strips * (i + 1) / t});
+  } else {
+    for (int64_t i = 0; i < threads; ++i)
+      parts.push_back({std::min(g.m, row_blocks * i / threads * uk.mr),
+                       std::min(g.m, row_blocks * (i + 1) / threads * uk.mr), 0, strips});
+  }
+  auto run = [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      compute_part(uk, g, packed_b, parts[size_t(i)], reinterpret_cast<float*>(ws + size_t(i) * a_bytes));
+  };
+  parallel_for(par, int64_t(parts.size()), run);
+}
+
+}  // namespace octet::kernels::gemm

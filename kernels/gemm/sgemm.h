@@ -1,0 +1,98 @@
+// FP32 GEMM with a fused epilogue:
+//
+//   C[i][j] = act( alpha * sum_p A[i][p] * B[p][j]  +  sum_t add[t].scale * add[t](i, j) )
+//
+// A and B are read through (row stride, column stride) pairs, so transposed operands need no copy; B may
+// instead come packed once (at load, for constant weights) by sgemm_pack_b. The addends are broadcastable
+// matrices given by strides, which covers Gemm's C (scalar, [N], [M,1], [M,N]) and a fused residual.
+//
+// Structure (BLIS-style, STYLE.md §4): one generic driver (sgemm.cpp) does the blocking over N (NC), K (KC)
+// and M (MC), packs A (alpha folded in) and, when not prepacked, B, handles the tails and applies the epilogue
+// to each finished tile while it is in L1. An ISA file holds only the mr x nr register tile:
+//   sgemm_4x16_scalar.cpp (sgemm_ref.cpp), sgemm_6x16_avx2.cpp, sgemm_12x32_avx512.cpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/dispatch.h"
+#include "kernels/parallel.h"
+
+namespace octet::kernels::gemm {
+
+/// One register tile: C[r][0..nr) (row stride ldc) = (accumulate ? C : 0) + sum_p a[p*mr + r] * b[p*nr + ..]
+/// for r < rows. a is a packed A strip ([kc][mr], mr the kernel's rows), b a packed B strip ([kc][nr]).
+/// All nr columns are stored: the driver routes column tails through a scratch tile.
+using SgemmUkernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate);
+
+inline constexpr int kMaxMr = 16;
+
+/// The micro-kernel of one tier. rows[r] computes r rows (1 <= r <= mr); rows[0] is unused.
+struct SgemmKernel {
+  Isa isa;
+  const char* name;  // e.g. "sgemm_6x16_avx2"
+  int mr, nr;
+  SgemmUkernel rows[kMaxMr + 1];
+};
+
+/// The kernel of exactly `tier` (null when this build has none). Does not check the CPU.
+const SgemmKernel* sgemm_kernel_for(Isa tier);
+/// The best kernel this CPU runs at a tier <= min(limit, max_isa()).
+const SgemmKernel& sgemm_kernel(Isa limit = Isa::avx512vnni);
+
+/// The fused activation (applied last).
+struct Activation {
+  enum Kind : uint8_t { none, relu, leaky_relu, clip, sigmoid };
+  Kind kind = none;
+  float alpha = 0, beta = 0;  // leaky_relu: slope alpha; clip: [alpha, beta]
+};
+
+/// A matrix broadcast to M x N: element (i, j) is data[i*rs + j*cs] (stride 0 broadcasts), times `scale`.
+struct Addend {
+  const float* data = nullptr;
+  int64_t rs = 0, cs = 0;
+  float scale = 1;
+};
+
+struct SgemmArgs {
+  int64_t m = 0, n = 0, k = 0;
+  const float* a = nullptr;  // A(i, p) = a[i*a_rs + p*a_cs]
+  int64_t a_rs = 0, a_cs = 1;
+  const float* b = nullptr;  // B(p, j) = b[p*b_rs + j*b_cs]; ignored when packed_b is set
+  int64_t b_rs = 0, b_cs = 1;
+  const float* packed_b = nullptr;  // sgemm_pack_b of B with the same kernel
+  float* c = nullptr;
+  int64_t ldc = 0;
+  float alpha = 1;
+  /// C already holds an addend (e.g. the residual in the output buffer): the product is added to it.
+  bool accumulate = false;
+  Addend add[2];
+  Activation act;
+};
+
+/// Floats of B packed for `kernel`: ceil(n / nr) strips of [k][nr], zero-padded past n.
+size_t sgemm_packed_b_floats(const SgemmKernel& kernel, int64_t k, int64_t n);
+/// Packs B (k x n, B(p, j) = b[p*rs + j*cs]) into out (sgemm_packed_b_floats floats).
+void sgemm_pack_b(const SgemmKernel& kernel, int64_t k, int64_t n, const float* b, int64_t rs, int64_t cs,
+                  float* out);
+/// Scratch bytes sgemm() needs for these sizes with `threads` threads (packed A per thread, packed B when not
+/// prepacked).
+size_t sgemm_workspace_bytes(const SgemmKernel& kernel, int64_t m, int64_t n, int64_t k, int threads,
+                             bool b_prepacked);
+/// C = epilogue(A * B) as documented above. `workspace` holds sgemm_workspace_bytes(..., threads, ...) bytes
+/// for threads = par ? par->threads() : 1, 64-byte aligned.
+void sgemm(const SgemmKernel& kernel, const SgemmArgs& args, void* workspace, Parallel* par = nullptr);
+
+/// The source of truth: three plain loops in double precision, then the same epilogue.
+void sgemm_ref(const SgemmArgs& args);
+
+/// Applies the epilogue to the rows x cols block of C at (i0, j0): shared by the driver and sgemm_ref.
+void sgemm_epilogue(const SgemmArgs& args, int64_t i0, int64_t j0, int64_t rows, int64_t cols, float* c,
+                    int64_t ldc);
+
+// Per-tier kernels, defined in the ISA files.
+const SgemmKernel& sgemm_kernel_scalar();
+const SgemmKernel& sgemm_kernel_avx2();
+const SgemmKernel& sgemm_kernel_avx512();
+
+}  // namespace octet::kernels::gemm
