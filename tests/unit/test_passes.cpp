@@ -8,6 +8,8 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <set>
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -651,6 +653,204 @@ TEST_CASE("eliminate_dead: unread chains go, graph outputs and their producers s
   CHECK(live_nodes(b.g) == 2);
   CHECK(b.g.find_value("s1") < 0);
   CHECK(output_names(b.g) == std::vector<std::string>{"out"});
+}
+
+// Checks the layout invariants: graph inputs, outputs and constants plain; a Reorder changes layout; every op
+// that is not layout-aware reads and writes plain; a nhwc op's outputs are nhwc.
+void check_layouts(const Graph& g) {
+  for (int v : g.inputs) CHECK(g.values[v].layout == Layout::plain);
+  for (int v : g.outputs) CHECK(g.values[v].layout == Layout::plain);
+  for (const Value& v : g.values)
+    if (v.constant) CHECK(v.layout == Layout::plain);
+  static const std::set<std::string> aware = {"Conv", "Relu", "Clip", "LeakyRelu", "Sigmoid", "MaxPool", "AveragePool",
+                                              "GlobalAveragePool", "BatchNormalization", "Add", "Sub", "Mul", "Div"};
+  for (const Node& n : g.nodes) {
+    if (n.dead) continue;
+    CAPTURE(n.name);
+    if (n.op_type == "Reorder") {
+      CHECK(n.domain == "octet");
+      CHECK(g.values[n.inputs[0]].layout != g.values[n.outputs[0]].layout);
+      CHECK(g.values[n.inputs[0]].shape() == g.values[n.outputs[0]].shape());
+      continue;
+    }
+    const Layout out = g.values[n.outputs[0]].layout;
+    if (!aware.count(n.op_type)) CHECK(out == Layout::plain);
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      if (n.inputs[i] < 0) continue;
+      const Layout in = g.values[n.inputs[i]].layout;
+      const bool activation_input = i == 0 || int(i) == n.fusion.residual_input ||
+                                    (n.op_type != "Conv" && n.op_type != "BatchNormalization" && n.op_type != "Clip");
+      CHECK(in == (activation_input ? out : Layout::plain));
+    }
+  }
+}
+
+std::vector<std::string> reorder_names(const Graph& g) {
+  std::vector<std::string> s;
+  for (const Node& n : g.nodes)
+    if (!n.dead && n.op_type == "Reorder") s.push_back(n.name);
+  std::sort(s.begin(), s.end());
+  return s;
+}
+
+TEST_CASE("assign_layouts: conv chains go nhwc, with a Reorder at every kind of boundary") {
+  Builder b;
+  const Shape s4 = {1, 4, 8, 8};
+  int x = b.input("x", {1, 3, 8, 8});
+  int x2 = b.input("x2", s4);
+  int c1 = conv3x3(b, "c1", x, 3, 4);                          // graph input -> conv: x_to_nhwc
+  int r1 = b.node("Relu", "r1", {c1}, s4);                     // follows its nhwc input
+  int bn = batchnorm(b, "bn", r1, 4, s4);                      // BN as an op: nhwc, parameters plain
+  int c2 = conv3x3(b, "c2", bn, 4, 4);
+  int a = b.node("Add", "a", {bn, c2}, s4);                    // both inputs nhwc: nhwc
+  int clip = b.node("Clip", "clip", {a, b.constant_data("lo", {}, {0.0f})}, s4);
+  int gap = b.node("GlobalAveragePool", "gap", {clip}, {1, 4, 1, 1});
+  int fl = b.node("Flatten", "fl", {gap}, {1, 4});             // nhwc -> Flatten: gap_to_plain
+  int gm = b.node("Gemm", "gm", {fl, b.constant("W", {4, 2})}, {1, 2});
+  int m = b.node("Mul", "m", {r1, x2}, s4);                    // one plain input: plain, r1_to_plain
+  int c3 = conv3x3(b, "c3", m, 4, 4);                          // plain value -> conv: m_to_nhwc
+  b.g.nodes.back().inputs.push_back(x2);                       // residual x2 (graph input): x2_to_nhwc
+  b.g.nodes.back().fusion.residual_input = 3;
+  b.output(gm);
+  b.output(a);                                                 // nhwc graph output: a_to_plain
+  b.output(m);
+  b.output(c3);                                                // c3_to_plain
+  const auto before = evaluate(b.g);
+  const int nodes_before = live_nodes(b.g);
+
+  REQUIRE(assign_layouts(b.g, Layout::nhwc));
+  check_layouts(b.g);
+  CHECK(reorder_names(b.g) == std::vector<std::string>{"a_to_plain", "c3_to_plain", "gap_to_plain", "m_to_nhwc",
+                                                      "r1_to_plain", "x2_to_nhwc", "x_to_nhwc"});
+  CHECK(live_nodes(b.g) == nodes_before + 7);
+  CHECK(output_names(b.g) == std::vector<std::string>{"gm", "a", "m", "c3"});
+  for (const char* v : {"c1", "r1", "bn", "c2", "a_nhwc", "clip", "gap", "c3_nhwc"}) {
+    CAPTURE(v);
+    REQUIRE(b.g.find_value(v) >= 0);
+    CHECK(b.g.values[b.g.find_value(v)].layout == Layout::nhwc);
+  }
+  for (const char* v : {"x", "x2", "fl", "gm", "a", "m", "c3", "W"}) {
+    CAPTURE(v);
+    CHECK(b.g.values[b.g.find_value(v)].layout == Layout::plain);
+  }
+  // The nhwc output keeps its name: c2's Add writes a_nhwc, read by clip, and a Reorder writes "a".
+  CHECK(producer_of(b.g, "a").op_type == "Reorder");
+  CHECK(name_of(b.g, producer_of(b.g, "clip").inputs[0]) == "a_nhwc");
+  // x2 is read plain by the Mul and nhwc by c3 (residual): one Reorder serves the nhwc reader.
+  CHECK(name_of(b.g, producer_of(b.g, "m").inputs[1]) == "x2");
+  CHECK(name_of(b.g, producer_of(b.g, "c3_nhwc").inputs[3]) == "x2_to_nhwc");
+  CHECK(max_rel_diff(evaluate(b.g), before) == 0.0);
+  b.g.compact();
+  check_layouts(b.g);
+  CHECK(max_rel_diff(evaluate(b.g), before) == 0.0);
+
+  CHECK_FALSE(assign_layouts(b.g, Layout::nhwc));  // a second call adds nothing
+  CHECK(reorder_names(b.g).size() == 7);
+  (void)c2;
+  (void)gap;
+  (void)fl;
+  (void)clip;
+  (void)c3;
+}
+
+TEST_CASE("assign_layouts: plain preference, and graphs without convs, change nothing") {
+  Builder b;
+  int c = conv3x3(b, "c", b.input("x", {1, 2, 8, 8}), 2, 2);
+  b.output(b.node("Relu", "r", {c}, {1, 2, 8, 8}));
+  CHECK_FALSE(assign_layouts(b.g, Layout::plain));
+  Builder b2;
+  b2.output(b2.node("Relu", "r", {b2.input("x", {1, 2, 8, 8})}, {1, 2, 8, 8}));
+  CHECK_FALSE(assign_layouts(b2.g, Layout::nhwc));
+  CHECK(live_nodes(b2.g) == 1);
+}
+
+// x -> conv1 -> bn1 -> relu1 -> Identity -> conv2 -> bn2 -> Add(., x) -> relu2 -> Dropout -> y
+Builder resnet_block() {
+  Builder b;
+  const Shape s = {1, 4, 8, 8};
+  int x = b.input("x", s);
+  int c1 = conv3x3(b, "conv1", x, 4, 4, false);
+  int r1 = b.node("Relu", "relu1", {batchnorm(b, "bn1", c1, 4, s)}, s);
+  int id = b.node("Identity", "id", {r1}, s);
+  int c2 = conv3x3(b, "conv2", id, 4, 4);
+  int add = b.node("Add", "add", {batchnorm(b, "bn2", c2, 4, s), x}, s);
+  int r2 = b.node("Relu", "relu2", {add}, s);
+  b.output(b.node("Dropout", "y", {r2}, s));
+  return b;
+}
+
+TEST_CASE("optimize: the ResNet block becomes two fused Convs with unchanged numbers") {
+  Builder b = resnet_block();
+  const auto before = evaluate(b.g);
+  PassReport r = optimize(b.g);
+  CHECK(r.steps == 7);  // 2 removals, 2 BN folds, 1 residual, 2 activations
+  CHECK_FALSE(r.limit_reached);
+  CHECK(r.log.size() == 7);
+  CHECK(b.g.nodes.size() == 2);  // compacted
+  const Node& conv2 = producer_of(b.g, "y");
+  CHECK(conv2.name == "conv2");
+  CHECK(conv2.fusion.parts == std::vector<std::string>{"bn2", "add", "relu2"});
+  CHECK(conv2.fusion.residual_input == 3);
+  CHECK(name_of(b.g, conv2.inputs[3]) == "x");
+  CHECK(max_rel_diff(evaluate(b.g), before) < 1e-5);
+
+  REQUIRE(assign_layouts(b.g, Layout::nhwc));
+  check_layouts(b.g);
+  CHECK(reorder_names(b.g) == std::vector<std::string>{"x_to_nhwc", "y_to_plain"});
+  CHECK(max_rel_diff(evaluate(b.g), before) < 1e-5);
+}
+
+TEST_CASE("optimize: the step limit keeps the first k rewrites, and every prefix computes the same") {
+  Builder ref = resnet_block();
+  const auto before = evaluate(ref.g);
+  const std::vector<std::string> full_log = optimize(ref.g).log;
+  for (int64_t k = 0; k <= 8; ++k) {
+    CAPTURE(k);
+    Builder b = resnet_block();
+    PassOptions opt;
+    opt.max_steps = k;
+    PassReport r = optimize(b.g, opt);
+    CHECK(r.steps == std::min<int64_t>(k, 7));
+    CHECK(r.limit_reached == (k < 7));
+    CHECK(std::equal(r.log.begin(), r.log.end(), full_log.begin()));
+    CHECK(b.g.topo_order().size() == b.g.nodes.size());
+    CHECK(max_rel_diff(evaluate(b.g), before) < 1e-5);
+  }
+}
+
+TEST_CASE("optimize: disabled passes do not run") {
+  Builder b = resnet_block();
+  const auto before = evaluate(b.g);
+  PassOptions opt;
+  opt.disabled = {"fold_batchnorm", "remove_identity"};
+  PassReport r = optimize(b.g, opt);
+  CHECK(count_op(b.g, "BatchNormalization") == 2);
+  CHECK(count_op(b.g, "Identity") == 1);
+  CHECK(count_op(b.g, "Dropout") == 1);
+  CHECK(count_op(b.g, "Relu") == 2);  // relu1 reads bn1, not a conv; relu2 reads the Add
+  CHECK(r.steps == 0);  // conv2's reader is bn2: no residual, no activation either
+  CHECK(max_rel_diff(evaluate(b.g), before) < 1e-6);
+}
+
+TEST_CASE("PassOptions::from_env reads OCTET_PASS_LIMIT and OCTET_DISABLE_PASSES, rejecting typos") {
+  unsetenv("OCTET_PASS_LIMIT");
+  unsetenv("OCTET_DISABLE_PASSES");
+  CHECK(PassOptions::from_env().max_steps == -1);
+  CHECK(PassOptions::from_env().disabled.empty());
+  setenv("OCTET_PASS_LIMIT", "12", 1);
+  setenv("OCTET_DISABLE_PASSES", "fuse_residual,,assign_layout", 1);
+  PassOptions o = PassOptions::from_env();
+  CHECK(o.max_steps == 12);
+  CHECK(o.disabled == std::set<std::string>{"fuse_residual", "assign_layout"});
+  setenv("OCTET_PASS_LIMIT", "3x", 1);
+  CHECK_THROWS_AS(PassOptions::from_env(), Error);
+  setenv("OCTET_PASS_LIMIT", "-1", 1);
+  CHECK_THROWS_AS(PassOptions::from_env(), Error);
+  setenv("OCTET_PASS_LIMIT", "0", 1);
+  setenv("OCTET_DISABLE_PASSES", "fold_batchnrom", 1);
+  CHECK_THROWS_WITH_AS(PassOptions::from_env(), doctest::Contains("unknown pass 'fold_batchnrom'"), Error);
+  unsetenv("OCTET_PASS_LIMIT");
+  unsetenv("OCTET_DISABLE_PASSES");
 }
 
 }  // TEST_SUITE
