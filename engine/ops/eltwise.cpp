@@ -210,6 +210,7 @@ class BinaryKernel final : public Kernel {
     switch (dt_) {
       case DType::f32: return run_t<float>(ctx, in, out);
       case DType::i32: return run_t<int32_t>(ctx, in, out);
+      case DType::u8: return run_t<uint8_t>(ctx, in, out);
       default: return run_t<int64_t>(ctx, in, out);
     }
   }
@@ -256,8 +257,9 @@ std::unique_ptr<Kernel> make_binary(const KernelInfo& info) {
   const Value &a = info.input(0), &b = info.input(1), &y = info.output(0);
   if (a.dtype != b.dtype)
     info.fail(std::string("inputs have different types ") + dtype_name(a.dtype) + " and " + dtype_name(b.dtype));
-  if (a.dtype != DType::f32 && a.dtype != DType::i32 && a.dtype != DType::i64)
-    unsupported(info, std::string("type ") + dtype_name(a.dtype) + " is not supported (float32, int32, int64 are)");
+  // Integer types for shape arithmetic (int64, int32) and uint8 (wrapping, as numpy does).
+  if (a.dtype != DType::f32 && a.dtype != DType::i32 && a.dtype != DType::i64 && a.dtype != DType::u8)
+    unsupported(info, std::string("type ") + dtype_name(a.dtype) + " is not supported (float32, int32, int64, uint8 are)");
   const Shape sa = a.shape(), sb = b.shape(), sy = y.shape();
   if (broadcast_shapes(info.graph, info.node_id, sa, sb) != sy)
     info.fail("output shape " + shape_str(sy) + " is not the broadcast of " + shape_str(sa) + " and " + shape_str(sb));
