@@ -14,9 +14,31 @@ namespace {
 using dnnl::memory;
 using tag = memory::format_tag;
 
+// OCTET_MAX_ISA clamps oneDNN too, so one machine can test the lower tiers end to end. oneDNN accepts this only
+// before its first primitive, hence here, once, ahead of the engine. (The scalar tier maps to SSE4.1, the lowest
+// oneDNN jit level; below that oneDNN runs its reference code anyway.)
+void clamp_onednn_isa() {
+  dnnl::cpu_isa isa = dnnl::cpu_isa::all;
+  switch (max_isa()) {
+    case Isa::scalar: isa = dnnl::cpu_isa::sse41; break;
+    case Isa::avx2: isa = dnnl::cpu_isa::avx2; break;
+    case Isa::avxvnni: isa = dnnl::cpu_isa::avx2_vnni; break;
+    case Isa::avx512: isa = dnnl::cpu_isa::avx512_core; break;
+    case Isa::avx512vnni: isa = dnnl::cpu_isa::avx512_core_vnni; break;
+  }
+  try {
+    if (isa != dnnl::cpu_isa::all && max_isa() != detected_isa()) dnnl::set_max_cpu_isa(isa);
+  } catch (const dnnl::error&) {
+    // Already fixed by an earlier oneDNN call in this process (e.g. a benchmark): keep what it chose.
+  }
+}
+
 // One oneDNN engine per process: primitives and memories made on it are shared by every session.
 dnnl::engine& cpu_engine() {
-  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  static dnnl::engine e = [] {
+    clamp_onednn_isa();
+    return dnnl::engine(dnnl::engine::kind::cpu, 0);
+  }();
   return e;
 }
 
