@@ -38,6 +38,41 @@ void ukernel_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t 
   }
 }
 
+// One row (GEMV, e.g. a batch-1 FC layer): the 6-row loop would leave only 2 FMA chains, each waiting on its
+// own previous FMA (latency-bound at 2 FMAs per ~4 cycles). Four k steps per iteration into four accumulator
+// pairs give 8 independent chains; their sum is the same dot product, re-associated.
+template <>
+void ukernel_6x16<1>(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
+  __m256 acc0[4], acc1[4];
+  for (int u = 0; u < 4; ++u) acc0[u] = acc1[u] = _mm256_setzero_ps();
+  int64_t p = 0;
+  for (; p + 4 <= kc; p += 4) {
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) {
+      const __m256 ar = _mm256_broadcast_ss(a + u * kMr);
+      acc0[u] = _mm256_fmadd_ps(ar, _mm256_loadu_ps(b + u * kNr), acc0[u]);
+      acc1[u] = _mm256_fmadd_ps(ar, _mm256_loadu_ps(b + u * kNr + 8), acc1[u]);
+    }
+    a += 4 * kMr;
+    b += 4 * kNr;
+  }
+  for (; p < kc; ++p) {
+    const __m256 ar = _mm256_broadcast_ss(a);
+    acc0[0] = _mm256_fmadd_ps(ar, _mm256_loadu_ps(b), acc0[0]);
+    acc1[0] = _mm256_fmadd_ps(ar, _mm256_loadu_ps(b + 8), acc1[0]);
+    a += kMr;
+    b += kNr;
+  }
+  __m256 s0 = _mm256_add_ps(_mm256_add_ps(acc0[0], acc0[1]), _mm256_add_ps(acc0[2], acc0[3]));
+  __m256 s1 = _mm256_add_ps(_mm256_add_ps(acc1[0], acc1[1]), _mm256_add_ps(acc1[2], acc1[3]));
+  if (accumulate) {
+    s0 = _mm256_add_ps(s0, _mm256_loadu_ps(c));
+    s1 = _mm256_add_ps(s1, _mm256_loadu_ps(c + 8));
+  }
+  _mm256_storeu_ps(c, s0);
+  _mm256_storeu_ps(c + 8, s1);
+}
+
 }  // namespace
 
 const SgemmKernel& sgemm_kernel_avx2() {
