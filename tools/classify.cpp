@@ -63,10 +63,12 @@ ImageInput image_input(const Session& s) {
       throw Error(g.path + ": --shape " + v.name + "=" + shape_str(shape) + " is not NCHW (rank 4)");
     in.fixed_batch = shape[0];
   } else {
-    if (!v.has_shape || v.dims.size() != 4)
-      throw Error(g.path + ": input '" + v.name + "' has " +
-                  (v.has_shape ? "rank " + std::to_string(v.dims.size()) : std::string("no shape")) +
-                  ", expected NCHW (rank 4); give --shape " + v.name + "=1x3x224x224");
+    if (!v.has_shape)
+      throw Error(g.path + ": input '" + v.name + "' has no shape in the model; give --shape " + v.name +
+                  "=1xCxHxW");
+    if (v.dims.size() != 4)
+      throw Error(g.path + ": input '" + v.name + "' has rank " + std::to_string(v.dims.size()) +
+                  ", expected an NCHW image input (rank 4)");
     for (int i = 1; i < 4; ++i)
       if (!v.dims[i].known())
         throw Error(g.path + ": input '" + v.name + "' dim " + std::to_string(i) + " ('" + v.dims[i].symbol +

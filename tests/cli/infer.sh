@@ -142,6 +142,37 @@ else:
 PY
 done
 
+# The demo model's reference outputs (ONNX Runtime on tensors made from the same images): infer's probabilities,
+# image decoding and preprocessing included, must equal softmax(reference) within 1e-4.
+if [ -f tests/data/demo/manifest.tsv ] && [ -f models/fmnist_resnet.onnx ]; then
+  demo_imgs=$(awk -F'\t' '!/^#/ && $3 ~ /^models\// {print $3}' tests/data/demo/manifest.tsv)
+  "$OCTET" infer models/fmnist_resnet.onnx $demo_imgs --top 10 --json > "$T/demo10.json"
+  check "demo: infer's probabilities equal softmax of ONNX Runtime's outputs within 1e-4" -- \
+    $PY - "$T/demo10.json" tests/data/demo/manifest.tsv <<'PY'
+import json, os, sys
+import numpy as np
+from onnx import TensorProto, numpy_helper
+got = {r["image"]: r["top"] for r in json.load(open(sys.argv[1]))}
+root = os.path.dirname(sys.argv[2])
+worst = 0.0
+for line in open(sys.argv[2]):
+    f = line.rstrip("\n").split("\t")
+    if line.startswith("#") or not f[2].startswith("models/"):
+        continue
+    t = TensorProto()
+    t.ParseFromString(open(os.path.join(root, f[1]), "rb").read())
+    logits = numpy_helper.to_array(t).astype(np.float64).ravel()
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    top = got[f[2]]
+    assert len(top) == len(p), (len(top), len(p))
+    for e in top:
+        worst = max(worst, abs(e["prob"] - p[e["index"]]))
+print(f"      max |p_octet - p_ort| = {worst:.2e}")
+assert worst <= 1e-4, worst
+PY
+fi
+
 # ---- 3. errors -------------------------------------------------------------------------------------------
 printf 'not an image' > "$T/bad.jpg"
 head -c 300 $D/photo.jpg > "$T/cut.jpg"
@@ -153,6 +184,9 @@ expect 1 'missing\.onnx'                        -- "$OCTET" infer "$T/missing.on
 expect 1 'no_such_dir'                          -- "$OCTET" eval $M "$T/no_such_dir"
 expect 1 'labels\.txt.*cannot open'             -- "$OCTET" infer $M $D/colour_0_red.png --labels "$T/nolabels/labels.txt"
 expect 1 '--mean has 2 values'                    -- "$OCTET" infer $M $D/colour_0_red.png --mean 0.1,0.2
+N=/usr/share/libonnx-testdata/data/node
+[ -f $N/test_relu/model.onnx ] && \
+expect 1 "test_relu/model.onnx.*input 'x'.*expected NCHW" -- "$OCTET" infer $N/test_relu/model.onnx $D/colour_0_red.png
 expect 2 'MODEL and at least one IMAGE'         -- "$OCTET" infer $M
 expect 2 'top'                                  -- "$OCTET" infer $M $D/colour_0_red.png --top 0
 expect 2 'unknown option'                       -- "$OCTET" infer $M $D/colour_0_red.png --frobnicate
