@@ -221,10 +221,13 @@ void infer_dropout(Ctx& c) {
 
 void infer_conv(Ctx& c) {
   c.arity(2, 3);
-  const Shape x = c.shape(0);
-  if (x.size() < 3)
-    c.fail(c.in_name(0) + " has rank " + std::to_string(x.size()) + ", expected 3 (1-D conv) or 4 (2-D conv)");
-  const Shape w = c.shape_rank(1, x.size());
+  const Shape x = c.shape(0), w = c.shape(1);
+  // The weight M x C/group x k... fixes the rank the input must have.
+  if (w.size() < 3)
+    c.fail("weight '" + c.in(1).name + "' has shape " + shape_str(w) + ", expected M x C/group x kernel dims");
+  if (x.size() != w.size())
+    c.fail(c.in_name(0) + " has rank " + std::to_string(x.size()) + ", expected " + std::to_string(w.size()) +
+           " (weight '" + c.in(1).name + "' is " + shape_str(w) + ")");
   const WindowGeometry geo = window_geometry(c.g, c.id, x, &w);
   const int64_t C = x[1], M = w[0], group = geo.group;
   if (w[1] * group != C) {
@@ -570,7 +573,12 @@ void infer_gemm(Ctx& c) {
   if (c.has_in(2)) {
     c.same_dtype(0, 2);
     const Shape cs = c.shape(2);
-    if (cs.size() > 2 || broadcast_shapes(c.g, c.id, cs, Shape{M, N}) != Shape{M, N})
+    bool fits = cs.size() <= 2;
+    for (size_t k = 0; fits && k < cs.size(); ++k) {
+      const int64_t want = k + 1 == cs.size() ? N : M;  // align from the right
+      fits = cs[k] == 1 || cs[k] == want;
+    }
+    if (!fits)
       c.fail(c.in_name(2) + " has shape " + shape_str(cs) + ", which does not broadcast to " + shape_str({M, N}));
   }
   c.set_out(0, c.dtype(0), Shape{M, N});
