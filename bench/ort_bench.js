@@ -10,7 +10,7 @@
 //   generated input (uniform [0,1), fixed seed), warm-up, then timed runs for S seconds. Prints a
 //   summary; with --json the last stdout line is one JSON object: p50_ms, p90_ms, p99_ms,
 //   images_per_s, threads, batch, create_ms, peak_rss_mb, runs, cpu_p50_ms (process CPU time per run,
-//   all threads: on a busy machine it shows the work without the waiting).
+//   all threads: on a busy machine it shows the work without the waiting), min_ms.
 // run: inputs are ONNX TensorProto files, matched to the model inputs by position or NAME=FILE; writes
 //   DIR/output_<i>.pb (TensorProto, raw_data, named after the model's output i), like `octet run`.
 // eval: DATASET_DIR/<class folders, sorted = label index>/*.png, 8-bit gray or RGB PNGs already at the
@@ -300,11 +300,12 @@ async function bench(args) {
     peak_rss_mb: r3(process.resourceUsage().maxRSS / 1024),  // maxRSS is in KiB
     runs: times.length,
     cpu_p50_ms: r3(percentile(cpu, 50)),
+    min_ms: r3(times[0]),
   };
   console.log(`${path.basename(args.model)}: ONNX Runtime ${ort.env.versions.common}, ${args.threads} thread(s), batch ${batch}`);
   console.log(`  p50 ${result.p50_ms} ms  p90 ${result.p90_ms} ms  p99 ${result.p99_ms} ms  ` +
               `${result.images_per_s} images/s  (${result.runs} runs, session ${result.create_ms} ms, ` +
-              `peak RSS ${result.peak_rss_mb} MB, CPU p50 ${result.cpu_p50_ms} ms)`);
+              `peak RSS ${result.peak_rss_mb} MB, CPU p50 ${result.cpu_p50_ms} ms, min ${result.min_ms} ms)`);
   if (args.json) console.log(JSON.stringify(result));
 }
 
