@@ -66,11 +66,12 @@ void evaluate_constant_node(Graph& g, int node, kernels::Isa isa) {
     if (n.outputs[i] >= 0) g.values[n.outputs[i]].constant = results[i];
 }
 
-Plan::Plan(const Graph& model, const std::vector<Shape>& input_shapes, const SessionOptions& opt)
+Plan::Plan(const Graph& model, const std::vector<Shape>& input_shapes, const SessionOptions& opt,
+           const std::vector<const TensorView*>& input_values)
     : g_(model), opt_(opt) {
   const int threads = opt.threads > 0 ? opt.threads : available_cores();
   if (threads > 1) pool_ = ThreadPool::shared(threads);
-  bind_and_fold(input_shapes);
+  bind_and_fold(input_shapes, input_values);
   if (opt_.optimize) {
     optimize(g_, PassOptions::from_env());
     assign_layouts(g_, preferred_layout());
@@ -83,7 +84,8 @@ Plan::Plan(const Graph& model, const std::vector<Shape>& input_shapes, const Ses
 // Binds the input shapes, then walks the graph once in topological order: infer each node's outputs and, when
 // all its inputs are constant, evaluate it now. Shape subgraphs (Shape -> Gather -> Concat -> Reshape) become
 // constants this way, so later passes and kernels see plain constant shapes.
-void Plan::bind_and_fold(const std::vector<Shape>& input_shapes) {
+void Plan::bind_and_fold(const std::vector<Shape>& input_shapes,
+                         const std::vector<const TensorView*>& input_values) {
   if (input_shapes.size() != g_.inputs.size())
     throw Error(g_.path + ": the model has " + std::to_string(g_.inputs.size()) + " inputs, got " +
                 std::to_string(input_shapes.size()));
@@ -103,6 +105,12 @@ void Plan::bind_and_fold(const std::vector<Shape>& input_shapes) {
                   shape_str(s));
     }
     v.set_shape(s);
+    if (i < input_values.size() && input_values[i]) {
+      const TensorView& t = *input_values[i];
+      auto c = std::make_shared<Tensor>(t.dtype, t.shape);
+      std::memcpy(c->data(), t.data, c->bytes());
+      v.constant = std::move(c);
+    }
   }
   for (int n : g_.topo_order()) {
     infer_node(g_, n);

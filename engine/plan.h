@@ -23,7 +23,11 @@ struct StepTiming {
 
 class Plan {
  public:
-  Plan(const Graph& model, const std::vector<Shape>& input_shapes, const SessionOptions& opt);
+  /// `input_values[i]`, when not null, freezes input i to that value (a shape operand such as Reshape's `shape`
+  /// fed as a graph input): it becomes a constant of the plan, and the caller must compile another plan for
+  /// another value (Session does).
+  Plan(const Graph& model, const std::vector<Shape>& input_shapes, const SessionOptions& opt,
+       const std::vector<const TensorView*>& input_values = {});
 
   const Graph& graph() const { return g_; }
   /// Runs the plan. Thread-safe: each concurrent call takes its own arena. `on_step`, if set, is called after
@@ -49,7 +53,7 @@ class Plan {
     ~Arena();
   };
 
-  void bind_and_fold(const std::vector<Shape>& input_shapes);
+  void bind_and_fold(const std::vector<Shape>& input_shapes, const std::vector<const TensorView*>& input_values);
   void create_kernels();
   void plan_memory();
   std::unique_ptr<Arena> take_arena();

@@ -8,6 +8,18 @@
 
 namespace octet {
 
+namespace {
+// (op, input index) pairs whose value decides an output shape.
+bool is_shape_operand(const Node& n, size_t input) {
+  static const std::vector<std::pair<std::string, size_t>> kShapeOperands = {
+      {"Reshape", 1}, {"Squeeze", 1}, {"Unsqueeze", 1}, {"Expand", 1}, {"Tile", 1}, {"ConstantOfShape", 0},
+      {"Slice", 1}, {"Slice", 2}, {"Slice", 3}, {"Slice", 4}, {"Resize", 2}, {"Resize", 3}, {"Pad", 1}};
+  for (auto& [op, i] : kShapeOperands)
+    if (n.op_type == op && n.domain.empty() && i == input) return true;
+  return false;
+}
+}  // namespace
+
 std::unique_ptr<Session> Session::load(const std::string& path, SessionOptions opt) {
   return std::make_unique<Session>(load_onnx(path), std::move(opt));
 }
@@ -27,6 +39,14 @@ Session::Session(Graph g, SessionOptions opt) : model_(std::move(g)), opt_(std::
     for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
     throw Unsupported(msg);
   }
+  shape_input_.assign(model_.inputs.size(), false);
+  for (size_t i = 0; i < model_.inputs.size(); ++i) {
+    const int v = model_.inputs[i];
+    if (model_.values[v].dtype != DType::i64 && model_.values[v].dtype != DType::i32) continue;
+    for (const Node& n : model_.nodes)
+      for (size_t k = 0; k < n.inputs.size(); ++k)
+        if (n.inputs[k] == v && is_shape_operand(n, k)) shape_input_[i] = true;
+  }
   for (auto& [name, shape] : opt_.shapes) {
     bool found = false;
     for (int v : model_.inputs) found |= model_.values[v].name == name;
@@ -39,6 +59,8 @@ Session::Session(Graph g, SessionOptions opt) : model_(std::move(g)), opt_(std::
 }
 
 Session::~Session() = default;
+
+
 
 int Session::threads() const { return opt_.threads > 0 ? opt_.threads : available_cores(); }
 
@@ -53,19 +75,28 @@ Shape Session::default_input_shape(size_t i) const {
   return s;
 }
 
-Plan& Session::plan_for(const std::vector<Shape>& input_shapes) {
+Plan& Session::plan_for(const std::vector<Shape>& input_shapes, const std::vector<TensorView>& inputs) {
+  std::string values;
+  std::vector<const TensorView*> frozen(input_shapes.size(), nullptr);
+  for (size_t i = 0; i < shape_input_.size() && i < input_shapes.size(); ++i) {
+    if (!shape_input_[i]) continue;
+    if (i >= inputs.size())
+      throw Error(model_.path + ": input '" + input(i).name + "' sets a shape; its value is needed to compile");
+    frozen[i] = &inputs[i];
+    values.append(static_cast<const char*>(inputs[i].data), inputs[i].bytes());
+  }
   std::lock_guard<std::mutex> l(mu_);
-  for (auto& [shapes, plan] : plans_)
-    if (shapes == input_shapes) return *plan;
-  auto plan = std::make_unique<Plan>(model_, input_shapes, opt_);
-  plans_.emplace_back(input_shapes, std::move(plan));
-  return *plans_.back().second;
+  for (CachedPlan& c : plans_)
+    if (c.shapes == input_shapes && c.values == values) return *c.plan;
+  auto plan = std::make_unique<Plan>(model_, input_shapes, opt_, frozen);
+  plans_.push_back(CachedPlan{input_shapes, values, std::move(plan)});
+  return *plans_.back().plan;
 }
 
 std::vector<Tensor> Session::run(const std::vector<TensorView>& inputs) {
   std::vector<Shape> shapes;
   for (const TensorView& t : inputs) shapes.push_back(t.shape);
-  return plan_for(shapes).run(inputs);
+  return plan_for(shapes, inputs).run(inputs);
 }
 
 std::vector<NodeReport> Session::describe(const std::vector<Shape>& input_shapes) {

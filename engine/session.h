@@ -50,13 +50,23 @@ class Session {
   /// The compiled graph for the given (or default) input shapes, one report per node in run order.
   std::vector<NodeReport> describe(const std::vector<Shape>& input_shapes = {});
   /// The plan for these input shapes (compiled on first use; kept). Throws Error on a shape mismatch.
-  Plan& plan_for(const std::vector<Shape>& input_shapes);
+  /// Inputs that are shape operands (see shape_input()) need their values: pass `inputs` when there are any.
+  Plan& plan_for(const std::vector<Shape>& input_shapes, const std::vector<TensorView>& inputs = {});
+  /// Whether input i is a shape operand: an integer input read directly as the shape or axes of a node
+  /// (Reshape's `shape`, Squeeze/Unsqueeze's `axes`, ...). Plans are compiled per value of such inputs.
+  bool shape_input(size_t i) const { return shape_input_[i]; }
 
  private:
   Graph model_;
   SessionOptions opt_;
   std::mutex mu_;
-  std::vector<std::pair<std::vector<Shape>, std::unique_ptr<Plan>>> plans_;
+  std::vector<bool> shape_input_;
+  struct CachedPlan {
+    std::vector<Shape> shapes;
+    std::string values;  // bytes of the shape-operand inputs
+    std::unique_ptr<Plan> plan;
+  };
+  std::vector<CachedPlan> plans_;
 };
 
 }  // namespace octet
