@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "engine/plan.h"
+#include "engine/profile.h"
 #include "tools/commands.h"
 #include "tools/common.h"
 
@@ -32,7 +33,7 @@ double peak_rss_mb() {
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
-  Args a(argc, argv, {"--threads", "--shape", "--batch", "--seconds", "--iterations", "--warmup"}, {"--json"});
+  Args a(argc, argv, {"--threads", "--shape", "--batch", "--seconds", "--iterations", "--warmup", "--profile"}, {"--json"});
   if (a.positional().size() != 1) throw UsageError("bench needs exactly one MODEL");
   const double seconds = a.get_double("--seconds", 5.0);
   const int iterations = a.get_int("--iterations", 0);
@@ -62,12 +63,19 @@ int cmd_bench(int argc, char** argv) {
   const double create_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   for (int i = 0; i < warmup; ++i) plan.run(views);
 
+  std::unique_ptr<Profiler> profiler;
+  std::function<void(const StepTiming&)> on_step;
+  if (a.has("--profile")) {
+    profiler = std::make_unique<Profiler>(plan);
+    on_step = [&](const StepTiming& t) { profiler->on_step(t); };
+  }
   std::vector<double> ms;
   auto start = std::chrono::steady_clock::now();
   for (;;) {
     auto s = std::chrono::steady_clock::now();
-    plan.run(views);
+    plan.run(views, on_step);
     auto e = std::chrono::steady_clock::now();
+    if (profiler) profiler->end_run();
     ms.push_back(std::chrono::duration<double, std::milli>(e - s).count());
     double elapsed = std::chrono::duration<double>(e - start).count();
     if (iterations > 0 ? int(ms.size()) >= iterations : (elapsed >= seconds && ms.size() >= 5)) break;
@@ -84,6 +92,11 @@ int cmd_bench(int argc, char** argv) {
               *std::min_element(ms.begin(), ms.end()));
   std::printf("images/s     %.1f\n", ips);
   std::printf("create ms    %.1f   peak RSS %.1f MB\n", create_ms, peak_rss_mb());
+  if (profiler) {
+    profiler->write_trace(a.get("--profile"));
+    std::printf("\nper-layer profile (trace written to %s):\n", a.get("--profile").c_str());
+    profiler->print_table(stdout);
+  }
   if (a.has("--json")) {
     std::printf(
         "{\"model\": %s, \"scenario\": \"singlestream\", \"p50_ms\": %s, \"p90_ms\": %s, \"p99_ms\": %s, "
