@@ -94,8 +94,14 @@ std::vector<int> Graph::topo_order() const {
   auto cons = consumers();
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (nodes[i].dead) continue;
-    for (int v : nodes[i].inputs)
-      if (v >= 0 && values[v].producer >= 0 && !nodes[values[v].producer].dead) ++pending[i];
+    const std::vector<int>& in = nodes[i].inputs;
+    for (size_t k = 0; k < in.size(); ++k) {
+      const int v = in[k];
+      if (v < 0 || values[v].producer < 0 || nodes[values[v].producer].dead) continue;
+      // A value read twice (Mul(x, x), a conv reading x as input and residual) counts once: consumers() lists
+      // the node once, so it is decremented once.
+      if (std::find(in.begin(), in.begin() + k, v) == in.begin() + k) ++pending[i];
+    }
   }
   std::vector<int> order, ready;
   for (size_t i = 0; i < nodes.size(); ++i)
