@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/session.h"
 #include "graph/passes.h"
 
 using namespace octet;
@@ -641,6 +642,21 @@ TEST_CASE("fuse_residual: two convs into one Add: one takes the other as residua
   CHECK(max_rel_diff(evaluate(b.g), before) < 1e-6);
 }
 
+TEST_CASE("fuse_residual: a conv whose skip is its own input reads it twice; the order stays valid") {
+  // relu1 feeds conv2 and the Add: after fusion conv2 reads relu1 as input 0 and as residual (x + conv(x)).
+  Builder b;
+  int x = b.input("x", {1, 2, 8, 8});
+  int r = b.node("Relu", "relu1", {x}, {1, 2, 8, 8});
+  int c = conv3x3(b, "conv2", r, 2, 2);
+  b.output(b.node("Add", "add", {r, c}, {1, 2, 8, 8}));
+  const auto before = evaluate(b.g);
+  CHECK(run_pass(b.g, pass_fuse_residual) == 1);
+  const Node& conv = producer_of(b.g, "add");
+  CHECK(conv.inputs[0] == conv.inputs[3]);
+  CHECK(b.g.topo_order().size() == 2);
+  CHECK(max_rel_diff(evaluate(b.g), before) < 1e-6);
+}
+
 TEST_CASE("eliminate_dead: unread chains go, graph outputs and their producers stay") {
   Builder b;
   int x = b.input("x", {4});
@@ -851,6 +867,87 @@ TEST_CASE("PassOptions::from_env reads OCTET_PASS_LIMIT and OCTET_DISABLE_PASSES
   CHECK_THROWS_WITH_AS(PassOptions::from_env(), doctest::Contains("unknown pass 'fold_batchnrom'"), Error);
   unsetenv("OCTET_PASS_LIMIT");
   unsetenv("OCTET_DISABLE_PASSES");
+}
+
+// A small CNN exercising every pass through the engine: conv+BN+relu, a residual block, Identity/Dropout, Clip in
+// input style, a BN after a pool (stays an op), MaxPool, GAP, Flatten, Gemm + BN + LeakyRelu, a second output.
+Graph engine_model() {
+  Builder b;
+  b.g.path = "passes_e2e.onnx";
+  b.g.opsets[""] = 13;
+  const Shape s8 = {2, 8, 12, 12}, s8h = {2, 8, 6, 6};
+  int x = b.input("x", {2, 3, 12, 12});
+  int c1 = conv3x3(b, "conv1", x, 3, 8, true, 12);
+  int r1 = b.node("Relu", "relu1", {batchnorm(b, "bn1", c1, 8, s8)}, s8);
+  int id = b.node("Identity", "id", {r1}, s8);
+  int c2 = conv3x3(b, "conv2", id, 8, 8, false, 12);
+  int add = b.node("Add", "add", {r1, batchnorm(b, "bn2", c2, 8, s8)}, s8);
+  int r2 = b.node("Relu", "relu2", {add}, s8);
+  int c3 = conv3x3(b, "conv3", r2, 8, 8, true, 12, 2);
+  int clip = b.node("Clip", "clip", {c3, b.constant_data("lo", {}, {0.0f}), b.constant_data("hi", {}, {0.5f})}, s8);
+  int mp = b.node("MaxPool", "pool", {clip}, s8h, {{"kernel_shape", attr_ints({2, 2})}, {"strides", attr_ints({2, 2})}});
+  int bn3 = batchnorm(b, "bn3", mp, 8, s8h);
+  int gap = b.node("GlobalAveragePool", "gap", {bn3}, {2, 8, 1, 1});
+  int fl = b.node("Flatten", "flat", {gap}, {2, 8});
+  int gm = b.node("Gemm", "fc", {fl, b.constant("fc.w", {5, 8}), b.constant("fc.b", {5})}, {2, 5},
+                  {{"transB", attr_i(1)}});
+  int lr = b.node("LeakyRelu", "lrelu", {batchnorm(b, "bn4", gm, 5, {2, 5})}, {2, 5}, {{"alpha", attr_f(0.1f)}});
+  b.output(b.node("Dropout", "logits", {lr}, {2, 5}));
+  b.output(r2);  // an intermediate that is also an output: relu2's Conv keeps writing it, in plain layout
+  return std::move(b.g);
+}
+
+std::vector<Tensor> run_session(bool optimize_graph) {
+  SessionOptions opt;
+  opt.threads = 1;
+  opt.optimize = optimize_graph;
+  Session s(engine_model(), opt);
+  Tensor x(DType::f32, {2, 3, 12, 12});
+  uint32_t seed = 5;
+  for (int64_t i = 0; i < x.numel(); ++i) x.as<float>()[i] = rnd(seed);
+  return s.run({x.view()});
+}
+
+double max_rel_diff_tensors(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
+  std::vector<Buf> x, y;
+  for (const Tensor& t : a) x.emplace_back(t.as<float>(), t.as<float>() + t.numel());
+  for (const Tensor& t : b) y.emplace_back(t.as<float>(), t.as<float>() + t.numel());
+  return max_rel_diff(x, y);
+}
+
+TEST_CASE("engine: a model run with passes on matches the same model with passes off") {
+  unsetenv("OCTET_PASS_LIMIT");
+  unsetenv("OCTET_DISABLE_PASSES");
+  const auto plain = run_session(false);
+  const auto fused = run_session(true);
+  REQUIRE(plain.size() == 2);
+  CHECK(plain[0].shape() == Shape{2, 5});
+  CHECK(plain[1].shape() == Shape{2, 8, 12, 12});
+  CHECK(max_rel_diff_tensors(fused, plain) < 1e-4);
+
+  SessionOptions opt;
+  opt.threads = 1;
+  Session s(engine_model(), opt);
+  const auto report = s.describe();
+  std::string fused_parts;
+  for (const NodeReport& r : report) fused_parts += r.name + "[" + r.fused + "] ";
+  CAPTURE(fused_parts);
+  CHECK(std::count_if(report.begin(), report.end(), [](const NodeReport& r) { return r.op == "BatchNormalization"; }) == 1);
+  CHECK(std::count_if(report.begin(), report.end(), [](const NodeReport& r) { return r.op == "Relu"; }) == 0);
+  CHECK(std::count_if(report.begin(), report.end(), [](const NodeReport& r) { return r.op == "Identity"; }) == 0);
+}
+
+TEST_CASE("engine: every OCTET_PASS_LIMIT prefix of the rewrites computes the same outputs") {
+  unsetenv("OCTET_DISABLE_PASSES");
+  unsetenv("OCTET_PASS_LIMIT");
+  const auto plain = run_session(false);
+  Graph g = engine_model();
+  for (int64_t k = 0; k <= 14; ++k) {
+    CAPTURE(k);
+    setenv("OCTET_PASS_LIMIT", std::to_string(k).c_str(), 1);
+    CHECK(max_rel_diff_tensors(run_session(true), plain) < 1e-4);
+  }
+  unsetenv("OCTET_PASS_LIMIT");
 }
 
 }  // TEST_SUITE
