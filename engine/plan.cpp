@@ -294,7 +294,7 @@ std::vector<Tensor> Plan::run(const std::vector<TensorView>& inputs,
     for (int v : n.outputs) out.push_back(v >= 0 ? views[v] : TensorView{});
     auto t0 = std::chrono::steady_clock::now();
     steps_[s].kernel->run(ctx, in, out);
-    if (on_step) on_step(StepTiming{s, t0, std::chrono::steady_clock::now()});
+    if (on_step) on_step(StepTiming{s, t0, std::chrono::steady_clock::now(), &out});
   }
   for (size_t i = 0; i < g_.outputs.size(); ++i) {
     const TensorView& src = views[g_.outputs[i]];

@@ -14,11 +14,13 @@
 
 namespace octet {
 
-/// Per-step timing handed to a profiler callback: which step ran and for how long.
+/// Handed to a per-step callback after each step: which step ran, for how long, and what it wrote (the views
+/// are valid only during the callback: profilers read the timing, calibration observers read the outputs).
 struct StepTiming {
   int step;
   std::chrono::steady_clock::time_point start;
   std::chrono::steady_clock::time_point end;
+  const std::vector<TensorView>* outputs = nullptr;  // one view per node output (data null when absent)
 };
 
 class Plan {
