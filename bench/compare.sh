@@ -79,19 +79,22 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b), n = s.length;
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
 const stats = (rs) => { const p = rs.map((r) => r.p50_ms);
   return {p50_ms: median(p), min_ms: Math.min(...p), max_ms: Math.max(...p),
-          images_per_s: median(rs.map((r) => r.images_per_s))}; };
+          images_per_s: median(rs.map((r) => r.images_per_s)),
+          cpu_p50_ms: median(rs.map((r) => r.cpu_p50_ms ?? NaN))}; };
 const models = [...new Set(rows.map((r) => r.model))];
 const summary = models.map((m) => {
   const o = stats(rows.filter((r) => r.model === m && r.engine === 'octet'));
   const t = stats(rows.filter((r) => r.model === m && r.engine === 'ort'));
-  return {model: m, octet: o, ort: t, ratio: t.p50_ms / o.p50_ms};
+  return {model: m, octet: o, ort: t, ratio: t.p50_ms / o.p50_ms, cpu_ratio: t.cpu_p50_ms / o.cpu_p50_ms};
 });
 const f = (x) => x.toFixed(2);
-const head = ['model', 'octet p50 ms [min-max]', 'ORT p50 ms [min-max]', 'octet img/s', 'ORT img/s', 'ORT/octet'];
+const head = ['model', 'octet p50 ms [min-max]', 'ORT p50 ms [min-max]', 'octet img/s', 'ORT img/s', 'ORT/octet',
+              'octet cpu ms', 'ORT cpu ms', 'cpu ORT/octet'];
 const table = summary.map((s) => [require('path').basename(s.model),
   `${f(s.octet.p50_ms)} [${f(s.octet.min_ms)}-${f(s.octet.max_ms)}]`,
   `${f(s.ort.p50_ms)} [${f(s.ort.min_ms)}-${f(s.ort.max_ms)}]`,
-  f(s.octet.images_per_s), f(s.ort.images_per_s), f(s.ratio)]);
+  f(s.octet.images_per_s), f(s.ort.images_per_s), f(s.ratio),
+  f(s.octet.cpu_p50_ms), f(s.ort.cpu_p50_ms), f(s.cpu_ratio)]);
 const width = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
 const line = (r) => r.map((c, i) => (i ? c.padStart(width[i]) : c.padEnd(width[i]))).join('  ');
 console.log(`threads ${threads}, batch ${batch}, ${reps} reps (median and min-max of per-rep p50); ratio > 1: octet faster`);
