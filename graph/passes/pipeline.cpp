@@ -17,6 +17,7 @@ const std::vector<PassInfo>& pass_list() {
   static const std::vector<PassInfo> list = {
       {"remove_identity", pass_remove_identity},   {"fold_batchnorm", pass_fold_batchnorm},
       {"fuse_residual", pass_fuse_residual},       {"fuse_activation", pass_fuse_activation},
+      {"lower_qdq", pass_lower_qdq},  // after the fusions: a Conv's Relu/residual become its int8 epilogue
       {"eliminate_dead", pass_eliminate_dead},
   };
   return list;
@@ -24,9 +25,7 @@ const std::vector<PassInfo>& pass_list() {
 
 namespace {
 
-// Names accepted by OCTET_DISABLE_PASSES: the passes of optimize() and the layout pass the engine runs after it.
 bool known_pass_name(const std::string& name) {
-  if (name == "assign_layout") return true;
   for (const PassInfo& p : pass_list())
     if (name == p.name) return true;
   return false;
@@ -34,8 +33,8 @@ bool known_pass_name(const std::string& name) {
 
 std::string known_pass_names() {
   std::string s;
-  for (const PassInfo& p : pass_list()) s += std::string(p.name) + ", ";
-  return s + "assign_layout";
+  for (const PassInfo& p : pass_list()) s += std::string(s.empty() ? "" : ", ") + p.name;
+  return s;
 }
 
 }  // namespace
@@ -59,7 +58,8 @@ PassOptions PassOptions::from_env() {
       pos = comma + 1;
       if (name.empty()) continue;
       if (!known_pass_name(name))
-        throw Error("OCTET_DISABLE_PASSES: unknown pass '" + name + "'; the passes are: " + known_pass_names());
+        throw Error("OCTET_DISABLE_PASSES: unknown pass '" + name + "'; the passes are: " + known_pass_names() +
+                    " (the layout pass is switched off by OCTET_LAYOUT=plain)");
       o.disabled.insert(name);
     }
   }

@@ -854,10 +854,10 @@ TEST_CASE("PassOptions::from_env reads OCTET_PASS_LIMIT and OCTET_DISABLE_PASSES
   CHECK(PassOptions::from_env().max_steps == -1);
   CHECK(PassOptions::from_env().disabled.empty());
   setenv("OCTET_PASS_LIMIT", "12", 1);
-  setenv("OCTET_DISABLE_PASSES", "fuse_residual,,assign_layout", 1);
+  setenv("OCTET_DISABLE_PASSES", "fuse_residual,,eliminate_dead", 1);
   PassOptions o = PassOptions::from_env();
   CHECK(o.max_steps == 12);
-  CHECK(o.disabled == std::set<std::string>{"fuse_residual", "assign_layout"});
+  CHECK(o.disabled == std::set<std::string>{"fuse_residual", "eliminate_dead"});
   setenv("OCTET_PASS_LIMIT", "3x", 1);
   CHECK_THROWS_AS(PassOptions::from_env(), Error);
   setenv("OCTET_PASS_LIMIT", "-1", 1);
