@@ -90,7 +90,8 @@ std::string read_external(const onnx::TensorProto& p, const TensorSource& src) {
       throw Error(src.what + ": external data location '" + loc + "' escapes the model's folder ('..')");
   // Symlinks may still point outside: compare the resolved paths too.
   std::error_code ec;
-  const fs::path base = fs::weakly_canonical(fs::path(src.base_dir), ec);
+  fs::path base = fs::weakly_canonical(fs::path(src.base_dir), ec);
+  if (!base.has_filename()) base = base.parent_path();  // "dir/" -> "dir", so the prefix test compares names
   const fs::path full = fs::weakly_canonical(fs::path(src.base_dir) / rel, ec);
   if (ec) throw Error(src.what + ": external data file '" + loc + "' cannot be resolved (" + ec.message() + ")");
   auto [b_end, f_it] = std::mismatch(base.begin(), base.end(), full.begin(), full.end());
@@ -112,6 +113,8 @@ std::string read_external(const onnx::TensorProto& p, const TensorSource& src) {
   const int64_t offset = parse_num("offset");
   const int64_t length = parse_num("length");
 
+  if (fs::exists(full, ec) && !fs::is_regular_file(full, ec))
+    throw Error(src.what + ": external data location '" + loc + "' is not a regular file");
   std::ifstream f(full, std::ios::binary);
   if (!f) throw Error(src.what + ": cannot open external data file '" + full.string() + "' (" + std::strerror(errno) + ")");
   f.seekg(0, std::ios::end);

@@ -266,6 +266,13 @@ TEST_CASE("external data is read from the model's folder; escaping paths are rej
   msg = error_of([&] { load_model(td, model_with("link/weights.bin", "8", "24"), "model/m.onnx"); });
   CHECK(contains(msg, "resolves outside the model's folder"));
 
+  CHECK(contains(error_of([&] { load_model(td, model_with("data", "", "")); }), "is not a regular file"));
+  // From memory with a base folder given with a trailing slash.
+  {
+    const std::string b = serialize(model_with("data/weights.bin", "8", "24"));
+    Graph gm = load_onnx_buffer(b.data(), b.size(), "mem.onnx", td.dir.string() + "/");
+    CHECK(constant_of(gm, "w").as<float>()[5] == 5.f);
+  }
   // From memory without a base folder, external data is refused.
   const std::string bytes = serialize(model_with("data/weights.bin", "8", "24"));
   msg = error_of([&] { load_onnx_buffer(bytes.data(), bytes.size(), "mem.onnx", ""); });
