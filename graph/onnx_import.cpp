@@ -89,7 +89,8 @@ class Importer {
     for (const auto& d : tt.shape().dim()) {
       Dim dim;
       if (d.has_dim_value()) {
-        if (d.dim_value() < 0) fail("value '" + vi.name() + "' has a negative dimension " + std::to_string(d.dim_value()));
+        if (d.dim_value() < 0)
+          fail("value '" + vi.name() + "' has a negative dimension " + std::to_string(d.dim_value()));
         dim.value = d.dim_value();
       } else if (d.has_dim_param()) {
         dim.symbol = d.dim_param();
@@ -184,7 +185,8 @@ class Importer {
         }
         int id = g_.find_value(in);
         if (id < 0)
-          throw Error(g_.where(i) + ": input '" + in + "' is not a graph input, an initializer or an output of any node");
+          throw Error(g_.where(i) + ": input '" + in +
+                      "' is not a graph input, an initializer or an output of any node");
         g_.nodes[i].inputs.push_back(id);
       }
     }

@@ -276,12 +276,15 @@ void infer_batchnorm(Ctx& c) {
 
 void infer_pool(Ctx& c) {  // MaxPool, AveragePool
   c.arity(1, 1);
-  if (c.has_out(1)) c.unsupported("the Indices output is not supported");
+  const bool is_max = c.node.op_type == "MaxPool";
+  if (c.has_out(1) && !is_max) c.fail("has 2 outputs, AveragePool has one");
   const Shape x = c.shape(0);
   const WindowGeometry geo = window_geometry(c.g, c.id, x);
   Shape out{x[0], x[1]};
   out.insert(out.end(), geo.out.begin(), geo.out.end());
   c.set_out(0, c.dtype(0), out);
+  // MaxPool's optional Indices (opset 8+): the flat int64 index of each selected input element, Y's shape.
+  if (is_max) c.set_out(1, DType::i64, out);
 }
 
 void infer_global_pool(Ctx& c) {
@@ -590,7 +593,8 @@ void infer_matmul(Ctx& c) {
   c.arity(2, 2);
   c.same_dtype(0, 1);
   Shape a = c.shape(0), b = c.shape(1);
-  if (a.empty() || b.empty()) c.fail("MatMul operands must have rank 1 or more, got " + shape_str(a) + " and " + shape_str(b));
+  if (a.empty() || b.empty())
+    c.fail("MatMul operands must have rank 1 or more, got " + shape_str(a) + " and " + shape_str(b));
   const bool a1 = a.size() == 1, b1 = b.size() == 1;
   if (a1) a.insert(a.begin(), 1);
   if (b1) b.push_back(1);
@@ -601,6 +605,64 @@ void infer_matmul(Ctx& c) {
   Shape out = broadcast_shapes(c.g, c.id, Shape(a.begin(), a.end() - 2), Shape(b.begin(), b.end() - 2));
   if (!a1) out.push_back(M);
   if (!b1) out.push_back(N);
+  c.set_out(0, c.dtype(0), out);
+}
+
+// ---- quantization: QDQ and QOperator ops (owner: qexec; engine/ops/qlinear.cpp, qconv.cpp) -------------------
+
+// Output type of a quantizing op: its zero point's type, uint8 when the zero point is absent (ONNX default).
+DType quant_type(Ctx& c, int zp) { return c.has_in(zp) ? c.dtype(zp) : DType::u8; }
+
+void infer_quantize_linear(Ctx& c) {  // y = saturate(round(x / scale) + zp)
+  c.arity(2, 3);
+  c.set_out(0, quant_type(c, 2), c.shape(0));
+}
+
+void infer_dequantize_linear(Ctx& c) {  // y = (x - zp) * scale, float32
+  c.arity(2, 3);
+  if (c.has_in(2)) c.same_dtype(0, 2);
+  c.set_out(0, DType::f32, c.shape(0));
+}
+
+void infer_qlinear_conv(Ctx& c) {  // x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, [B]: Conv's shapes
+  c.arity(8, 9);
+  const Shape x = c.shape(0), w = c.shape(3);
+  if (w.size() < 3 || x.size() != w.size())
+    c.fail(c.in_name(0) + " " + shape_str(x) + " and weight " + c.in_name(3) + " " + shape_str(w) +
+           " do not describe a convolution (weight M x C/group x kernel, same rank as the input)");
+  const WindowGeometry geo = window_geometry(c.g, c.id, x, &w);
+  if (w[1] * geo.group != x[1])
+    c.fail(c.in_name(3) + " has " + std::to_string(w[1] * geo.group) + " input channels, " + c.in_name(0) + " has " +
+           std::to_string(x[1]));
+  Shape out{x[0], w[0]};
+  out.insert(out.end(), geo.out.begin(), geo.out.end());
+  c.set_out(0, c.dtype(7), out);
+}
+
+void infer_qlinear_matmul(Ctx& c) {  // a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp: MatMul's shapes
+  c.arity(8, 8);
+  Shape a = c.shape(0), b = c.shape(3);
+  if (a.size() < 2 || b.size() < 2 || a.back() != b[b.size() - 2])
+    c.fail(c.in_name(0) + " " + shape_str(a) + " and " + c.in_name(3) + " " + shape_str(b) + " do not multiply");
+  Shape out = broadcast_shapes(c.g, c.id, Shape(a.begin(), a.end() - 2), Shape(b.begin(), b.end() - 2));
+  out.push_back(a[a.size() - 2]);
+  out.push_back(b.back());
+  c.set_out(0, c.dtype(7), out);
+}
+
+void infer_qlinear_add(Ctx& c) {  // com.microsoft: a, a_scale, a_zp, b, b_scale, b_zp, y_scale, [y_zp]
+  c.arity(7, 8);
+  c.set_out(0, c.dtype(0), broadcast_shapes(c.g, c.id, c.shape(0), c.shape(3)));
+}
+
+void infer_qlinear_global_pool(Ctx& c) {  // com.microsoft: x, x_scale, x_zp, y_scale, y_zp
+  c.arity(5, 5);
+  if (c.node.attr_i("channels_last", 0) != 0) c.unsupported("channels_last = 1 is not supported");
+  const Shape x = c.shape(0);
+  if (x.size() < 3) c.fail(c.in_name(0) + " has rank " + std::to_string(x.size()) + ", expected 3 or more");
+  Shape out(x.size(), 1);
+  out[0] = x[0];
+  out[1] = x[1];
   c.set_out(0, c.dtype(0), out);
 }
 
@@ -647,6 +709,14 @@ const OpEntry kOps[] = {
     {"", "Squeeze", 1, 17, infer_squeeze},
     // Inserted by the layout pass: converts between plain and nhwc; the logical shape is unchanged.
     {"octet", "Reorder", 0, kAny, infer_unary},
+    // Quantization (QDQ and QOperator). octet's internal int8 ops (QConv, QAdd, ...) are created by
+    // graph/passes/lower_qdq.cpp after inference, with their outputs already typed and shaped.
+    {"", "QuantizeLinear", 10, 19, infer_quantize_linear},
+    {"", "DequantizeLinear", 10, 19, infer_dequantize_linear},
+    {"", "QLinearConv", 10, 19, infer_qlinear_conv},
+    {"", "QLinearMatMul", 10, 19, infer_qlinear_matmul},
+    {"com.microsoft", "QLinearAdd", 1, kAny, infer_qlinear_add},
+    {"com.microsoft", "QLinearGlobalAveragePool", 1, kAny, infer_qlinear_global_pool},
 };
 
 const OpEntry* find_op(const std::string& domain, const std::string& op_type, int64_t opset) {

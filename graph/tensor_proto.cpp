@@ -116,7 +116,8 @@ std::string read_external(const onnx::TensorProto& p, const TensorSource& src) {
   if (fs::exists(full, ec) && !fs::is_regular_file(full, ec))
     throw Error(src.what + ": external data location '" + loc + "' is not a regular file");
   std::ifstream f(full, std::ios::binary);
-  if (!f) throw Error(src.what + ": cannot open external data file '" + full.string() + "' (" + std::strerror(errno) + ")");
+  if (!f)
+    throw Error(src.what + ": cannot open external data file '" + full.string() + "' (" + std::strerror(errno) + ")");
   f.seekg(0, std::ios::end);
   const int64_t file_size = int64_t(f.tellg());
   const int64_t start = offset < 0 ? 0 : offset;

@@ -383,7 +383,8 @@ TEST_CASE("inputs, outputs, value_info, nodes, attributes and metadata are impor
   auto* g = m.mutable_graph();
   add_tensor_value(g->mutable_input(), "x", 1, {std::string("N"), int64_t(3), int64_t(4), int64_t(4)});
   add_tensor_value(g->mutable_input(), "noshape", 7, {}, /*with_shape=*/false);
-  add_tensor_value(g->mutable_input(), "w", 1, {int64_t(2), int64_t(3), int64_t(1), int64_t(1)});  // also an initializer
+  // "w" is also an initializer.
+  add_tensor_value(g->mutable_input(), "w", 1, {int64_t(2), int64_t(3), int64_t(1), int64_t(1)});
   auto* w = g->add_initializer();
   w->set_name("w");
   w->set_data_type(1);

@@ -251,7 +251,8 @@ TEST_CASE("element-wise: Relu, Sigmoid, LeakyRelu, Clip (both opset styles), Add
   // Clip from opset 11: optional scalar inputs.
   CHECK(t.shape(t.run("Clip", {x, t.scalar("lo", 0.f), t.scalar("hi", 6.f)})) == Shape{2, 3, 4});
   CHECK(t.shape(t.run("Clip", {x, -1, t.scalar("hi2", 6.f)})) == Shape{2, 3, 4});
-  CHECK(contains(error_of([&] { t.run("Clip", {x, t.in("lo3", {3})}); }), "input 'lo3' has shape 3, expected a scalar"));
+  CHECK(contains(error_of([&] { t.run("Clip", {x, t.in("lo3", {3})}); }),
+                 "input 'lo3' has shape 3, expected a scalar"));
   G o(6);
   int xo = o.in("x", {1, 8});
   CHECK(o.shape(o.run("Clip", {xo}, {{"min", af(0)}, {"max", af(6)}})) == Shape{1, 8});
@@ -284,8 +285,10 @@ TEST_CASE("pooling: MaxPool (ceil_mode, dilations, auto_pad, Indices), AveragePo
                                          {"auto_pad", as("SAME_LOWER")}})) == Shape{1, 2, 2, 2});
   CHECK(t.shape(t.run("MaxPool", {t.in("x1", {1, 3, 9})}, {{"kernel_shape", aints({2})}, {"strides", aints({2})}})) ==
         Shape{1, 3, 4});
-  CHECK(contains(error_of([&] { t.run("MaxPool", {x6}, {{"kernel_shape", aints({2, 2})}}, 2); }),
-                 "UNSUPPORTED: t.onnx: node 'MaxPool_5' (MaxPool): the Indices output is not supported"));
+  // MaxPool's Indices output: int64, Y's shape.
+  const int mi = t.run("MaxPool", {x6}, {{"kernel_shape", aints({2, 2})}}, 2);
+  CHECK(t.out(mi, 1).dtype == DType::i64);
+  CHECK(t.out(mi, 1).shape() == Shape{1, 2, 5, 5});
   // int8 / uint8 inputs (opset 12) keep their type.
   CHECK(t.out(t.run("MaxPool", {t.in("q", {1, 1, 4, 4}, DType::u8)}, {{"kernel_shape", aints({2, 2})}})).dtype ==
         DType::u8);
@@ -303,7 +306,8 @@ TEST_CASE("pooling: MaxPool (ceil_mode, dilations, auto_pad, Indices), AveragePo
 
   CHECK(t.shape(t.run("GlobalAveragePool", {t.in("f", {2, 512, 7, 7})})) == Shape{2, 512, 1, 1});
   CHECK(t.shape(t.run("GlobalAveragePool", {t.in("f1", {2, 8, 7})})) == Shape{2, 8, 1});
-  CHECK(contains(error_of([&] { t.run("GlobalAveragePool", {t.in("f2", {2, 8})}); }), "has rank 2, expected 3 or more"));
+  CHECK(contains(error_of([&] { t.run("GlobalAveragePool", {t.in("f2", {2, 8})}); }),
+                 "has rank 2, expected 3 or more"));
 }
 
 TEST_CASE("Flatten, Reshape (0, -1, allowzero), Transpose, Concat") {
@@ -460,7 +464,8 @@ TEST_CASE("Unsqueeze / Squeeze with axes as attribute (opset 11) and as input (o
   CHECK(o.shape(o.run("Unsqueeze", {x}, {{"axes", aints({0, 3})}})) == Shape{1, 3, 4, 1});
   CHECK(o.shape(o.run("Unsqueeze", {x}, {{"axes", aints({-1})}})) == Shape{3, 4, 1});
   CHECK(contains(error_of([&] { o.run("Unsqueeze", {x}, {{"axes", aints({1, 1})}}); }), "name dimension 1 twice"));
-  CHECK(contains(error_of([&] { o.run("Unsqueeze", {x}, {{"axes", aints({3})}}); }), "axis 3 is out of range for rank 3"));
+  CHECK(contains(error_of([&] { o.run("Unsqueeze", {x}, {{"axes", aints({3})}}); }),
+                 "axis 3 is out of range for rank 3"));
   int y = o.in("y", {1, 3, 1, 4});
   CHECK(o.shape(o.run("Squeeze", {y}, {{"axes", aints({0})}})) == Shape{3, 1, 4});
   CHECK(o.shape(o.run("Squeeze", {y})) == Shape{3, 4});
@@ -572,7 +577,8 @@ TEST_CASE("sweep: ONNX node test models infer the shapes of their reference outp
         v.set_shape(t.shape());
         // Reshape's shape and (Un)Squeeze's axes arrive as int64 inputs in these tests; their data is known
         // when the model is compiled for them, so bind it as a constant the way a runner can.
-        if (t.dtype() == DType::i64 && t.numel() <= 16) v.constant = std::make_shared<const Tensor>(read_tensor_pb(pb.string()));
+        if (t.dtype() == DType::i64 && t.numel() <= 16)
+          v.constant = std::make_shared<const Tensor>(read_tensor_pb(pb.string()));
       }
       for (int id : g.topo_order()) infer_node(g, id);
       for (size_t i = 0; i < g.outputs.size(); ++i) {
