@@ -1,4 +1,4 @@
-// Element-wise ops: Relu, Clip, LeakyRelu, Sigmoid, Add/Sub/Mul/Div (numpy broadcasting), Softmax,
+// Element-wise ops: Relu, Clip (float32; uint8, int8, int32, int64), LeakyRelu, Sigmoid, Add/Sub/Mul/Div (numpy broadcasting), Softmax,
 // BatchNormalization (inference, when not folded into a Conv), Identity, Dropout (inference).
 //
 // Factories check dtypes, attributes and layouts once and precompute what they can (broadcast strides, BN
@@ -76,7 +76,89 @@ std::unique_ptr<Kernel> make_leaky_relu(const KernelInfo& info) {
   return make_unary(info, UnaryKind::leaky_relu, info.node().attr_f("alpha", 0.01f), 0);
 }
 
+/// Clip on integer tensors (opset 12+: uint8, int8, int32, int64; min / max inputs of the same type). Bounds are
+/// held as int64_t, which represents every value of each of these types exactly.
+class IntClipKernel final : public Kernel {
+ public:
+  IntClipKernel(DType dt, const ek::Table& t, int64_t lo, int64_t hi, int min_input, int max_input)
+      : dt_(dt), t_(t), lo_(lo), hi_(hi), min_input_(min_input), max_input_(max_input) {}
+
+  void run(ExecContext& ctx, std::span<const TensorView> in, std::span<const TensorView> out) const override {
+    switch (dt_) {
+      case DType::u8: return run_t<uint8_t>(ctx, in, out, t_.clip_u8);
+      case DType::i8: return run_t<int8_t>(ctx, in, out, t_.clip_s8);
+      case DType::i32: return run_t<int32_t>(ctx, in, out, t_.clip_i32);
+      default: return run_t<int64_t>(ctx, in, out, t_.clip_i64);
+    }
+  }
+  std::string name() const override { return std::string("eltwise/clip_") + dtype_name(dt_) + "/" + t_.isa; }
+  int inplace_input() const override { return 0; }
+
+ private:
+  template <class T>
+  void run_t(ExecContext& ctx, std::span<const TensorView> in, std::span<const TensorView> out,
+             void (*clip)(const T*, T*, int64_t, T, T)) const {
+    const T* x = in[0].as<const T>();
+    T* y = out[0].as<T>();
+    T lo = T(lo_), hi = T(hi_);
+    if (min_input_ >= 0 && size_t(min_input_) < in.size() && in[min_input_].data) lo = *in[min_input_].as<const T>();
+    if (max_input_ >= 0 && size_t(max_input_) < in.size() && in[max_input_].data) hi = *in[max_input_].as<const T>();
+    split_elements(ctx, in[0].numel(), [&](int64_t b, int64_t e) { clip(x + b, y + b, e - b, lo, hi); });
+  }
+
+  DType dt_;
+  const ek::Table& t_;
+  int64_t lo_, hi_;
+  int min_input_, max_input_;
+};
+
+/// The lowest and highest value of integer type dt; the value of a constant scalar of that type; as int64_t.
+void int_range(DType dt, int64_t* lo, int64_t* hi) {
+  switch (dt) {
+    case DType::u8: *lo = 0, *hi = 255; break;
+    case DType::i8: *lo = -128, *hi = 127; break;
+    case DType::i32: *lo = std::numeric_limits<int32_t>::min(), *hi = std::numeric_limits<int32_t>::max(); break;
+    default: *lo = std::numeric_limits<int64_t>::min(), *hi = std::numeric_limits<int64_t>::max(); break;
+  }
+}
+int64_t int_scalar(const Tensor& t) {
+  switch (t.dtype()) {
+    case DType::u8: return *t.as<uint8_t>();
+    case DType::i8: return *t.as<int8_t>();
+    case DType::i32: return *t.as<int32_t>();
+    default: return *t.as<int64_t>();
+  }
+}
+
+std::unique_ptr<Kernel> make_int_clip(const KernelInfo& info, DType dt) {
+  if (info.graph.opset() < 11)
+    unsupported(info, std::string("input has type ") + dtype_name(dt) + ": Clip takes integers from opset 12 on");
+  require_same_layout(info);
+  if (info.output(0).dtype != dt)
+    info.fail(std::string("output has type ") + dtype_name(info.output(0).dtype) + ", expected " + dtype_name(dt));
+  int64_t bound[2];
+  int_range(dt, &bound[0], &bound[1]);
+  int runtime[2] = {-1, -1};
+  for (int i = 1; i <= 2; ++i) {
+    if (!info.has_input(i)) continue;
+    require_dtype(info, i, dt, i == 1 ? "min" : "max");
+    if (num_elements(info.in_shape(i)) != 1)
+      info.fail(std::string(i == 1 ? "min" : "max") + " has shape " + shape_str(info.in_shape(i)) +
+                ", expected a scalar");
+    if (const Tensor* c = info.in_const(i))
+      bound[i - 1] = int_scalar(*c);
+    else
+      runtime[i - 1] = i;
+  }
+  return std::make_unique<IntClipKernel>(dt, ek::table(info.isa), bound[0], bound[1], runtime[0], runtime[1]);
+}
+
 std::unique_ptr<Kernel> make_clip(const KernelInfo& info) {
+  const DType dt = info.input(0).dtype;
+  if (dt == DType::u8 || dt == DType::i8 || dt == DType::i32 || dt == DType::i64) return make_int_clip(info, dt);
+  if (dt != DType::f32)
+    unsupported(info, std::string("input '") + info.input(0).name + "' has type " + dtype_name(dt) +
+                          ", only float32, uint8, int8, int32 and int64 are supported");
   const float lowest = std::numeric_limits<float>::lowest(), highest = std::numeric_limits<float>::max();
   if (info.graph.opset() < 11)
     return make_unary(info, UnaryKind::clip, info.node().attr_f("min", lowest), info.node().attr_f("max", highest));

@@ -1,4 +1,4 @@
-// Element-wise FP32 kernels (activations, binary arithmetic, softmax, per-channel scale/shift).
+// Element-wise kernels (FP32 activations, binary arithmetic, softmax, per-channel scale/shift; integer Clip).
 //
 // Pure compute over raw pointers. Each loop is written once with xsimd batch types (eltwise_impl.h) and compiled
 // per ISA (eltwise_avx2.cpp, eltwise_avx512.cpp, and eltwise_sse2.cpp for the baseline "scalar" tier, whose
@@ -20,6 +20,11 @@ struct Table {
   void (*relu)(const float* x, float* y, int64_t n);
   /// y = min(max(x, lo), hi)
   void (*clip)(const float* x, float* y, int64_t n, float lo, float hi);
+  /// Integer Clip, y = min(max(x, lo), hi), exact (uint8 / int8 for the int8 graph, int32 / int64 for shapes).
+  void (*clip_u8)(const uint8_t* x, uint8_t* y, int64_t n, uint8_t lo, uint8_t hi);
+  void (*clip_s8)(const int8_t* x, int8_t* y, int64_t n, int8_t lo, int8_t hi);
+  void (*clip_i32)(const int32_t* x, int32_t* y, int64_t n, int32_t lo, int32_t hi);
+  void (*clip_i64)(const int64_t* x, int64_t* y, int64_t n, int64_t lo, int64_t hi);
   /// y = x >= 0 ? x : alpha * x
   void (*leaky_relu)(const float* x, float* y, int64_t n, float alpha);
   /// y = 1 / (1 + exp(-x)), with exp from exp_approx below.

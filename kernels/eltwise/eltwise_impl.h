@@ -96,6 +96,23 @@ void clip(const float* x, float* y, int64_t n, float lo, float hi) {
   map_unary<A>(x, y, n, [&](F<A> v) { return xsimd::min(xsimd::max(v, l), h); });
 }
 
+// Integer Clip: the same min/max on batch<T, A> (vpmaxub/vpminub and friends on AVX2; xsimd builds what an ISA
+// lacks, e.g. 64-bit min/max from compare + blend). The tail goes through a stack buffer of one vector.
+template <class A, class T>
+void clip_int(const T* x, T* y, int64_t n, T lo, T hi) {
+  using V = xsimd::batch<T, A>;
+  constexpr int64_t L = int64_t(V::size);
+  const V l(lo), h(hi);
+  int64_t i = 0;
+  for (; i + L <= n; i += L) xsimd::min(xsimd::max(V::load_unaligned(x + i), l), h).store_unaligned(y + i);
+  if (i < n) {
+    alignas(64) T buf[64] = {};
+    std::memcpy(buf, x + i, size_t(n - i) * sizeof(T));
+    xsimd::min(xsimd::max(V::load_aligned(buf), l), h).store_aligned(buf);
+    std::memcpy(y + i, buf, size_t(n - i) * sizeof(T));
+  }
+}
+
 template <class A>
 void leaky_relu(const float* x, float* y, int64_t n, float alpha) {
   const F<A> a(alpha), z(0.f);
@@ -242,6 +259,10 @@ Table make_table(const char* name) {
   t.lanes = int(lanes<A>());
   t.relu = relu<A>;
   t.clip = clip<A>;
+  t.clip_u8 = clip_int<A, uint8_t>;
+  t.clip_s8 = clip_int<A, int8_t>;
+  t.clip_i32 = clip_int<A, int32_t>;
+  t.clip_i64 = clip_int<A, int64_t>;
   t.leaky_relu = leaky_relu<A>;
   t.sigmoid = sigmoid<A>;
   t.exp = exp_n<A>;

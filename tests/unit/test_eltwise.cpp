@@ -111,8 +111,81 @@ TEST_CASE("Clip: opset 6 attributes, opset 11 absent / constant / run-time bound
     CHECK(t.run_on(kernels::detected_isa()).values<float>() == std::vector<float>{-5, -1, 0, 0.5f, 2, 2});
   }
   {
+    OpTest t("Clip", 13);  // int8 without bounds: identity (integer Clip is tested in depth below)
+    t.input(HostTensor::of<int8_t>(DType::i8, {2}, {-128, 127})).output(DType::i8, {2});
+    CHECK(t.run_on(kernels::detected_isa()).values<int8_t>() == std::vector<int8_t>{-128, 127});
+  }
+}
+
+namespace {
+
+/// Integer Clip against min(max(x, lo), hi) for one type: every size around the vector widths (16/32/64 bytes
+/// of T), constant, absent and run-time bounds, lo > hi (ONNX: everything becomes max), on every tier.
+template <class T>
+void check_int_clip(DType dt) {
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int64_t> d(std::numeric_limits<T>::lowest(), std::numeric_limits<T>::max());
+  const T lowest = std::numeric_limits<T>::lowest(), highest = std::numeric_limits<T>::max();
+  struct Bounds {
+    bool has_lo, has_hi, runtime;
+    T lo, hi;
+  };
+  const T a = T(std::is_signed_v<T> ? -5 : 20), b = T(100);
+  const std::vector<Bounds> bounds = {{true, true, false, a, b},   {true, false, false, a, highest},
+                                      {false, true, false, lowest, b}, {false, false, false, lowest, highest},
+                                      {true, true, true, a, b},    {true, true, false, b, a}};
+  int checked = 0;
+  for (Isa isa : cpu_tiers())
+    for (int64_t n : {1, 3, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 130, 40000})
+      for (const Bounds& bd : bounds) {
+        std::vector<T> x(static_cast<size_t>(n));
+        for (T& v : x) v = T(d(rng));
+        OpTest t("Clip", 13);
+        t.input(HostTensor::of(dt, {n}, x)).output(dt, {n});
+        auto bound = [&](bool has, T v) {
+          if (!has)
+            t.absent();
+          else if (bd.runtime)
+            t.input(HostTensor::of(dt, {}, std::vector<T>{v}));
+          else
+            t.constant(HostTensor::of(dt, {}, std::vector<T>{v}));
+        };
+        bound(bd.has_lo, bd.lo);
+        bound(bd.has_hi, bd.hi);
+        SerialChunks par(3);
+        const auto got = t.run_on(isa, &par).template values<T>();
+        std::vector<T> want(x.size());
+        for (size_t i = 0; i < x.size(); ++i) want[i] = std::min(std::max(x[i], bd.lo), bd.hi);
+        CHECK_MESSAGE(got == want, "Clip " << dtype_name(dt) << " n=" << n << " lo=" << int64_t(bd.lo)
+                                           << " hi=" << int64_t(bd.hi) << (bd.runtime ? " run-time" : "") << tier(isa));
+        ++checked;
+      }
+  CHECK(checked >= 14 * 6);
+}
+
+}  // namespace
+
+TEST_CASE("Clip on uint8, int8, int32, int64 matches min(max(x, lo), hi) exactly on every tier") {
+  check_int_clip<uint8_t>(DType::u8);
+  check_int_clip<int8_t>(DType::i8);
+  check_int_clip<int32_t>(DType::i32);
+  check_int_clip<int64_t>(DType::i64);
+  // ONNX's test_clip_default_int8_min: x int8 in [-10, 10), min 0, max absent.
+  OpTest t("Clip", 13);
+  t.input(HostTensor::of<int8_t>(DType::i8, {4}, {-10, -1, 0, 9})).constant(HostTensor::of<int8_t>(DType::i8, {}, {0}));
+  t.output(DType::i8, {4});
+  CHECK(t.run_on(kernels::detected_isa()).values<int8_t>() == std::vector<int8_t>{0, 0, 0, 9});
+}
+
+TEST_CASE("integer Clip rejects mixed bound types and other dtypes") {
+  {
     OpTest t("Clip", 13);
-    t.input(HostTensor::of<int8_t>(DType::i8, {2}, {1, 2})).output(DType::i8, {2});
+    t.input(HostTensor::of<uint8_t>(DType::u8, {2}, {1, 2})).constant(HostTensor::f32({}, {0.f})).output(DType::u8, {2});
+    CHECK_THROWS_AS(t.make(), Unsupported);
+  }
+  {
+    OpTest t("Clip", 13);
+    t.input(HostTensor::of<uint16_t>(DType::u16, {2}, {1, 2})).output(DType::u16, {2});
     CHECK_THROWS_AS(t.make(), Unsupported);
   }
 }
