@@ -10,5 +10,6 @@ int cmd_run(int argc, char** argv);          // tools/cmd_run.cpp
 int cmd_conformance(int argc, char** argv);  // tools/cmd_conformance.cpp
 int cmd_bench(int argc, char** argv);        // tools/cmd_bench.cpp
 int cmd_inspect(int argc, char** argv);      // tools/cmd_inspect.cpp
+int cmd_quantize(int argc, char** argv);     // tools/cmd_quantize.cpp
 
 }  // namespace octet::tools

@@ -32,6 +32,12 @@ const char* kHelp =
     "  bench MODEL [--threads N] [--batch B] [--seconds S] [--shape ...] [--json]\n"
     "                         latency and throughput on generated input\n"
     "  inspect MODEL [--shape ...]  the graph after passes, with the kernel of each node\n"
+    "  quantize MODEL --calib DIR -o OUT.onnx [--method minmax|percentile|entropy|mse] [--percentile P]\n"
+    "        [--exclude NODE,...] [--table FILE] [--samples N] [infer's preprocessing flags]\n"
+    "  quantize MODEL --from-table FILE -o OUT.onnx [--exclude NODE,...]\n"
+    "                         post-training int8 quantization to a QDQ ONNX model (u8 activations, s8\n"
+    "                         per-channel weights); DIR holds images or .pb tensors; default method:\n"
+    "                         percentile 99.99 (best on the demo model, see docs/quantization.md)\n"
     "\n"
     "options for every command: --help, --version\n"
     "environment: OCTET_MAX_ISA=scalar|avx2|avxvnni|avx512|avx512vnni clamps the kernels' instruction set\n";
@@ -85,6 +91,7 @@ int main(int argc, char** argv) {
   else if (cmd == "eval") fn = cmd_eval;
   else if (cmd == "bench") fn = cmd_bench;
   else if (cmd == "inspect") fn = cmd_inspect;
+  else if (cmd == "quantize") fn = cmd_quantize;
   if (!fn) {
     std::fprintf(stderr, "octet: unknown command '%s' (see octet --help)\n", cmd.c_str());
     return 2;
