@@ -16,6 +16,7 @@ KernelRegistry::KernelRegistry() {
   ops::register_pool(*this);
   ops::register_conv(*this);
   ops::register_gemm(*this);
+  ops::register_quant(*this);
 }
 
 void KernelRegistry::add(const std::string& domain, const std::string& op_type, KernelFactory f) {

@@ -39,6 +39,8 @@ Layout preferred_layout() {
   return l;
 }
 
+bool is_dequantize(const Node& n) { return n.domain.empty() && n.op_type == "DequantizeLinear"; }
+
 }  // namespace
 
 void evaluate_constant_node(Graph& g, int node, kernels::Isa isa) {
@@ -66,16 +68,28 @@ void evaluate_constant_node(Graph& g, int node, kernels::Isa isa) {
     if (n.outputs[i] >= 0) g.values[n.outputs[i]].constant = results[i];
 }
 
+namespace {
+// Second folding sweep, after the passes: nodes (DequantizeLinear of constants not fused into an int8 op) whose
+// inputs are all constant are evaluated and removed.
+void fold_remaining_constants(Graph& g, kernels::Isa isa) {
+  for (int n : g.topo_order()) {
+    Node& node = g.nodes[n];
+    if (!all_inputs_constant(g, node)) continue;
+    evaluate_constant_node(g, n, isa);
+    g.nodes[n].dead = true;
+  }
+}
+}  // namespace
+
 Plan::Plan(const Graph& model, const std::vector<Shape>& input_shapes, const SessionOptions& opt,
            const std::vector<const TensorView*>& input_values)
     : g_(model), opt_(opt) {
   const int threads = opt.threads > 0 ? opt.threads : available_cores();
   if (threads > 1) pool_ = ThreadPool::shared(threads);
   bind_and_fold(input_shapes, input_values);
-  if (opt_.optimize) {
-    optimize(g_, PassOptions::from_env());
-    assign_layouts(g_, preferred_layout());
-  }
+  if (opt_.optimize) optimize(g_, PassOptions::from_env());
+  fold_remaining_constants(g_, opt_.max_isa);
+  if (opt_.optimize) assign_layouts(g_, preferred_layout());
   g_.compact();
   create_kernels();
   plan_memory();
@@ -114,7 +128,9 @@ void Plan::bind_and_fold(const std::vector<Shape>& input_shapes,
   }
   for (int n : g_.topo_order()) {
     infer_node(g_, n);
-    if (all_inputs_constant(g_, g_.nodes[n])) {
+    // DequantizeLinear of a constant (an int8 weight) is left for graph/passes/lower_qdq.cpp to fuse; the sweep
+    // after optimize() folds whatever it leaves on FP32 paths.
+    if (all_inputs_constant(g_, g_.nodes[n]) && !is_dequantize(g_.nodes[n])) {
       bool produced = true;
       for (int o : g_.nodes[n].outputs)
         if (o >= 0 && !g_.values[o].constant) produced = false;

@@ -73,5 +73,16 @@ bool pass_fuse_residual(Graph& g, std::string* note = nullptr);
 bool pass_fuse_activation(Graph& g, std::string* note = nullptr);
 /// A node whose outputs nobody reads and that are not graph outputs, removed.
 bool pass_eliminate_dead(Graph& g, std::string* note = nullptr);
+/// QDQ patterns (DequantizeLinear -> Conv/Gemm/MatMul/Add/GlobalAveragePool -> QuantizeLinear) and QOperator ops
+/// lowered to octet's fused int8 ops (QConv, QGemm, QAdd, QMaxPool, QGlobalAveragePool; domain "octet").
+bool pass_lower_qdq(Graph& g, std::string* note = nullptr);
+
+// Layout rules of the int8 ops, for assign_layouts (graph/passes/lower_qdq.cpp).
+/// QuantizeLinear, DequantizeLinear and octet's int8 ops that can run nhwc.
+bool quant_layout_op(const Node& n);
+/// Whether such a node runs nhwc, given the layouts already chosen for its inputs.
+bool quant_runs_nhwc(const Graph& g, const Node& n);
+/// Whether such a node, running nhwc, reads input slot i in nhwc.
+bool quant_reads_nhwc(const Node& n, size_t i);
 
 }  // namespace octet

@@ -19,5 +19,8 @@ void register_pool(KernelRegistry& r);
 void register_conv(KernelRegistry& r);
 /// Gemm, MatMul (with fused bias/activation).  (engine/ops/gemm.cpp)
 void register_gemm(KernelRegistry& r);
+/// QuantizeLinear, DequantizeLinear, QLinearConv/MatMul/Add/GlobalAveragePool and octet's internal int8 ops.
+/// (engine/ops/qlinear.cpp, qconv.cpp)
+void register_quant(KernelRegistry& r);
 
 }  // namespace octet::ops

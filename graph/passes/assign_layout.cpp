@@ -48,6 +48,7 @@ bool is_binary_eltwise(const Node& n) {
 
 // Whether node n computes in nhwc, given the layouts already chosen for its inputs (called in topological order).
 bool runs_nhwc(const Graph& g, const Node& n) {
+  if (quant_layout_op(n)) return quant_runs_nhwc(g, n);  // int8 ops: rules in lower_qdq.cpp
   if (n.outputs.empty() || !is_4d_f32(g, n.outputs[0])) return false;
   for (size_t o = 1; o < n.outputs.size(); ++o)
     if (n.outputs[o] >= 0) return false;  // e.g. MaxPool's Indices: plain only
@@ -67,6 +68,7 @@ bool runs_nhwc(const Graph& g, const Node& n) {
 Layout wanted_input_layout(const Graph& g, const Node& n, size_t i, bool nhwc) {
   if (is_reorder(n)) return g.values[n.inputs[i]].layout;
   if (!nhwc) return Layout::plain;
+  if (quant_layout_op(n)) return quant_reads_nhwc(n, i) ? Layout::nhwc : Layout::plain;
   if (is_op(n, "Conv")) return i == 0 || int(i) == n.fusion.residual_input ? Layout::nhwc : Layout::plain;
   if (is_binary_eltwise(n)) return Layout::nhwc;
   return i == 0 ? Layout::nhwc : Layout::plain;

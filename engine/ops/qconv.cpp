@@ -1,0 +1,229 @@
+// QConv (domain "octet", made by graph/passes/lower_qdq.cpp) and ONNX QLinearConv -> kernels/qconv + qgemm.
+//
+// Inputs, in QLinearConv's order plus octet's fused residual:
+//   0 x u8   1 x_scale   2 x_zero_point   3 w s8 (const, OC x IC/group x KH x KW)   4 w_scale (1 or OC)
+//   5 w_zero_point (must be 0: symmetric)   6 y_scale   7 y_zero_point (u8)   8 B int32 (optional, OC)
+//   9 residual u8 (optional, the output's shape)  10 residual scale  11 residual zero point
+// computing  y = Q_y(act(s_x * s_w[j] * (sum (x - z_x) * w + B) + s_r * (r - z_r)))  with the requantization in
+// the qgemm epilogue: scale[j] = s_x * s_w[j] / s_y (ORT's order of the float operations), residual_scale =
+// s_r / s_y, act as the clamp [lo, hi] (quant_clamp).
+//
+// Layout: nhwc (the planner's choice inside an int8 chain) runs in place; plain NCHW (passes off) transposes
+// through the workspace. Paths: 1x1 stride 1 = one qgemm over X; depthwise = kernels/qconv's channel loop;
+// anything else = im2col in blocks of rows into the workspace (bounded), then qgemm per block and group.
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "engine/ops/ops.h"
+#include "engine/ops/quant_util.h"
+#include "graph/op_attrs.h"
+#include "kernels/qconv/qconv.h"
+#include "kernels/qgemm/qgemm.h"
+
+namespace octet::ops {
+namespace {
+
+namespace kq = kernels::qgemm;
+namespace kc = kernels::qconv;
+
+size_t round64(size_t x) { return (x + 63) / 64 * 64; }
+
+// NCHW <-> NHWC of one u8 tensor (only for plain-layout runs, with the passes off).
+void transpose_u8(const uint8_t* src, uint8_t* dst, int64_t n, int64_t rows, int64_t cols) {
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) dst[(b * cols + c) * rows + r] = src[(b * rows + r) * cols + c];
+}
+
+class QConvKernel final : public Kernel {
+ public:
+  enum class Path { pointwise, im2col, depthwise };
+
+  kc::Geom g;
+  Path path = Path::im2col;
+  const kq::QGemmKernel* qk = nullptr;
+  Tensor packed;                 // per group: qk->packed_bytes(ocg, K)
+  size_t group_bytes = 0;
+  std::vector<int8_t> dw_w;      // depthwise: [KH*KW][C]
+  std::vector<int32_t> dw_bias;
+  std::vector<float> scale;      // [OC] s_x * s_w[j] / s_y
+  kq::Epilogue ep;               // without pointers
+  int32_t za = 0;
+  int residual = -1;
+  bool in_nhwc = true, out_nhwc = true, res_nhwc = true;
+  int64_t block_rows = 0;        // im2col rows per block
+
+  // Workspace: [x nhwc copy][residual nhwc copy][y nhwc][im2col block]; the copies only in plain layout.
+  size_t x_copy() const { return in_nhwc ? 0 : round64(size_t(g.n * g.h * g.w * g.ic)); }
+  size_t y_copy() const { return out_nhwc ? 0 : round64(size_t(g.rows() * g.oc)); }
+  size_t r_copy() const { return residual < 0 || res_nhwc ? 0 : round64(size_t(g.rows() * g.oc)); }
+  size_t block_bytes() const { return path == Path::im2col ? round64(size_t(block_rows * g.k())) : 0; }
+  size_t workspace_bytes() const override { return x_copy() + r_copy() + y_copy() + block_bytes(); }
+
+  std::string name() const override {
+    if (path == Path::depthwise) return "qconv_dw/baseline";
+    std::string s = std::string("qconv/") + kernels::isa_name(qk->isa) + ":" + std::to_string(qk->mr) + "x" +
+                    std::to_string(qk->nr);
+    return path == Path::im2col ? s + "+im2col" : s;
+  }
+
+  void run(ExecContext& ctx, std::span<const TensorView> in, std::span<const TensorView> out) const override {
+    auto* ws = static_cast<uint8_t*>(ctx.workspace);
+    const uint8_t* x = in[0].as<const uint8_t>();
+    uint8_t* y = out[0].as<uint8_t>();
+    const uint8_t* r = residual >= 0 ? in[size_t(residual)].as<const uint8_t>() : nullptr;
+    uint8_t* xs = ws;
+    uint8_t* rs = xs + x_copy();
+    uint8_t* ys = rs + r_copy();
+    uint8_t* block = ys + y_copy();
+    if (!in_nhwc) transpose_u8(x, xs, g.n, g.ic, g.h * g.w), x = xs;
+    if (r && !res_nhwc) transpose_u8(r, rs, g.n, g.oc, g.oh * g.ow), r = rs;
+    uint8_t* yd = out_nhwc ? y : ys;
+
+    kq::Epilogue e = ep;
+    e.scale = scale.data();
+    e.residual = r;
+    e.ld_residual = size_t(g.oc);
+    const auto* pk = static_cast<const uint8_t*>(packed.data());
+    switch (path) {
+      case Path::pointwise:
+        kq::qgemm(*qk, size_t(g.rows()), size_t(g.oc), size_t(g.ic), x, size_t(g.ic), pk, e, yd, size_t(g.oc),
+                  ctx.parallel);
+        break;
+      case Path::depthwise:
+        split_work(ctx, g.rows(), g.oc * g.kh * g.kw, [&](int64_t r0, int64_t r1) {
+          kc::depthwise_nhwc(g, x, za, dw_w.data(), dw_bias.data(), e, r0, r1, yd);
+        });
+        break;
+      case Path::im2col: {
+        const int64_t k = g.k(), ocg = g.ocg();
+        for (int64_t r0 = 0; r0 < g.rows(); r0 += block_rows) {
+          const int64_t rows = std::min(block_rows, g.rows() - r0);
+          for (int64_t grp = 0; grp < g.groups; ++grp) {
+            split_work(ctx, rows, k, [&](int64_t a, int64_t b) {
+              kc::im2col_nhwc(g, x, uint8_t(za), grp, r0 + a, r0 + b, block + a * k);
+            });
+            kq::Epilogue eg = e;
+            eg.scale = scale.data() + grp * ocg;
+            if (r) eg.residual = r + r0 * g.oc + grp * ocg;
+            kq::qgemm(*qk, size_t(rows), size_t(ocg), size_t(k), block, size_t(k), pk + grp * group_bytes, eg,
+                      yd + r0 * g.oc + grp * ocg, size_t(g.oc), ctx.parallel);
+          }
+        }
+        break;
+      }
+    }
+    if (!out_nhwc) transpose_u8(ys, y, g.n, g.oh * g.ow, g.oc);
+  }
+};
+
+std::unique_ptr<Kernel> make_qconv(const KernelInfo& info) {
+  if (info.num_inputs() < 8)
+    info.fail("expected at least 8 inputs (x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, "
+              "y_zero_point), got " + std::to_string(info.num_inputs()));
+  if (info.input(0).dtype != DType::u8)
+    unsupported(info, "input '" + info.input(0).name + "' is " + dtype_name(info.input(0).dtype) +
+                          ": only uint8 activations are supported");
+  if (info.output(0).dtype != DType::u8)
+    unsupported(info, "output is " + std::string(dtype_name(info.output(0).dtype)) + ": only uint8 is supported");
+  const Tensor* wt = info.in_const(3);
+  if (!wt) unsupported(info, "weight '" + info.input(3).name + "' is computed at run time; it must be a constant");
+  if (wt->dtype() != DType::i8)
+    unsupported(info, "weight '" + info.input(3).name + "' is " + dtype_name(wt->dtype()) +
+                          ": only int8 (symmetric) weights are supported");
+  const Shape x = info.in_shape(0), w = wt->shape(), yshape = info.out_shape(0);
+  if (x.size() != 4 && x.size() != 3)
+    unsupported(info, "input has shape " + shape_str(x) + ": only 1-D and 2-D convolutions run");
+  if (w.size() != x.size()) info.fail("weight has shape " + shape_str(w) + ", expected rank " + std::to_string(x.size()));
+  const WindowGeometry geo = window_geometry(info.graph, info.node_id, x, &w);
+  const bool one_d = x.size() == 3;
+
+  auto k = std::make_unique<QConvKernel>();
+  kc::Geom& g = k->g;
+  g.n = x[0], g.ic = x[1], g.oc = w[0], g.groups = geo.group;
+  g.h = one_d ? 1 : x[2], g.w = x.back();
+  g.kh = one_d ? 1 : geo.kernel[0], g.kw = geo.kernel.back();
+  g.sh = one_d ? 1 : geo.strides[0], g.sw = geo.strides.back();
+  g.dh = one_d ? 1 : geo.dilations[0], g.dw = geo.dilations.back();
+  g.pad_t = one_d ? 0 : geo.pads_begin[0], g.pad_l = geo.pads_begin.back();
+  g.oh = one_d ? 1 : geo.out[0], g.ow = geo.out.back();
+  if (g.ic % g.groups || g.oc % g.groups || w[1] * g.groups != g.ic)
+    info.fail("input has " + std::to_string(g.ic) + " channels and weight shape " + shape_str(w) + " with group " +
+              std::to_string(g.groups) + ": expected W[1] * group == C and group dividing W[0]");
+  const Shape want = one_d ? Shape{g.n, g.oc, g.ow} : Shape{g.n, g.oc, g.oh, g.ow};
+  if (yshape != want) info.fail("output has shape " + shape_str(yshape) + ", expected " + shape_str(want));
+
+  const float sx = quant_scales(info, 1, "x_scale")[0];
+  k->za = quant_zero_points(info, 2, "x_zero_point", DType::u8)[0];
+  const std::vector<float> sw = quant_scales(info, 4, "w_scale", g.oc);
+  for (int32_t z : quant_zero_points(info, 5, "w_zero_point", DType::i8, g.oc))
+    if (z != 0) unsupported(info, "weight zero point " + std::to_string(z) + ": only symmetric weights (0) run");
+  const float sy = quant_scales(info, 6, "y_scale")[0];
+  const int32_t zy = quant_zero_points(info, 7, "y_zero_point", DType::u8)[0];
+  std::vector<int32_t> bias(size_t(g.oc), 0);
+  if (info.has_input(8)) {
+    const Tensor& b = quant_const(info, 8, "bias");
+    if (b.dtype() != DType::i32 || b.numel() != g.oc)
+      info.fail("bias '" + info.input(8).name + "' is " + dtype_name(b.dtype()) + " " + shape_str(b.shape()) +
+                ", expected int32 [" + std::to_string(g.oc) + "]");
+    bias.assign(b.as<int32_t>(), b.as<int32_t>() + g.oc);
+  }
+  k->scale.resize(size_t(g.oc));
+  for (int64_t j = 0; j < g.oc; ++j) k->scale[size_t(j)] = (sx * sw[size_t(j)]) / sy;
+  k->ep.kind = kq::OutKind::u8;
+  k->ep.zero_point = zy;
+  quant_clamp(info, sy, zy, k->ep.lo, k->ep.hi);
+  if (info.has_input(9)) {
+    k->residual = 9;
+    if (info.input(9).dtype != DType::u8 || info.in_shape(9) != yshape)
+      info.fail("residual '" + info.input(9).name + "' must be uint8 with the output's shape " + shape_str(yshape));
+    k->ep.residual_scale = quant_scales(info, 10, "residual scale")[0] / sy;
+    k->ep.residual_zero_point = quant_zero_points(info, 11, "residual zero point", DType::u8)[0];
+    k->res_nhwc = info.input(9).layout == Layout::nhwc;
+  }
+  k->in_nhwc = info.input(0).layout == Layout::nhwc || (g.h == 1 && g.w == 1);
+  k->out_nhwc = info.output(0).layout == Layout::nhwc || (g.oh == 1 && g.ow == 1);
+  if (k->residual >= 0) k->res_nhwc = k->res_nhwc || (g.oh == 1 && g.ow == 1);
+
+  const int8_t* wd = wt->as<int8_t>();
+  const int64_t icg = g.icg(), ocg = g.ocg(), taps = g.kh * g.kw;
+  if (g.is_depthwise() && w[1] == 1) {
+    k->path = QConvKernel::Path::depthwise;
+    k->dw_w.resize(size_t(taps * g.oc));
+    for (int64_t c = 0; c < g.oc; ++c)
+      for (int64_t t = 0; t < taps; ++t) k->dw_w[size_t(t * g.oc + c)] = wd[c * taps + t];
+    k->dw_bias = bias;
+    return k;
+  }
+  k->qk = &kq::qgemm_kernel(info.isa);
+  k->path = g.is_pointwise() ? QConvKernel::Path::pointwise : QConvKernel::Path::im2col;
+  // Weights to the im2col column order: W'[j][(ky*KW + kx)*ICg + c] = W[j][c][ky][kx], then packed per group
+  // with z_x folded into the bias (qgemm.h).
+  const int64_t kk = g.k();
+  std::vector<int8_t> wr(size_t(g.oc * kk));
+  for (int64_t j = 0; j < g.oc; ++j)
+    for (int64_t c = 0; c < icg; ++c)
+      for (int64_t t = 0; t < taps; ++t) wr[size_t(j * kk + t * icg + c)] = wd[(j * icg + c) * taps + t];
+  k->group_bytes = round64(k->qk->packed_bytes(size_t(ocg), size_t(kk)));
+  k->packed = Tensor(DType::u8, Shape{int64_t(k->group_bytes * size_t(g.groups))});
+  for (int64_t grp = 0; grp < g.groups; ++grp)
+    k->qk->pack(size_t(ocg), size_t(kk), wr.data() + grp * ocg * kk, size_t(kk), bias.data() + grp * ocg, k->za,
+                static_cast<uint8_t*>(k->packed.data()) + grp * k->group_bytes);
+  if (k->path == QConvKernel::Path::im2col) {
+    // About 1 MB of im2col rows per block (L2-sized), whole tiles, at least one tile.
+    const int64_t mr = k->qk->mr;
+    k->block_rows = std::max<int64_t>(mr, (int64_t(1) << 20) / std::max<int64_t>(1, kk) / mr * mr);
+    k->block_rows = std::min(k->block_rows, g.rows());
+  }
+  return k;
+}
+
+}  // namespace
+
+void register_quant_conv(KernelRegistry& r) {
+  r.add("octet", "QConv", make_qconv);
+  r.add("", "QLinearConv", make_qconv);
+}
+
+}  // namespace octet::ops

@@ -1,0 +1,103 @@
+// im2col, depthwise and the reference of kernels/qconv (the GEMM itself is kernels/qgemm). Baseline x86-64 code:
+// the loops over channels are written so the compiler vectorises them (contiguous, no aliasing across rows).
+#include "kernels/qconv/qconv.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace octet::kernels::qconv {
+
+uint8_t requantize_u8(int32_t acc, float scale, const qgemm::Epilogue& ep, int32_t r) {
+  float t = float(acc) * scale;
+  if (ep.residual) t = std::fma(float(r - ep.residual_zero_point), ep.residual_scale, t);
+  t = std::min(std::max(t, float(ep.lo - ep.zero_point)), float(ep.hi - ep.zero_point));
+  // Round half to even without a libm call: t is within [-255, 255] after the clamp, and adding then subtracting
+  // 1.5 * 2^23 leaves no fraction bits, so the FPU's default round-to-nearest-even does the rounding (the same
+  // result as nearbyint / vcvtps2dq).
+  constexpr float kMagic = 12582912.0f;
+  // (Exact IEEE arithmetic: without -ffast-math the compiler may not cancel the two operations.)
+  return uint8_t(int32_t((t + kMagic) - kMagic) + ep.zero_point);
+}
+
+void im2col_nhwc(const Geom& g, const uint8_t* x, uint8_t za, int64_t group, int64_t r0, int64_t r1, uint8_t* out) {
+  const int64_t icg = g.icg(), c0 = group * icg, k = g.k();
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t img = r / (g.oh * g.ow), pix = r % (g.oh * g.ow), oy = pix / g.ow, ox = pix % g.ow;
+    uint8_t* dst = out + (r - r0) * k;
+    for (int64_t ky = 0; ky < g.kh; ++ky) {
+      const int64_t iy = oy * g.sh - g.pad_t + ky * g.dh;
+      for (int64_t kx = 0; kx < g.kw; ++kx, dst += icg) {
+        const int64_t ix = ox * g.sw - g.pad_l + kx * g.dw;
+        if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w)
+          std::memset(dst, za, size_t(icg));
+        else
+          std::memcpy(dst, x + ((img * g.h + iy) * g.w + ix) * g.ic + c0, size_t(icg));
+      }
+    }
+  }
+}
+
+// Per output pixel: acc[c] = bias[c] + sum over the taps inside the image of (q - z_a) * w[tap][c]. Taps outside
+// the image are skipped, which is the same as reading z_a there. (q - z_a) * w fits int16 (|255 * 128| < 2^15),
+// so the compiler may multiply in 16-bit lanes and widen once.
+void depthwise_nhwc(const Geom& g, const uint8_t* x, int32_t za, const int8_t* w, const int32_t* bias,
+                    const qgemm::Epilogue& ep, int64_t r0, int64_t r1, uint8_t* y) {
+  const int64_t c = g.ic;
+  constexpr int64_t kChunk = 512;  // accumulators on the stack, 2 KB
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t img = r / (g.oh * g.ow), pix = r % (g.oh * g.ow), oy = pix / g.ow, ox = pix % g.ow;
+    const uint8_t* res = ep.residual ? ep.residual + r * ep.ld_residual : nullptr;
+    for (int64_t c0 = 0; c0 < c; c0 += kChunk) {
+      const int64_t len = std::min(kChunk, c - c0);
+      int32_t acc[kChunk];
+      for (int64_t ch = 0; ch < len; ++ch) acc[ch] = bias ? bias[c0 + ch] : 0;
+      for (int64_t ky = 0; ky < g.kh; ++ky) {
+        const int64_t iy = oy * g.sh - g.pad_t + ky * g.dh;
+        if (iy < 0 || iy >= g.h) continue;
+        for (int64_t kx = 0; kx < g.kw; ++kx) {
+          const int64_t ix = ox * g.sw - g.pad_l + kx * g.dw;
+          if (ix < 0 || ix >= g.w) continue;
+          const uint8_t* __restrict src = x + ((img * g.h + iy) * g.w + ix) * c + c0;
+          const int8_t* __restrict wt = w + (ky * g.kw + kx) * c + c0;
+          for (int64_t ch = 0; ch < len; ++ch)
+            acc[ch] += int32_t(int16_t(int16_t(src[ch]) - int16_t(za)) * int16_t(wt[ch]));
+        }
+      }
+      uint8_t* dst = y + r * c + c0;
+      for (int64_t ch = 0; ch < len; ++ch)
+        dst[ch] = requantize_u8(acc[ch], ep.scale[c0 + ch], ep, res ? res[c0 + ch] : 0);
+    }
+  }
+}
+
+void qconv_ref(const Geom& g, const uint8_t* x, int32_t za, const int8_t* w, const int32_t* bias,
+               const qgemm::Epilogue& ep, uint8_t* y) {
+  const int64_t icg = g.icg(), ocg = g.ocg();
+  for (int64_t img = 0; img < g.n; ++img)
+    for (int64_t oy = 0; oy < g.oh; ++oy)
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        const int64_t r = (img * g.oh + oy) * g.ow + ox;
+        for (int64_t j = 0; j < g.oc; ++j) {
+          const int64_t grp = j / ocg;
+          int32_t acc = bias ? bias[j] : 0;
+          for (int64_t c = 0; c < icg; ++c)
+            for (int64_t ky = 0; ky < g.kh; ++ky)
+              for (int64_t kx = 0; kx < g.kw; ++kx) {
+                const int64_t iy = oy * g.sh - g.pad_t + ky * g.dh, ix = ox * g.sw - g.pad_l + kx * g.dw;
+                const int32_t q = iy < 0 || iy >= g.h || ix < 0 || ix >= g.w
+                                      ? za
+                                      : x[((img * g.h + iy) * g.w + ix) * g.ic + grp * icg + c];
+                acc += (q - za) * int32_t(w[((j * icg + c) * g.kh + ky) * g.kw + kx]);
+              }
+          float t = float(acc) * ep.scale[j];
+          if (ep.residual)
+            t = std::fma(float(int32_t(ep.residual[r * ep.ld_residual + j]) - ep.residual_zero_point),
+                         ep.residual_scale, t);
+          t = std::fmin(std::fmax(t, float(ep.lo - ep.zero_point)), float(ep.hi - ep.zero_point));
+          y[r * g.oc + j] = uint8_t(int32_t(std::nearbyint(t)) + ep.zero_point);
+        }
+      }
+}
+
+}  // namespace octet::kernels::qconv

@@ -1,0 +1,2 @@
+
+BoutputJ("H¿HJˇæHJ?«X?HJøHJ>u‘+?g’·?xaz?g’·æ
