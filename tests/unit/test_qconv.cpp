@@ -1,0 +1,217 @@
+// QConv (octet's int8 convolution) through the kernel registry, every tier this CPU runs, against
+// kernels::qconv::qconv_ref (plain loops, exact integers): pointwise, strided 1x1, KxK with padding, dilation,
+// groups, depthwise, multi-block im2col, fused ReLU/Clip, fused residual, zero points 0/128/255, nhwc and plain
+// layouts, one and three thread chunks.
+#include <doctest/doctest.h>
+
+#include <random>
+
+#include "engine/kernel.h"
+#include "kernels/qconv/qconv.h"
+#include "op_test_util.h"
+
+namespace octet::test {
+namespace {
+
+namespace kc = kernels::qconv;
+
+struct Case {
+  int64_t n, ic, h, w, oc, k, stride, pad, dil, groups;
+  int32_t za = 128, zy = 128, zr = 100;
+  bool residual = false;
+  std::string act;  // "", "Relu", "Clip"
+  Layout layout = Layout::nhwc;
+
+  Case(int64_t n_, int64_t ic_, int64_t h_, int64_t w_, int64_t oc_, int64_t k_, int64_t s_, int64_t p_, int64_t d_,
+       int64_t g_)
+      : n(n_), ic(ic_), h(h_), w(w_), oc(oc_), k(k_), stride(s_), pad(p_), dil(d_), groups(g_) {}
+};
+
+std::string describe(const Case& c) {
+  return "n" + std::to_string(c.n) + " ic" + std::to_string(c.ic) + " " + std::to_string(c.h) + "x" +
+         std::to_string(c.w) + " oc" + std::to_string(c.oc) + " k" + std::to_string(c.k) + " s" +
+         std::to_string(c.stride) + " p" + std::to_string(c.pad) + " d" + std::to_string(c.dil) + " g" +
+         std::to_string(c.groups) + " za" + std::to_string(c.za) + " zy" + std::to_string(c.zy) +
+         (c.residual ? " +res" : "") + (c.act.empty() ? "" : " " + c.act) +
+         (c.layout == Layout::plain ? " plain" : " nhwc");
+}
+
+template <class T>
+std::shared_ptr<Tensor> tensor(DType t, Shape s, const std::vector<T>& v) {
+  auto r = std::make_shared<Tensor>(t, s);
+  std::memcpy(r->data(), v.data(), v.size() * sizeof(T));
+  return r;
+}
+
+void run_case(const Case& c, kernels::Isa isa, int chunks) {
+  CAPTURE(describe(c));
+  CAPTURE(kernels::isa_name(isa));
+  CAPTURE(chunks);
+  std::mt19937 rng(uint32_t(c.ic * 131 + c.oc * 7 + c.k + c.za));
+  kc::Geom g;
+  g.n = c.n, g.ic = c.ic, g.h = c.h, g.w = c.w, g.oc = c.oc, g.kh = c.k, g.kw = c.k;
+  g.sh = g.sw = c.stride, g.dh = g.dw = c.dil, g.pad_t = g.pad_l = c.pad, g.groups = c.groups;
+  g.oh = (c.h + 2 * c.pad - c.dil * (c.k - 1) - 1) / c.stride + 1;
+  g.ow = (c.w + 2 * c.pad - c.dil * (c.k - 1) - 1) / c.stride + 1;
+  const int64_t icg = c.ic / c.groups;
+  std::vector<uint8_t> x(size_t(c.n * c.ic * c.h * c.w)), r(size_t(g.rows() * c.oc));
+  std::vector<int8_t> w(size_t(c.oc * icg * c.k * c.k));
+  std::vector<int32_t> bias(size_t(c.oc));
+  std::vector<float> sw(size_t(c.oc));
+  // Full ranges, including the extremes that overflow a saturating int16 pair sum (255 * 127 * 2).
+  for (auto& v : x) v = uint8_t(rng() % 256);
+  for (auto& v : r) v = uint8_t(rng() % 256);
+  for (auto& v : w) v = int8_t(int(rng() % 256) - 128);
+  for (size_t i = 0; i < 8 && i < x.size(); ++i) x[i] = 255;
+  for (auto& v : bias) v = int32_t(rng() % 20001) - 10000;
+  for (auto& v : sw) v = 0.002f + float(rng() % 1000) * 1e-5f;
+  const float sx = 0.02f, sy = 0.5f * std::sqrt(float(icg * c.k * c.k)) * 0.02f, sr = 0.03f;
+
+  Graph gr;
+  gr.path = "test.onnx";
+  Node node;
+  node.name = "qc";
+  node.op_type = "QConv";
+  node.domain = "octet";
+  node.attrs["kernel_shape"].kind = Attribute::Kind::ints, node.attrs["kernel_shape"].ints = {c.k, c.k};
+  node.attrs["strides"].kind = Attribute::Kind::ints, node.attrs["strides"].ints = {c.stride, c.stride};
+  node.attrs["dilations"].kind = Attribute::Kind::ints, node.attrs["dilations"].ints = {c.dil, c.dil};
+  node.attrs["pads"].kind = Attribute::Kind::ints, node.attrs["pads"].ints = {c.pad, c.pad, c.pad, c.pad};
+  node.attrs["group"].kind = Attribute::Kind::i, node.attrs["group"].i = c.groups;
+  const Shape xs{c.n, c.ic, c.h, c.w}, ys{c.n, c.oc, g.oh, g.ow};
+  auto value = [&](const char* name, DType t, Shape s) {
+    const int v = gr.add_value(name, t);
+    gr.values[v].set_shape(s);
+    gr.values[v].layout = c.layout;
+    return v;
+  };
+  auto cst = [&](const std::string& name, std::shared_ptr<Tensor> t) { return gr.add_constant(name, t); };
+  node.inputs = {value("x", DType::u8, xs),
+                 cst("sx", tensor(DType::f32, {}, std::vector<float>{sx})),
+                 cst("zx", tensor(DType::u8, {}, std::vector<uint8_t>{uint8_t(c.za)})),
+                 cst("w", tensor(DType::i8, {c.oc, icg, c.k, c.k}, w)),
+                 cst("sw", tensor(DType::f32, {c.oc}, sw)),
+                 cst("zw", tensor(DType::i8, {c.oc}, std::vector<int8_t>(size_t(c.oc), 0))),
+                 cst("sy", tensor(DType::f32, {}, std::vector<float>{sy})),
+                 cst("zy", tensor(DType::u8, {}, std::vector<uint8_t>{uint8_t(c.zy)})),
+                 cst("b", tensor(DType::i32, {c.oc}, bias))};
+  if (c.residual) {
+    node.fusion.residual_input = 9;
+    node.inputs.push_back(value("r", DType::u8, ys));
+    node.inputs.push_back(cst("sr", tensor(DType::f32, {}, std::vector<float>{sr})));
+    node.inputs.push_back(cst("zr", tensor(DType::u8, {}, std::vector<uint8_t>{uint8_t(c.zr)})));
+  }
+  node.fusion.activation = c.act;
+  node.fusion.alpha = -0.5f, node.fusion.beta = 2.0f;  // Clip bounds (unused otherwise)
+  node.outputs = {value("y", DType::u8, ys)};
+  gr.add_node(node);
+
+  KernelInfo info{gr, 0, isa, chunks};
+  auto kernel = KernelRegistry::instance().find("octet", "QConv")(info);
+
+  // Reference (NHWC in and out).
+  kernels::qgemm::Epilogue ep;
+  std::vector<float> scale(size_t(c.oc));
+  for (int64_t j = 0; j < c.oc; ++j) scale[size_t(j)] = (sx * sw[size_t(j)]) / sy;
+  ep.scale = scale.data();
+  ep.zero_point = c.zy;
+  if (c.act == "Relu") ep.lo = c.zy;
+  if (c.act == "Clip") {
+    ep.lo = std::max(0, int32_t(std::nearbyint(-0.5 / sy)) + c.zy);
+    ep.hi = std::min(255, int32_t(std::nearbyint(2.0 / sy)) + c.zy);
+  }
+  const bool plain = c.layout == Layout::plain;
+  std::vector<uint8_t> x_nhwc = plain ? to_nhwc(x, c.n, c.ic, c.h, c.w) : x;
+  std::vector<uint8_t> r_nhwc = plain ? to_nhwc(r, c.n, c.oc, g.oh, g.ow) : r;
+  if (c.residual) {
+    ep.residual = r_nhwc.data();
+    ep.ld_residual = size_t(c.oc);
+    ep.residual_scale = sr / sy;
+    ep.residual_zero_point = c.zr;
+  }
+  std::vector<uint8_t> want(size_t(g.rows() * c.oc));
+  kc::qconv_ref(g, x_nhwc.data(), c.za, w.data(), bias.data(), ep, want.data());
+  if (plain) want = from_nhwc(want, c.n, c.oc, g.oh, g.ow);
+
+  std::vector<uint8_t> got(want.size() + 64, 0xCD);
+  std::vector<unsigned char> ws(kernel->workspace_bytes() + 64);
+  ExecContext ctx;
+  SerialChunks par(chunks);
+  ctx.parallel = chunks > 1 ? &par : nullptr;
+  ctx.workspace = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(ws.data()) + 63) / 64 * 64);
+  std::vector<TensorView> in(node.inputs.size());
+  in[0] = TensorView{DType::u8, xs, c.layout, x.data()};
+  for (size_t i = 1; i < node.inputs.size(); ++i)
+    if (gr.values[node.inputs[i]].constant) in[i] = gr.values[node.inputs[i]].constant->view();
+  if (c.residual) in[9] = TensorView{DType::u8, ys, c.layout, r.data()};
+  std::vector<TensorView> out{TensorView{DType::u8, ys, c.layout, got.data()}};
+  kernel->run(ctx, in, out);
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; i < want.size(); ++i)
+    if (got[i] != want[i] && bad++ == 0) first = i;
+  CHECK_MESSAGE(bad == 0, bad << " of " << want.size() << " differ; first at " << first << ": got "
+                              << int(got[first]) << " want " << int(want[first]) << " (" << kernel->name() << ")");
+  CHECK(got[want.size()] == 0xCD);  // nothing written past the output
+}
+
+}  // namespace
+
+TEST_SUITE("qconv") {
+  TEST_CASE("QConv matches the scalar reference exactly over a shape sweep on every tier") {
+    const std::vector<Case> cases = {
+        // n ic h w oc k s p d g
+        Case{1, 16, 8, 8, 32, 1, 1, 0, 1, 1},   // pointwise: direct qgemm
+        Case{2, 5, 7, 9, 17, 1, 1, 0, 1, 1},    // odd sizes, batch 2
+        Case{1, 16, 9, 9, 24, 1, 2, 0, 1, 1},   // strided 1x1: im2col
+        Case{1, 3, 13, 11, 8, 3, 1, 1, 1, 1},   // 3x3 pad 1
+        Case{1, 8, 10, 10, 33, 3, 2, 1, 1, 1},  // 3x3 stride 2
+        Case{1, 3, 23, 23, 16, 7, 2, 3, 1, 1},  // 7x7 stride 2 pad 3 (ResNet stem)
+        Case{1, 8, 9, 9, 8, 3, 1, 2, 2, 1},     // dilation 2
+        Case{1, 8, 6, 6, 12, 3, 1, 1, 1, 2},    // 2 groups
+        Case{1, 32, 7, 7, 32, 3, 1, 1, 1, 32},  // depthwise
+        Case{1, 20, 8, 8, 20, 3, 2, 1, 1, 20},  // depthwise stride 2, channels not a multiple of 16
+        Case{1, 1, 4, 4, 1, 1, 1, 0, 1, 1},     // 1 channel, M = 16
+    };
+    std::vector<Case> all;
+    for (Case c : cases) {
+      all.push_back(c);
+      Case v = c;
+      v.za = 0, v.zy = 255, v.act = "Relu", v.residual = true;
+      all.push_back(v);
+      v = c;
+      v.za = 255, v.zy = 0, v.act = "Clip", v.layout = Layout::plain;
+      all.push_back(v);
+    }
+    for (kernels::Isa isa : cpu_tiers())
+      for (const Case& c : all)
+        for (int chunks : {1, 3}) run_case(c, isa, chunks);
+  }
+
+  TEST_CASE("QConv im2col over several row blocks (rows x K above the 1 MB block)") {
+    Case c{1, 64, 40, 40, 64, 3, 1, 1, 1, 1};  // K = 576, 1600 rows -> 2 blocks
+    c.residual = true;
+    c.act = "Relu";
+    for (kernels::Isa isa : cpu_tiers()) run_case(c, isa, 2);
+  }
+
+  TEST_CASE("QConv rejects what it cannot run with a message naming the node") {
+    Graph gr;
+    gr.path = "m.onnx";
+    Node node;
+    node.name = "qc";
+    node.op_type = "QConv";
+    node.domain = "octet";
+    const int x = gr.add_value("x", DType::i8);
+    gr.values[x].set_shape({1, 4, 4, 4});
+    node.inputs = {x, x, x, x, x, x, x, x};  // the activation type is checked first
+    const int y = gr.add_value("y", DType::u8);
+    gr.values[y].set_shape({1, 4, 4, 4});
+    node.outputs = {y};
+    gr.add_node(node);
+    KernelInfo info{gr, 0, kernels::Isa::scalar, 1};
+    CHECK_THROWS_WITH_AS(KernelRegistry::instance().find("octet", "QConv")(info),
+                         doctest::Contains("m.onnx: node 'qc' (QConv): input 'x' is int8"), Unsupported);
+  }
+}
+
+}  // namespace octet::test
