@@ -20,8 +20,13 @@ using kernels::conv::ConvParams;
 
 class ConvKernel final : public Kernel {
  public:
-  ConvKernel(std::unique_ptr<ConvFp32Onednn> conv, int residual, bool weights_const, bool bias_const)
-      : conv_(std::move(conv)), residual_(residual), weights_const_(weights_const), bias_const_(bias_const) {}
+  ConvKernel(std::unique_ptr<ConvFp32Onednn> conv, int residual, bool residual_same_layout, bool weights_const,
+             bool bias_const)
+      : conv_(std::move(conv)),
+        residual_(residual),
+        residual_same_layout_(residual_same_layout),
+        weights_const_(weights_const),
+        bias_const_(bias_const) {}
 
   void run(ExecContext& ctx, std::span<const TensorView> in, std::span<const TensorView> out) const override {
     const int threads = ctx.parallel ? ctx.parallel->threads() : 1;
@@ -32,10 +37,14 @@ class ConvKernel final : public Kernel {
   }
   size_t workspace_bytes() const override { return conv_->workspace_bytes(); }
   std::string name() const override { return "conv/onednn:" + conv_->impl(); }
+  // The `sum` post-op accumulates onto dst: when the planner lets dst take over the residual's buffer (the skip
+  // tensor dies here, as in every ResNet block), the residual is already in place and no copy is needed.
+  int inplace_input() const override { return residual_same_layout_ ? residual_ : -1; }
 
  private:
   std::unique_ptr<ConvFp32Onednn> conv_;
   int residual_;
+  bool residual_same_layout_;
   bool weights_const_, bias_const_;
 };
 
@@ -101,7 +110,8 @@ std::unique_ptr<Kernel> make_conv(const KernelInfo& info) {
   try {
     auto conv = std::make_unique<ConvFp32Onednn>(p, wc ? wc->as<float>() : nullptr, bc ? bc->as<float>() : nullptr,
                                                  std::max(1, info.threads));
-    return std::make_unique<ConvKernel>(std::move(conv), residual, wc != nullptr, bc != nullptr);
+    const bool same_layout = residual >= 0 && info.input(residual).layout == info.output(0).layout;
+    return std::make_unique<ConvKernel>(std::move(conv), residual, same_layout, wc != nullptr, bc != nullptr);
   } catch (const dnnl::error& e) {
     unsupported(info, std::string("oneDNN has no convolution for input ") + shape_str(x) + ", weight " +
                           shape_str(w) + ": " + e.what());
