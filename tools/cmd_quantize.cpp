@@ -27,7 +27,7 @@ using namespace octet::quant;
 namespace {
 
 // The method with the best top-1 on the demo model (docs/quantization.md has the table).
-constexpr Method kDefaultMethod = Method::percentile;
+constexpr Method kDefaultMethod = Method::mse;
 constexpr double kDefaultPercentile = 99.99;
 constexpr int kBatch = 16;
 

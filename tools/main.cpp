@@ -36,8 +36,8 @@ const char* kHelp =
     "        [--exclude NODE,...] [--table FILE] [--samples N] [infer's preprocessing flags]\n"
     "  quantize MODEL --from-table FILE -o OUT.onnx [--exclude NODE,...]\n"
     "                         post-training int8 quantization to a QDQ ONNX model (u8 activations, s8\n"
-    "                         per-channel weights); DIR holds images or .pb tensors; default method:\n"
-    "                         percentile 99.99 (best on the demo model, see docs/quantization.md)\n"
+    "                         per-channel weights); DIR holds images or .pb tensors; default --method\n"
+    "                         mse (best on the demo model, docs/quantization.md); --percentile 99.99\n"
     "\n"
     "options for every command: --help, --version\n"
     "environment: OCTET_MAX_ISA=scalar|avx2|avxvnni|avx512|avx512vnni clamps the kernels' instruction set\n";
