@@ -81,7 +81,7 @@ if [ -x "$T/static/classify_c" ]; then
     || ok "static/classify_c does not load liboctet.so"
 fi
 # pkg-config's answers point into the prefix (the .pc file is relocatable).
-cflags=$(PKG_CONFIG_PATH="$LIBDIR/pkgconfig" pkg-config --cflags octet)
+cflags=$(PKG_CONFIG_PATH="$LIBDIR/pkgconfig" pkg-config --cflags octet | xargs)
 [ "$(cd "${cflags#-I}" 2>/dev/null && pwd)" = "$(cd "$PREFIX/include" && pwd)" ] && ok "pkg-config --cflags: $cflags" \
   || no "pkg-config --cflags '$cflags' is not $PREFIX/include"
 
