@@ -109,7 +109,8 @@ void export_onnx(const Graph& g, onnx::ModelProto& m) {
       if (v >= 0) referenced[v] = true;
   }
   for (int v : g.outputs) referenced[v] = true;
-  std::set<int> io(g.inputs.begin(), g.inputs.end());
+  const std::set<int> inputs(g.inputs.begin(), g.inputs.end());
+  std::set<int> io = inputs;
   io.insert(g.outputs.begin(), g.outputs.end());
 
   for (int id : order) {
@@ -125,7 +126,8 @@ void export_onnx(const Graph& g, onnx::ModelProto& m) {
   }
   for (size_t v = 0; v < g.values.size(); ++v) {
     const Value& val = g.values[v];
-    if (!referenced[v] || !val.constant || io.count(int(v))) continue;
+    // A constant graph output is an initializer too (ONNX lets an output name an initializer).
+    if (!referenced[v] || !val.constant || inputs.count(int(v))) continue;
     tensor_to_proto(val.constant->view(), val.name, *gp->add_initializer());
   }
   for (int v : g.inputs) {

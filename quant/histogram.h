@@ -2,7 +2,8 @@
 //
 // Memory stays bounded however many samples are seen: a tensor keeps its exact min/max and a histogram of a fixed
 // number of bins (2048) whose range grows by doubling. Doubling merges bin pairs (2i, 2i+1) into one, so the
-// rebinned histogram is exactly the one that would have been built with the wider range from the start.
+// rebinned histogram is the one that would have been built with the wider range from the start (exactly, except
+// a value equal to the old upper edge, which the last bin held and which stays one bin lower).
 #pragma once
 
 #include <cstddef>
