@@ -2,7 +2,7 @@
 """Small int8 models for octet's quantized-execution tests, and a QDQ ResNet-50 for speed.
 
   /usr/bin/python3 scripts/make_qdq_models.py                  # -> tests/data/qdq/*.onnx + input_*.pb
-  /usr/bin/python3 scripts/make_qdq_models.py --resnet50 IN.onnx OUT.onnx [--calib DIR]
+  /usr/bin/python3 scripts/make_qdq_models.py --resnet50 IN.onnx OUT.onnx
 
 Small models (weights random, fixed seeds):
   qdq_net.onnx   ONNX Runtime's static-quantizer QDQ layout: Q->DQ on every activation, s8 weights per output
@@ -203,12 +203,162 @@ def small_models():
     make_qop_net(torch.from_numpy(x))
 
 
+def fold_bn(m):
+    """FP32 model with every Conv -> BatchNormalization folded (w' = w * g/sqrt(v+e), b' = (b - m) * g/sqrt(v+e) + beta)."""
+    g = m.graph
+    inits = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    prod = {o: n for n in g.node for o in n.output}
+    readers = {}
+    for n in g.node:
+        for i in n.input:
+            readers[i] = readers.get(i, 0) + 1
+    nodes = []
+    for n in g.node:
+        c = prod.get(n.input[0]) if n.op_type == "BatchNormalization" else None
+        if c is None or c.op_type != "Conv" or readers[n.input[0]] != 1:
+            nodes.append(n)
+            continue
+        eps = next((a.f for a in n.attribute if a.name == "epsilon"), 1e-5)
+        gamma, beta, mean, var = (inits[x] for x in n.input[1:5])
+        f = gamma / np.sqrt(var + eps)
+        w = inits[c.input[1]]
+        b = inits[c.input[2]] if len(c.input) > 2 else np.zeros(w.shape[0], np.float32)
+        inits[c.input[1]] = (w * f.reshape(-1, 1, 1, 1)).astype(np.float32)
+        bn = c.name + "_bias"
+        inits[bn] = ((b - mean) * f + beta).astype(np.float32)
+        del c.input[2:]
+        c.input.append(bn)
+        c.output[0] = n.output[0]
+    used = {i for n in nodes for i in n.input}
+    del g.node[:]
+    g.node.extend(nodes)
+    del g.initializer[:]
+    g.initializer.extend(numpy_helper.from_array(v, k) for k, v in inits.items() if k in used)
+    return m
+
+
+def tensor_ranges(m, x, workdir):
+    """min/max of every node output on input x, from ONNX Runtime (bench/ort_bench.js run mode)."""
+    import subprocess
+    import copy
+    mm = copy.deepcopy(m)
+    names = [o for n in mm.graph.node for o in n.output]
+    del mm.graph.output[:]
+    mm.graph.output.extend(helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in names)
+    os.makedirs(workdir, exist_ok=True)
+    onnx.save(mm, os.path.join(workdir, "all_outputs.onnx"))
+    onnx.save_tensor(numpy_helper.from_array(x, "input"), os.path.join(workdir, "x.pb"))
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    subprocess.run(["node", os.path.join(root, "bench", "ort_bench.js"), os.path.join(workdir, "all_outputs.onnx"),
+                    "--input", os.path.join(workdir, "x.pb"), "--out", workdir], check=True, stdout=subprocess.DEVNULL)
+    r = {}
+    for i, o in enumerate(names):
+        t = numpy_helper.to_array(onnx.load_tensor(os.path.join(workdir, "output_%d.pb" % i)))
+        r[o] = (float(t.min()), float(t.max()))
+    r["input"] = (float(x.min()), float(x.max()))
+    return r
+
+
+def qdq_model(m, ranges, wbits=8):
+    """ORT static-quantizer QDQ layout of a BN-folded FP32 model: Relu folded into its producer's Q (zero point 0),
+    Q->DQ on every activation, per-channel s8 weights, int32 bias; MaxPool/Flatten keep their input's parameters."""
+    g = m.graph
+    inits = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    qmax = 2 ** (wbits - 1) - 1
+    readers = {}
+    for n in g.node:
+        for i in n.input:
+            readers[i] = readers.get(i, 0) + 1
+    prod = {o: n for n in g.node for o in n.output}
+    # Relu removal: the producer writes the Relu's output, whose range starts at 0.
+    nodes, relu_out = [], set()
+    for n in g.node:
+        p = prod.get(n.input[0]) if n.op_type == "Relu" else None
+        if p is not None and readers[n.input[0]] == 1 and p.op_type in ("Conv", "Add"):
+            p.output[0] = n.output[0]
+            relu_out.add(n.output[0])
+            continue
+        nodes.append(n)
+    params, out_nodes, new_inits = {}, [], []
+
+    def const(name, arr):
+        new_inits.append(numpy_helper.from_array(arr, name))
+        return name
+
+    def qdq(t, same_as=None):
+        if same_as is not None:
+            s, z = params[same_as]
+        else:
+            lo, hi = ranges[t]
+            lo = 0.0 if t in relu_out else min(lo, 0.0)
+            hi = max(hi, 1e-3)
+            s = np.float32((hi - lo) / 255.0)
+            z = int(np.clip(round(-lo / float(s)), 0, 255))
+        params[t] = (s, z)
+        sn, zn = const(t + "_scale", np.array(s, np.float32)), const(t + "_zp", np.array(z, np.uint8))
+        out_nodes.append(helper.make_node("QuantizeLinear", [t, sn, zn], [t + "_q"], name=t + "_Q"))
+        out_nodes.append(helper.make_node("DequantizeLinear", [t + "_q", sn, zn], [t + "_dq"], name=t + "_DQ"))
+
+    qdq("input")
+    for n in nodes:
+        ins = list(n.input)
+        ins[0] = ins[0] + "_dq"
+        if n.op_type == "Add":
+            ins[1] = ins[1] + "_dq"
+        if n.op_type in ("Conv", "Gemm"):
+            w, b = inits[n.input[1]], inits[n.input[2]]
+            oc = w.shape[0]
+            sw = (np.maximum(np.abs(w.reshape(oc, -1)).max(axis=1), 1e-8) / qmax).astype(np.float32)
+            wq = np.clip(np.round(w / sw.reshape((oc,) + (1,) * (w.ndim - 1))), -qmax, qmax).astype(np.int8)
+            sb = (params[n.input[0]][0] * sw).astype(np.float32)
+            base = n.name.strip("/").replace("/", "_")
+            const(base + "_w_q", wq), const(base + "_w_scale", sw), const(base + "_w_zp", np.zeros(oc, np.int8))
+            const(base + "_b_q", np.round(b / sb).astype(np.int32)), const(base + "_b_scale", sb)
+            const(base + "_b_zp", np.zeros(oc, np.int32))
+            out_nodes.append(helper.make_node("DequantizeLinear", [base + "_w_q", base + "_w_scale", base + "_w_zp"],
+                                              [base + "_w"], name=base + "_w_DQ", axis=0))
+            out_nodes.append(helper.make_node("DequantizeLinear", [base + "_b_q", base + "_b_scale", base + "_b_zp"],
+                                              [base + "_b"], name=base + "_b_DQ", axis=0))
+            ins[1], ins[2] = base + "_w", base + "_b"
+        del n.input[:]
+        n.input.extend(ins)
+        out_nodes.append(n)
+        qdq(n.output[0], same_as=n.input[0][:-3] if n.op_type in ("MaxPool", "Flatten") else None)
+    # The graph output is the last DQ's output under the model's output name.
+    out_name = g.output[0].name
+    for n in out_nodes:
+        n.output[:] = [out_name + "_float" if o == out_name else o for o in n.output]
+        n.input[:] = [out_name + "_float" if i == out_name else i for i in n.input]
+    for n in out_nodes:
+        if n.op_type == "DequantizeLinear" and n.output[0] == out_name + "_dq":
+            n.output[0] = out_name
+    del g.node[:]
+    g.node.extend(out_nodes)
+    del g.initializer[:]
+    g.initializer.extend(new_inits)
+    g.initializer.extend(numpy_helper.from_array(inits[k], k) for k in inits if k in {i for n in out_nodes for i in n.input})
+    return m
+
+
+def resnet50(inp, outp, wbits=8):
+    m = fold_bn(onnx.load(inp))
+    x = np.random.default_rng(0).normal(0, 1, (1, 3, 224, 224)).astype(np.float32)
+    ranges = tensor_ranges(m, x, "/tmp/make_qdq_ranges")
+    q = qdq_model(m, ranges, wbits)
+    onnx.checker.check_model(q)
+    onnx.save(q, outp)
+    print("wrote", outp)
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--resnet50", nargs=2, metavar=("IN", "OUT"), help="write a QDQ version of a FP32 model")
-    ap.add_argument("--ranges", help="TSV of 'tensor min max' (activation ranges); default: fixed ranges")
+    ap.add_argument("--resnet50", nargs=2, metavar=("IN", "OUT"),
+                    help="write an ORT-style QDQ version of a FP32 torchvision ResNet (BN folded; activation ranges "
+                         "from ONNX Runtime on one N(0,1) input: enough for speed, not a calibration)")
+    ap.add_argument("--wbits", type=int, default=8,
+                    help="weight bits (7 = ORT's reduce_range, exact in ORT's AVX2 kernels; default 8)")
     a = ap.parse_args()
     if a.resnet50:
-        import qdq_resnet  # noqa: F401  (see below)
+        resnet50(*a.resnet50, wbits=a.wbits)
     else:
         small_models()

@@ -58,7 +58,8 @@ class QConvKernel final : public Kernel {
   size_t x_copy() const { return in_nhwc ? 0 : round64(size_t(g.n * g.h * g.w * g.ic)); }
   size_t y_copy() const { return out_nhwc ? 0 : round64(size_t(g.rows() * g.oc)); }
   size_t r_copy() const { return residual < 0 || res_nhwc ? 0 : round64(size_t(g.rows() * g.oc)); }
-  size_t block_bytes() const { return path == Path::im2col ? round64(size_t(block_rows * g.k())) : 0; }
+  int64_t k_padded = 0;           // GEMM depth: k() rounded up to a multiple of 4 (im2col path)
+  size_t block_bytes() const { return path == Path::im2col ? round64(size_t(block_rows * k_padded)) : 0; }
   size_t workspace_bytes() const override { return x_copy() + r_copy() + y_copy() + block_bytes(); }
 
   std::string name() const override {
@@ -97,12 +98,12 @@ class QConvKernel final : public Kernel {
         });
         break;
       case Path::im2col: {
-        const int64_t k = g.k(), ocg = g.ocg();
+        const int64_t k = k_padded, ocg = g.ocg();
         for (int64_t r0 = 0; r0 < g.rows(); r0 += block_rows) {
           const int64_t rows = std::min(block_rows, g.rows() - r0);
           for (int64_t grp = 0; grp < g.groups; ++grp) {
             split_work(ctx, rows, k, [&](int64_t a, int64_t b) {
-              kc::im2col_nhwc(g, x, uint8_t(za), grp, r0 + a, r0 + b, block + a * k);
+              kc::im2col_nhwc(g, x, uint8_t(za), grp, r0 + a, r0 + b, block + a * k, k);
             });
             kq::Epilogue eg = e;
             eg.scale = scale.data() + grp * ocg;
@@ -199,9 +200,12 @@ std::unique_ptr<Kernel> make_qconv(const KernelInfo& info) {
   k->qk = &kq::qgemm_kernel(info.isa);
   k->path = g.is_pointwise() ? QConvKernel::Path::pointwise : QConvKernel::Path::im2col;
   // Weights to the im2col column order: W'[j][(ky*KW + kx)*ICg + c] = W[j][c][ky][kx], then packed per group
-  // with z_x folded into the bias (qgemm.h).
-  const int64_t kk = g.k();
-  std::vector<int8_t> wr(size_t(g.oc * kk));
+  // with z_x folded into the bias (qgemm.h). The im2col path rounds the depth up to whole 4-byte groups (zero
+  // weights, z_x activations: they add nothing) so the micro-kernels never take their k % 4 tail (conv1 of
+  // ResNet-50: K = 7*7*3 = 147).
+  const int64_t kk = k->path == QConvKernel::Path::im2col ? (g.k() + 3) / 4 * 4 : g.k();
+  k->k_padded = kk;
+  std::vector<int8_t> wr(static_cast<size_t>(g.oc * kk), 0);
   for (int64_t j = 0; j < g.oc; ++j)
     for (int64_t c = 0; c < icg; ++c)
       for (int64_t t = 0; t < taps; ++t) wr[size_t(j * kk + t * icg + c)] = wd[(j * icg + c) * taps + t];

@@ -20,11 +20,13 @@ uint8_t requantize_u8(int32_t acc, float scale, const qgemm::Epilogue& ep, int32
   return uint8_t(int32_t((t + kMagic) - kMagic) + ep.zero_point);
 }
 
-void im2col_nhwc(const Geom& g, const uint8_t* x, uint8_t za, int64_t group, int64_t r0, int64_t r1, uint8_t* out) {
+void im2col_nhwc(const Geom& g, const uint8_t* x, uint8_t za, int64_t group, int64_t r0, int64_t r1, uint8_t* out,
+                 int64_t ldo) {
   const int64_t icg = g.icg(), c0 = group * icg, k = g.k();
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t img = r / (g.oh * g.ow), pix = r % (g.oh * g.ow), oy = pix / g.ow, ox = pix % g.ow;
-    uint8_t* dst = out + (r - r0) * k;
+    uint8_t* dst = out + (r - r0) * ldo;
+    std::memset(dst + k, za, size_t(ldo - k));
     for (int64_t ky = 0; ky < g.kh; ++ky) {
       const int64_t iy = oy * g.sh - g.pad_t + ky * g.dh;
       for (int64_t kx = 0; kx < g.kw; ++kx, dst += icg) {

@@ -40,9 +40,12 @@ struct Geom {
   bool is_depthwise() const { return groups > 1 && groups == ic && groups == oc; }
 };
 
-/// Rows [r0, r1) of group `group`'s im2col matrix into `out` (row stride k()): row r holds the taps in
-/// (ky, kx, c) order for channels [group*icg, (group+1)*icg); taps outside the image hold za.
-void im2col_nhwc(const Geom& g, const uint8_t* x, uint8_t za, int64_t group, int64_t r0, int64_t r1, uint8_t* out);
+/// Rows [r0, r1) of group `group`'s im2col matrix into `out` (row stride ldo >= k()): row r holds the taps in
+/// (ky, kx, c) order for channels [group*icg, (group+1)*icg); taps outside the image hold za, and so do the
+/// ldo - k() padding bytes at the end of each row (the GEMM's k rounded up to whole 4-byte groups, with zero
+/// weights there: (za - za) * 0 = 0, and the packed bias fold z_a * colsum(w) is unchanged by zero columns).
+void im2col_nhwc(const Geom& g, const uint8_t* x, uint8_t za, int64_t group, int64_t r0, int64_t r1, uint8_t* out,
+                 int64_t ldo);
 
 /// Depthwise conv, output rows [r0, r1) (r as above, each row C channels). `w` is [KH*KW][C] s8, `bias` C int32
 /// (may be null). Requantizes with `ep` (kind u8; scale[c], residual m x C with row stride ld_residual, already
