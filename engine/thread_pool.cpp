@@ -53,10 +53,16 @@ void ThreadPool::for_range(int64_t n, const std::function<void(int64_t, int64_t)
   int64_t b, e;
   chunk_range(n, chunks, 0, &b, &e);
   fn(b, e);
-  while (remaining_.load(std::memory_order_acquire) != 0) {
+  // Spin briefly (the workers usually finish together), then yield: on a machine with more runnable threads than
+  // cores a descheduled worker must get the core back instead of watching the caller burn its time slice.
+  for (int spins = 0; remaining_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins < 4000) {
 #if defined(__x86_64__)
-    __builtin_ia32_pause();
+      __builtin_ia32_pause();
 #endif
+    } else {
+      std::this_thread::yield();
+    }
   }
 }
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <random>
+#include <thread>
 #include <cstdio>
 
 #include "engine/plan.h"
@@ -40,12 +42,21 @@ double peak_rss_mb() {
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
-  Args a(argc, argv, {"--threads", "--shape", "--batch", "--seconds", "--iterations", "--warmup", "--profile"}, {"--json"});
+  Args a(argc, argv, {"--threads", "--shape", "--batch", "--seconds", "--iterations", "--warmup", "--profile",
+                                 "--scenario", "--qps", "--latency-ms"}, {"--json"});
   if (a.positional().size() != 1) throw UsageError("bench needs exactly one MODEL");
   const double seconds = a.get_double("--seconds", 5.0);
   const int iterations = a.get_int("--iterations", 0);
   const int warmup = a.get_int("--warmup", 3);
   if (seconds <= 0 && iterations <= 0) throw UsageError("--seconds or --iterations must be positive");
+  // singlestream: one query after another, latency percentiles. offline: the same loop, read as throughput of
+  // --batch images per run. server: queries arrive as a Poisson process at --qps and wait in a queue for the
+  // (single) session; a query's latency is completion - arrival, and `met` says whether p99 <= --latency-ms.
+  const std::string scenario = a.get("--scenario", "singlestream");
+  if (scenario != "singlestream" && scenario != "offline" && scenario != "server")
+    throw UsageError("--scenario must be singlestream, offline or server, got '" + scenario + "'");
+  const double qps = a.get_double("--qps", 0), latency_bound = a.get_double("--latency-ms", 100);
+  if (scenario == "server" && qps <= 0) throw UsageError("--scenario server needs --qps > 0");
 
   auto t0 = std::chrono::steady_clock::now();
   SessionOptions opt = session_options(a);
@@ -78,8 +89,17 @@ int cmd_bench(int argc, char** argv) {
   }
   std::vector<double> ms, cpu_ms;
   auto start = std::chrono::steady_clock::now();
+  std::mt19937_64 rng(42);
+  std::exponential_distribution<double> gap_s(qps > 0 ? qps : 1.0);
+  auto next_arrival = start;
   for (;;) {
-    auto s = std::chrono::steady_clock::now();
+    if (scenario == "server") {
+      // The query arrives at next_arrival; if the session is still busy it waits (its latency grows).
+      next_arrival += std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::duration<double>(gap_s(rng)));
+      std::this_thread::sleep_until(next_arrival);
+    }
+    auto s = scenario == "server" ? next_arrival : std::chrono::steady_clock::now();
     const double c0 = process_cpu_ms();
     plan.run(views, on_step);
     cpu_ms.push_back(process_cpu_ms() - c0);
@@ -91,6 +111,9 @@ int cmd_bench(int argc, char** argv) {
   }
   double total_s = 0;
   for (double m : ms) total_s += m / 1000.0;
+  // Throughput over the measured wall span for server (includes idle gaps), over busy time otherwise.
+  if (scenario == "server")
+    total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double p50 = percentile(ms, 50), p90 = percentile(ms, 90), p99 = percentile(ms, 99);
   const double ips = double(batch) * double(ms.size()) / total_s;
 
@@ -103,6 +126,10 @@ int cmd_bench(int argc, char** argv) {
   std::printf("cpu ms/run   p50 %.3f (process CPU time: less sensitive to a busy machine than wall time)\n", cpu_p50);
   std::printf("images/s     %.1f\n", ips);
   std::printf("create ms    %.1f   peak RSS %.1f MB\n", create_ms, peak_rss_mb());
+  const bool met = p99 <= latency_bound;
+  if (scenario == "server")
+    std::printf("server       qps %.2f offered, p99 %.3f ms vs bound %.1f ms: %s\n", qps, p99, latency_bound,
+                met ? "met" : "NOT met");
   if (profiler) {
     profiler->write_trace(a.get("--profile"));
     std::printf("\nper-layer profile (trace written to %s):\n", a.get("--profile").c_str());
@@ -110,13 +137,16 @@ int cmd_bench(int argc, char** argv) {
   }
   if (a.has("--json")) {
     std::printf(
-        "{\"model\": %s, \"scenario\": \"singlestream\", \"p50_ms\": %s, \"p90_ms\": %s, \"p99_ms\": %s, "
+        "{\"model\": %s, \"scenario\": \"%s\", \"p50_ms\": %s, \"p90_ms\": %s, \"p99_ms\": %s, "
         "\"images_per_s\": %s, \"threads\": %d, \"batch\": %d, \"runs\": %zu, \"create_ms\": %s, "
-        "\"peak_rss_mb\": %s, \"cpu_p50_ms\": %s, \"isa\": \"%s\"}\n",
-        json_string(a.positional()[0]).c_str(), json_number(p50).c_str(), json_number(p90).c_str(),
+        "\"peak_rss_mb\": %s, \"cpu_p50_ms\": %s, \"isa\": \"%s\"%s}\n",
+        json_string(a.positional()[0]).c_str(), scenario.c_str(), json_number(p50).c_str(), json_number(p90).c_str(),
         json_number(p99).c_str(), json_number(ips).c_str(), plan.threads(), batch, ms.size(),
         json_number(create_ms).c_str(), json_number(peak_rss_mb()).c_str(), json_number(cpu_p50).c_str(),
-        kernels::isa_name(opt.max_isa));
+        kernels::isa_name(opt.max_isa),
+        scenario == "server" ? (", \"qps\": " + json_number(qps) + ", \"latency_ms\": " + json_number(latency_bound) +
+                                ", \"met\": " + (met ? "true" : "false")).c_str()
+                             : "");
   }
   return 0;
 }
