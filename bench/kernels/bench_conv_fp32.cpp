@@ -1,6 +1,7 @@
 // FP32 convolution and SGEMM benchmarks, 1 thread:
 //   conv/onednn_fp32/resnet50/<layer>       every distinct ResNet-50 conv, NHWC (the engine's layout), bias+ReLU
 //   conv/onednn_fp32_nchw/resnet50/<layer>  the same in plain NCHW, for the layout decision
+//   conv/im2col_sgemm/resnet50/<layer>      the same NHWC convs as im2col + octet's SGEMM (conv_fp32_im2col)
 //   conv/onednn_fp32/resnet50/network       all 53 convs one after another (one ResNet-50's worth of conv work)
 //   sgemm/<tier>/square/<n>, sgemm/<tier>/fc/1x2048x1000 (ResNet-50's FC layer, B packed at load)
 //   sgemm/onednn/...                        oneDNN's dnnl_sgemm on the same sizes, for comparison
@@ -17,6 +18,7 @@
 
 #include "bench/kernels/peak.h"
 #include "bench/kernels/resnet50_shapes.h"
+#include "kernels/conv/conv_fp32_im2col.h"
 #include "kernels/conv/conv_fp32_onednn.h"
 #include "kernels/dispatch.h"
 #include "kernels/gemm/sgemm.h"
@@ -65,6 +67,29 @@ struct ConvRun {
   void run() { conv->run(src.data(), dst.data(), nullptr, ws->get(), 1); }
 };
 
+// The same conv through im2col + octet's SGEMM (NHWC only).
+struct Im2colRun {
+  kc::ConvParams p;
+  std::unique_ptr<kc::ConvFp32Im2col> conv;
+  std::vector<float> src, dst;
+  std::unique_ptr<Buffer> ws;
+
+  explicit Im2colRun(const ConvShape& s) {
+    p.ic = s.ic, p.oc = s.oc, p.ih = s.h, p.iw = s.w, p.oh = s.oh(), p.ow = s.ow(), p.kh = p.kw = s.k;
+    p.stride_h = p.stride_w = s.stride;
+    p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = s.pad;
+    p.src_nhwc = p.dst_nhwc = true;
+    p.has_bias = true;
+    p.act.kind = kg::Activation::relu;
+    const std::vector<float> w = random_vec(size_t(s.oc) * s.ic * s.k * s.k, 1), b = random_vec(size_t(s.oc), 2);
+    conv = std::make_unique<kc::ConvFp32Im2col>(p, w.data(), b.data(), kg::sgemm_kernel(), 1);
+    src = random_vec(size_t(s.ic) * s.h * s.w, 3);
+    dst.resize(size_t(s.oc) * s.oh() * s.ow());
+    ws = std::make_unique<Buffer>(conv->workspace_bytes());
+  }
+  void run() { conv->run(src.data(), dst.data(), nullptr, ws->get(), nullptr); }
+};
+
 void set_counters(benchmark::State& state, double macs) {
   const double g = macs / 1e9;
   state.counters["GMACps"] = benchmark::Counter(g, benchmark::Counter::kIsIterationInvariantRate);
@@ -82,6 +107,17 @@ void bench_conv(benchmark::State& state, const ConvShape& s, bool nhwc) {
   }
   set_counters(state, double(s.macs()));
   state.SetLabel(r.conv->impl());
+}
+
+void bench_im2col(benchmark::State& state, const ConvShape& s) {
+  Im2colRun r(s);
+  for (auto _ : state) {
+    r.run();
+    benchmark::DoNotOptimize(r.dst.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, double(s.macs()));
+  state.SetLabel("im2col_sgemm:" + r.conv->impl());
 }
 
 void bench_network(benchmark::State& state, bool nhwc) {
@@ -133,6 +169,8 @@ int register_all() {
   for (const ConvShape& s : kResnet50Convs) {
     benchmark::RegisterBenchmark((std::string("conv/onednn_fp32/resnet50/") + s.name).c_str(),
                                  [&s](benchmark::State& st) { bench_conv(st, s, true); });
+    benchmark::RegisterBenchmark((std::string("conv/im2col_sgemm/resnet50/") + s.name).c_str(),
+                                 [&s](benchmark::State& st) { bench_im2col(st, s); });
     benchmark::RegisterBenchmark((std::string("conv/onednn_fp32_nchw/resnet50/") + s.name).c_str(),
                                  [&s](benchmark::State& st) { bench_conv(st, s, false); });
   }

@@ -1,8 +1,11 @@
-// Conv: ONNX node -> kernels::conv::ConvFp32Onednn (oneDNN's jit convolutions with the fused epilogue).
+// Conv: ONNX node -> kernels::conv::ConvFp32Onednn (oneDNN's jit convolutions with the fused epilogue), or for
+// the NHWC shapes where that is weak, kernels::conv::ConvFp32Im2col (im2col + octet's SGEMM); see choose_im2col.
 //
 // Layouts: the planner tags each activation Value as plain (NCHW) or nhwc; the kernel reads and writes them in
 // place, so a chain of NHWC convs runs without reorders. (Measured on this AVX2 machine, bench/kernels:
 // oneDNN's NHWC convs over ResNet-50 sum within ~4% of its nChw8c blocked layout and ~30% ahead of NCHW.)
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -10,13 +13,50 @@
 #include "engine/ops/op_util.h"
 #include "engine/ops/ops.h"
 #include "graph/op_attrs.h"
+#include "kernels/conv/conv_fp32_im2col.h"
 #include "kernels/conv/conv_fp32_onednn.h"
 
 namespace octet::ops {
 namespace {
 
+using kernels::conv::ConvFp32Im2col;
 using kernels::conv::ConvFp32Onednn;
 using kernels::conv::ConvParams;
+
+// im2col + octet's SGEMM, for the NHWC shapes where oneDNN's jit:avx2 conv is weak (see choose_im2col).
+class Im2colConvKernel final : public Kernel {
+ public:
+  Im2colConvKernel(std::unique_ptr<ConvFp32Im2col> conv, int residual) : conv_(std::move(conv)), residual_(residual) {}
+
+  void run(ExecContext& ctx, std::span<const TensorView> in, std::span<const TensorView> out) const override {
+    const float* residual = residual_ >= 0 ? in[size_t(residual_)].as<const float>() : nullptr;
+    conv_->run(in[0].as<const float>(), out[0].as<float>(), residual, ctx.workspace, ctx.parallel);
+  }
+  size_t workspace_bytes() const override { return conv_->workspace_bytes(); }
+  std::string name() const override { return "conv/im2col_sgemm:" + conv_->impl(); }
+  // A residual already in dst is accumulated onto (SgemmArgs::accumulate), so dst may take over its buffer.
+  int inplace_input() const override { return residual_; }
+
+ private:
+  std::unique_ptr<ConvFp32Im2col> conv_;
+  int residual_;
+};
+
+// Which FP32 conv runs a shape both can run. OCTET_CONV_FP32=onednn|im2col forces one (tests, benchmarks).
+// The rule, from bench/kernels (conv/onednn_fp32 vs conv/im2col_sgemm, ResNet-50 shapes, 1 thread, AVX2 Zen 3,
+// medians of 5, im2col time / oneDNN time): oneDNN 2.6's jit:avx2 NHWC direct conv is weak on spatial kernels
+// that are strided or run on small maps, where im2col + SGEMM wins -
+//   3x3 s2: 128ch 56->28 0.80, 256ch 28->14 0.78, 512ch 14->7 0.83;  3x3 s1: 256ch 14x14 0.93, 512ch 7x7 0.96
+// and loses elsewhere: 3x3 s1 on 56x56 (1.43) and 28x28 (1.22), every 1x1 (1.06-2.2; oneDNN's jit_1x1 is
+// strong), and the 7x7 stem with 3 input channels (2.95: im2col copies runs of only 3 floats).
+bool choose_im2col(const ConvParams& p) {
+  if (const char* force = std::getenv("OCTET_CONV_FP32")) {
+    if (std::strcmp(force, "im2col") == 0) return true;
+    if (std::strcmp(force, "onednn") == 0) return false;
+  }
+  const bool spatial = p.kh * p.kw > 1, strided = p.stride_h > 1 || p.stride_w > 1;
+  return spatial && p.ic >= 64 && (strided || p.oh * p.ow <= 14 * 14);
+}
 
 class ConvKernel final : public Kernel {
  public:
@@ -107,6 +147,12 @@ std::unique_ptr<Kernel> make_conv(const KernelInfo& info) {
 
   const Tensor* wc = info.in_const(1);
   const Tensor* bc = p.has_bias ? info.in_const(2) : nullptr;
+  if (wc && (!p.has_bias || bc) && ConvFp32Im2col::supports(p) && choose_im2col(p)) {
+    const auto& uk = kernels::gemm::sgemm_kernel(info.isa);
+    auto conv = std::make_unique<ConvFp32Im2col>(p, wc->as<float>(), bc ? bc->as<float>() : nullptr, uk,
+                                                 std::max(1, info.threads));
+    return std::make_unique<Im2colConvKernel>(std::move(conv), residual);
+  }
   try {
     auto conv = std::make_unique<ConvFp32Onednn>(p, wc ? wc->as<float>() : nullptr, bc ? bc->as<float>() : nullptr,
                                                  std::max(1, info.threads));

@@ -24,6 +24,24 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 size_t packed_a_floats(const SgemmKernel& k) { return size_t(mc_of(k)) * kKc; }
 size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
+// One full strip of MR rows from a row-major A (a_cs == 1): MR row pointers, MR compile-time stores per p. The
+// generic loop below recomputes r*a_rs + p*a_cs per element and was ~20% of a conv-as-GEMM's time (perf,
+// K = 1152); this form streams the MR rows sequentially and writes out contiguously.
+template <int MR>
+void pack_a_strip(const float* a, int64_t a_rs, int64_t kc, float alpha, float* o) {
+  const float* rp[MR];
+  for (int r = 0; r < MR; ++r) rp[r] = a + r * a_rs;
+  if (alpha == 1.f) {
+    for (int64_t p = 0; p < kc; ++p, o += MR)
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r) o[r] = rp[r][p];
+  } else {
+    for (int64_t p = 0; p < kc; ++p, o += MR)
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r) o[r] = alpha * rp[r][p];
+  }
+}
+
 // Packs rows [i0, i0+mc) x cols [p0, p0+kc) of alpha*A into strips of mr rows: out[strip][p][r].
 void pack_a(const SgemmKernel& uk, const SgemmArgs& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* out) {
   const int mr = uk.mr;
@@ -31,6 +49,20 @@ void pack_a(const SgemmKernel& uk, const SgemmArgs& g, int64_t i0, int64_t mc, i
     const int rows = int(std::min<int64_t>(mr, mc - ir));
     float* o = out + ir * kc;
     const float* a = g.a + (i0 + ir) * g.a_rs + p0 * g.a_cs;
+    if (rows == mr && g.a_cs == 1) {
+      if (mr == 6) {
+        pack_a_strip<6>(a, g.a_rs, kc, g.alpha, o);
+        continue;
+      }
+      if (mr == 4) {
+        pack_a_strip<4>(a, g.a_rs, kc, g.alpha, o);
+        continue;
+      }
+      if (mr == 12) {
+        pack_a_strip<12>(a, g.a_rs, kc, g.alpha, o);
+        continue;
+      }
+    }
     for (int64_t p = 0; p < kc; ++p) {
       int r = 0;
       for (; r < rows; ++r) o[p * mr + r] = g.alpha * a[r * g.a_rs + p * g.a_cs];

@@ -1,8 +1,10 @@
-// Conv through the registry (oneDNN kernel) against the naive direct convolution kernels::conv::conv_ref.
-// Tolerance: |got - want| <= 1e-4 * |want| + 1e-5 (inputs in [-1, 1], at most 7*7*12 products per output; fp32
+// Conv through the registry (oneDNN kernel, and im2col + octet's SGEMM forced by OCTET_CONV_FP32) against the naive direct convolution kernels::conv::conv_ref.
+// Tolerance (sweep): |got - want| <= 1e-4 * |want| + 1e-5 (inputs in [-1, 1], at most 7*7*12 products per output; fp32
 // summation error stays near 1e-6 there).
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <vector>
 
 #include "fused_op_test.h"
@@ -23,13 +25,27 @@ struct ConvCase {
   bool weights_const = true;
   bool alias_residual = false;
   std::string act;  // "", "Relu", "Clip", "LeakyRelu", "Sigmoid"
+  float atol = 1e-5f;
 };
 
 Shape nchw(int64_t n, int64_t c, int64_t h, int64_t w, bool one_d) {
   return one_d ? Shape{n, c, w} : Shape{n, c, h, w};
 }
 
-void run_case(const ConvCase& cc, uint32_t seed) {
+// Forces the engine's FP32 conv choice for one scope (the factory reads OCTET_CONV_FP32 at kernel creation).
+struct ForcePath {
+  explicit ForcePath(const char* path) { setenv("OCTET_CONV_FP32", path, 1); }
+  ~ForcePath() { unsetenv("OCTET_CONV_FP32"); }
+};
+
+// Whether ConvFp32Im2col takes this case (groups 1, NHWC throughout, constant weights).
+bool im2col_eligible(const ConvCase& cc) {
+  const ConvParams& p = cc.p;
+  return p.groups == 1 && p.src_nhwc && p.dst_nhwc && (!p.has_residual || p.residual_nhwc) && cc.weights_const;
+}
+
+void run_case(const ConvCase& cc, uint32_t seed, const char* force = nullptr) {
+  ForcePath fp(force ? force : "");
   ConvParams p = cc.p;
   p.oh = (p.ih + p.pad_top + p.pad_bottom - (p.kh - 1) * p.dilation_h - 1) / p.stride_h + 1;
   p.ow = (p.iw + p.pad_left + p.pad_right - (p.kw - 1) * p.dilation_w - 1) / p.stride_w + 1;
@@ -71,6 +87,9 @@ void run_case(const ConvCase& cc, uint32_t seed) {
   op.node().attrs["group"].i = p.groups;
   op.fuse(res, cc.act, p.act.alpha, p.act.beta);
   auto k = op.make(kernels::detected_isa());
+  if (force && std::string(force) == "im2col" && im2col_eligible(cc))
+    CHECK_MESSAGE(k->name().rfind("conv/im2col_sgemm:", 0) == 0, k->name());
+  if (force && std::string(force) == "onednn") CHECK_MESSAGE(k->name().rfind("conv/onednn:", 0) == 0, k->name());
   const std::string what = k->name() + " ic=" + std::to_string(p.ic) + " oc=" + std::to_string(p.oc) + " g=" +
                            std::to_string(p.groups) + " k=" + std::to_string(p.kh) + "x" + std::to_string(p.kw) +
                            " s=" + std::to_string(p.stride_w) + " d=" + std::to_string(p.dilation_w) + " pads=" +
@@ -78,7 +97,7 @@ void run_case(const ConvCase& cc, uint32_t seed) {
                            std::to_string(p.pad_bottom) + "," + std::to_string(p.pad_right) +
                            (p.src_nhwc ? " nhwc" : " nchw") + (p.has_bias ? " bias" : "") +
                            (p.has_residual ? " residual" : "") + " act=" + cc.act;
-  octet::test::check_close(op.run(*k, nullptr, cc.alias_residual), want, 1e-4f, 1e-5f, what);
+  octet::test::check_close(op.run(*k, nullptr, cc.alias_residual), want, 1e-4f, cc.atol, what);
 }
 
 }  // namespace
@@ -114,7 +133,7 @@ TEST_SUITE("conv") {
             p.has_residual = i % 3 == 1;
             c.act = acts[i % 5];
             ++i;
-            run_case(c, seed);
+            for (const char* path : {"onednn", "im2col"}) run_case(c, seed, path);
             seed += 4;
           }
   }
@@ -136,6 +155,7 @@ TEST_SUITE("conv") {
       r.p.src_nhwc = r.p.dst_nhwc = r.p.residual_nhwc = nhwc;
       r.alias_residual = true;  // residual and output share the buffer (the planner's in-place choice)
       run_case(r, 910);
+      run_case(r, 910, "im2col");
       r.alias_residual = false;
       r.weights_const = false;  // weights as a graph input (ONNX backend tests): reordered on every run
       run_case(r, 920);
@@ -145,6 +165,36 @@ TEST_SUITE("conv") {
       r.p.dst_nhwc = !nhwc;  // src and dst in different layouts
       r.p.residual_nhwc = !nhwc;
       run_case(r, 940);
+    }
+  }
+
+  TEST_CASE("conv im2col_sgemm: ResNet-like channels, multi-block im2col, partial tiles, batch 2, in-place residual") {
+    // K = 9*C large enough for several K blocks of the SGEMM (KC = 256) and, at C = 256, an im2col block
+    // (2 MB / (K*4) = 227 rows) smaller than the 20*20 = 400 output pixels; oc off multiples of 16.
+    struct S {
+      int64_t ic, oc, hw, k, s;
+    };
+    const S shapes[] = {{64, 40, 20, 3, 1}, {256, 72, 40, 3, 2}, {256, 24, 20, 3, 1}, {96, 50, 15, 1, 2},
+                        {96, 50, 15, 1, 1}, {3, 16, 23, 7, 2}};
+    uint32_t seed = 500;
+    int i = 0;
+    for (const S& s : shapes) {
+      ConvCase c;
+      ConvParams& p = c.p;
+      p.n = i % 2 ? 2 : 1;
+      p.ic = s.ic, p.oc = s.oc, p.ih = s.hw, p.iw = s.hw + 1, p.kh = p.kw = s.k, p.stride_h = p.stride_w = s.s;
+      p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = s.k / 2;
+      p.src_nhwc = p.dst_nhwc = p.residual_nhwc = true;
+      p.has_bias = i != 2;
+      p.has_residual = i % 3 != 1;
+      c.alias_residual = p.has_residual && i % 2 == 0;
+      c.act = i % 2 ? "Relu" : "Clip";
+      // Up to K = 9*256 = 2304 products of magnitude <= 1: fp32 summation error grows with K (seen 2e-5 at
+      // K = 2304, both paths), so outputs near 0 get an absolute margin of 2e-7 * K.
+      c.atol = std::max(1e-5f, 2e-7f * float(p.kh * p.kw * p.ic));
+      for (const char* path : {"onednn", "im2col"}) run_case(c, seed, path);
+      seed += 4;
+      ++i;
     }
   }
 
