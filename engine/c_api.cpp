@@ -7,7 +7,9 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -15,12 +17,16 @@
 #include <string>
 #include <vector>
 
+#include "engine/c_api_internal.h"
 #include "engine/image.h"
 #include "engine/plan.h"
 #include "engine/session.h"
 #include "graph/error.h"
+#include "graph/onnx_export.h"
 #include "graph/onnx_import.h"
 #include "kernels/dispatch.h"
+#include "quant/calib_table.h"
+#include "quant/qdq.h"
 
 struct octet_status {
   octet_code code;
@@ -192,53 +198,7 @@ void deliver(const octet::Tensor& result, octet_tensor* out, const std::string& 
 void check_session(const octet_session* s) { require(s && s->session, "the session is NULL"); }
 void check_out(const void* out, const char* fn) { require(out, std::string(fn) + ": the output pointer is NULL"); }
 
-// ---- image preprocessing, as `octet infer` does it without flags (tools/classify.cpp reads the same keys) ----
-
-std::string metadata_value(const octet::Graph& g, const std::string& key) {
-  auto it = g.metadata.find(key);
-  return it == g.metadata.end() ? std::string() : it->second;
-}
-
-std::vector<float> metadata_floats(const octet::Graph& g, const std::string& key) {
-  const std::string text = metadata_value(g, key);
-  std::vector<float> r;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string item = text.substr(start, end - start);
-    char* stop = nullptr;
-    const float v = std::strtof(item.c_str(), &stop);
-    if (item.empty() || *stop)
-      throw octet::Error(g.path + ": metadata_props '" + key + "' = '" + text + "' is not a comma list of numbers");
-    r.push_back(v);
-    start = end + 1;
-  }
-  return r;
-}
-
-octet::ImageOptions image_options(const octet::Graph& g, int channels) {
-  octet::ImageOptions o;
-  if (std::string r = metadata_value(g, "octet.resize"); !r.empty()) {
-    char* stop = nullptr;
-    const long v = std::strtol(r.c_str(), &stop, 10);
-    if (*stop || v < 1 || v > 1 << 16)
-      throw octet::Error(g.path + ": metadata_props 'octet.resize' = '" + r + "' is not a positive integer");
-    o.resize = int(v);
-  }
-  if (std::string c = metadata_value(g, "octet.crop"); !c.empty()) {
-    if (c != "0" && c != "1")
-      throw octet::Error(g.path + ": metadata_props 'octet.crop' = '" + c + "', expected 0 or 1");
-    o.crop = c == "1";
-  }
-  if (!metadata_value(g, "octet.mean").empty()) o.mean = metadata_floats(g, "octet.mean");
-  if (!metadata_value(g, "octet.std").empty()) o.std = metadata_floats(g, "octet.std");
-  for (auto [values, key] : {std::pair{&o.mean, "octet.mean"}, std::pair{&o.std, "octet.std"}})
-    if (values->size() > 1 && int(values->size()) != channels)
-      throw octet::Error(g.path + ": metadata_props '" + key + "' has " + std::to_string(values->size()) +
-                         " values, the image input has " + std::to_string(channels) + " channels");
-  return o;
-}
+// ---- image preprocessing, as `octet infer` does it without flags (both read engine/image.h's metadata rule) ----
 
 struct ImageGeometry {
   int channels, height, width;
@@ -279,7 +239,7 @@ octet_status* image_to_tensor(octet_session* s, size_t index, octet_tensor* out,
     check_session(s);
     check_out(out, fn);
     const ImageGeometry geo = image_geometry(s, index);
-    octet::Tensor t = decode(geo, image_options(model(s), geo.channels));
+    octet::Tensor t = decode(geo, octet::image_options_from_metadata(model(s), geo.channels));
     std::vector<void*> allocated;
     deliver(t, out, std::string(fn) + ": the image tensor", &allocated);
   });
@@ -316,6 +276,32 @@ class BudgetLease {
   size_t bytes_;
 };
 
+// INT8 at load: the model quantized as `octet quantize --from-table` does it (tools/cmd_quantize.cpp), kept in
+// memory. The QDQ graph is serialized and read back so the session sees exactly what loading the file that
+// command writes would give (the importer's QDQ handling included); octet's lower_qdq pass then fuses the
+// Q/DQ pairs into int8 kernels (QConv, QGemm, ...). Table entries that name no quantized tensor are ignored, as
+// the command ignores them; a tensor the model quantizes with no entry is an error naming it.
+octet::Graph quantize_from_table(const octet::Graph& model, const std::string& table_path) {
+  namespace q = octet::quant;
+  const octet::Graph prepared = q::prepare_model(model);
+  const q::QdqPlan plan = q::plan_qdq(prepared, {});
+  const q::CalibTable table = q::read_table(table_path);
+  std::map<std::string, octet::quant::QParams> params;
+  for (const q::TableEntry& e : table.entries) params[e.name] = e.params;
+  std::map<std::string, octet::quant::QParams> used;
+  for (const std::string& t : plan.calibrated(prepared)) {
+    auto it = params.find(t);
+    if (it == params.end())
+      throw octet::Error(table_path + ": no line for tensor '" + t + "', which " + model.path + " quantizes");
+    used[t] = it->second;
+  }
+  const octet::Graph qdq = q::apply_qdq(prepared, plan, used, "table " + table_path);
+  const std::string bytes = octet::export_onnx_bytes(qdq);
+  std::string base = std::filesystem::path(model.path).parent_path().string();
+  return octet::load_onnx_buffer(bytes.data(), bytes.size(), model.path + " (int8, table " + table_path + ")",
+                                 base);
+}
+
 octet_status* create_session(const octet_options* options, octet_session** out,
                              const std::function<octet::Graph()>& load) {
   return guarded([&] {
@@ -324,13 +310,16 @@ octet_status* create_session(const octet_options* options, octet_session** out,
     octet_options defaults;
     const octet_options& o = options ? *options : defaults;
     if (o.precision == OCTET_PRECISION_INT8)
-      fail(OCTET_ERROR_UNSUPPORTED,
-           "octet_options_set_precision: int8 quantization at load is not available in this build yet; "
-           "create the session with OCTET_PRECISION_FP32");
-    require(o.calibration_table.empty(),
-            "octet_options_set_calibration_table: a calibration table is used only with OCTET_PRECISION_INT8");
+      require(!o.calibration_table.empty(),
+              "octet_options_set_precision: OCTET_PRECISION_INT8 needs a calibration table: set one with "
+              "octet_options_set_calibration_table (make one with `octet quantize MODEL --calib DIR --table FILE`)");
+    else
+      require(o.calibration_table.empty(),
+              "octet_options_set_calibration_table: a calibration table is used only with OCTET_PRECISION_INT8");
     auto s = std::make_unique<octet_session>();
-    s->session = std::make_unique<octet::Session>(load(), o.session);
+    octet::Graph g = load();
+    if (o.precision == OCTET_PRECISION_INT8) g = quantize_from_table(g, o.calibration_table);
+    s->session = std::make_unique<octet::Session>(std::move(g), o.session);
     s->memory_limit = o.memory_limit;
     s->shapes.resize(s->session->num_inputs());
     *out = s.release();
@@ -338,6 +327,11 @@ octet_status* create_session(const octet_options* options, octet_session** out,
 }
 
 }  // namespace
+
+octet::Session& octet::engine_session(octet_session* session) {
+  check_session(session);
+  return *session->session;
+}
 
 extern "C" {
 
@@ -374,6 +368,13 @@ OCTET_API octet_status* octet_options_set_threads(octet_options* options, int th
     require(threads >= 0, "octet_options_set_threads: threads is " + std::to_string(threads) +
                               ", expected 0 (the cores available) or more");
     options->session.threads = threads;
+  });
+}
+
+OCTET_API octet_status* octet_options_set_shared_pool(octet_options* options, int shared) {
+  return guarded([&] {
+    require(options, "octet_options_set_shared_pool: options is NULL");
+    options->session.shared_pool = shared != 0;
   });
 }
 
@@ -577,13 +578,27 @@ OCTET_API octet_status* octet_session_run(octet_session* session, const octet_te
                                                ": needs " + std::to_string(need) + " bytes, the buffer has " +
                                                std::to_string(outputs[i].bytes));
     }
-    std::vector<octet::Tensor> results;
+    // Each output goes once from the arena into its final buffer: the caller's, or one allocated here.
+    std::vector<octet::TensorView> out_views;
+    for (size_t i = 0; i < num_outputs; ++i) {
+      const octet::Value& v = g.values[size_t(g.outputs[i])];
+      void* dst = outputs[i].data;
+      if (!dst) {
+        dst = octet::aligned_alloc64(std::max<size_t>(v.bytes_hint(), 1));
+        allocated.push_back(dst);
+        outputs[i].data = dst;
+      }
+      out_views.push_back(octet::TensorView{v.dtype, v.shape(), octet::Layout::plain, dst});
+    }
     {
       BudgetLease lease(session, plan.arena_bytes());
-      results = plan.run(views);
+      plan.run_into(views, out_views);
     }
-    for (size_t i = 0; i < num_outputs; ++i)
-      deliver(results[i], &outputs[i], "octet_session_run: " + output_label(session, i), &allocated);
+    for (size_t i = 0; i < num_outputs; ++i) {
+      void* dst = outputs[i].data;
+      describe(&outputs[i], out_views[i].dtype, out_views[i].shape, "octet_session_run: " + output_label(session, i));
+      outputs[i].data = dst;
+    }
   });
   if (st) {
     for (size_t i = 0; i < num_outputs && outputs; ++i)

@@ -13,10 +13,12 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <utility>
 
 #include "graph/error.h"
 
@@ -307,6 +309,55 @@ Tensor load_image(const std::string& path, int channels, int height, int width, 
   std::vector<char> buf(static_cast<size_t>(size));
   if (!f.read(buf.data(), size)) fail(path, "read error");
   return decode_image(buf.data(), buf.size(), path, channels, height, width, opt);
+}
+
+namespace {
+
+std::string metadata_value(const Graph& g, const std::string& key) {
+  auto it = g.metadata.find(key);
+  return it == g.metadata.end() ? std::string() : it->second;
+}
+
+std::vector<float> metadata_floats(const Graph& g, const std::string& key) {
+  const std::string text = metadata_value(g, key);
+  std::vector<float> r;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string item = text.substr(start, end - start);
+    char* stop = nullptr;
+    const float v = std::strtof(item.c_str(), &stop);
+    if (item.empty() || *stop)
+      throw Error(g.path + ": metadata_props '" + key + "' = '" + text + "' is not a comma list of numbers");
+    r.push_back(v);
+    start = end + 1;
+  }
+  return r;
+}
+
+}  // namespace
+
+ImageOptions image_options_from_metadata(const Graph& g, int channels) {
+  ImageOptions o;
+  if (std::string r = metadata_value(g, "octet.resize"); !r.empty()) {
+    char* stop = nullptr;
+    const long v = std::strtol(r.c_str(), &stop, 10);
+    if (*stop || v < 1 || v > 1 << 16)
+      throw Error(g.path + ": metadata_props 'octet.resize' = '" + r + "' is not a positive integer");
+    o.resize = int(v);
+  }
+  if (std::string c = metadata_value(g, "octet.crop"); !c.empty()) {
+    if (c != "0" && c != "1") throw Error(g.path + ": metadata_props 'octet.crop' = '" + c + "', expected 0 or 1");
+    o.crop = c == "1";
+  }
+  if (!metadata_value(g, "octet.mean").empty()) o.mean = metadata_floats(g, "octet.mean");
+  if (!metadata_value(g, "octet.std").empty()) o.std = metadata_floats(g, "octet.std");
+  for (auto [values, key] : {std::pair{&o.mean, "octet.mean"}, std::pair{&o.std, "octet.std"}})
+    if (channels > 0 && values->size() > 1 && int(values->size()) != channels)
+      throw Error(g.path + ": metadata_props '" + key + "' has " + std::to_string(values->size()) +
+                  " values, the image input has " + std::to_string(channels) + " channels");
+  return o;
 }
 
 }  // namespace octet

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "graph/ir.h"
 #include "graph/tensor.h"
 
 namespace octet {
@@ -16,6 +17,13 @@ struct ImageOptions {
   std::vector<float> mean;    // per channel; empty: ImageNet's for 3 channels, 0 for 1 channel
   std::vector<float> std;     // per channel; empty: ImageNet's for 3 channels, 1 for 1 channel
 };
+
+/// The preprocessing a model asks for in its metadata_props: "octet.resize" (a positive integer), "octet.crop"
+/// ("0" or "1"), "octet.mean" and "octet.std" (comma lists of numbers); keys left out keep ImageOptions' defaults.
+/// `channels` > 0 also checks that a mean/std list has one value or one per channel. Used by `octet infer` (whose
+/// flags then override) and the C API's image helper, so both preprocess alike. Throws Error naming the model and
+/// the key when a value does not parse.
+ImageOptions image_options_from_metadata(const Graph& model, int channels = 0);
 
 /// Decodes a JPEG/PNG file and returns a float tensor [1, channels, height, width] (NCHW), values
 /// (x/255 - mean) / std. channels 1 converts to grayscale (luma, as PIL's convert("L")), 3 to RGB.

@@ -85,7 +85,10 @@ Plan::Plan(const Graph& model, const std::vector<Shape>& input_shapes, const Ses
            const std::vector<const TensorView*>& input_values)
     : g_(model), opt_(opt) {
   const int threads = opt.threads > 0 ? opt.threads : available_cores();
-  if (threads > 1) pool_ = ThreadPool::shared(threads);
+  // Sessions share the process-wide pool by default, so N sessions do not start N x threads workers that fight
+  // for the cores; a pool of its own isolates a session from the others' runs (ThreadPool runs a concurrent
+  // caller inline rather than wait).
+  if (threads > 1) pool_ = opt.shared_pool ? ThreadPool::shared(threads) : std::make_shared<ThreadPool>(threads);
   bind_and_fold(input_shapes, input_values);
   if (opt_.optimize) optimize(g_, PassOptions::from_env());
   fold_remaining_constants(g_, opt_.max_isa);
@@ -262,6 +265,30 @@ void Plan::give_arena(std::unique_ptr<Arena> a) {
 
 std::vector<Tensor> Plan::run(const std::vector<TensorView>& inputs,
                               const std::function<void(const StepTiming&)>& on_step) {
+  std::vector<Tensor> outs;
+  std::vector<TensorView> views;
+  outs.reserve(g_.outputs.size());
+  for (int o : g_.outputs) {
+    outs.emplace_back(g_.values[o].dtype, g_.values[o].shape());
+    views.push_back(outs.back().view());
+  }
+  run_into(inputs, views, on_step);
+  return outs;
+}
+
+void Plan::run_into(const std::vector<TensorView>& inputs, std::span<const TensorView> outputs,
+                    const std::function<void(const StepTiming&)>& on_step) {
+  if (outputs.size() != g_.outputs.size())
+    throw Error(g_.path + ": the model has " + std::to_string(g_.outputs.size()) + " outputs, got " +
+                std::to_string(outputs.size()) + " output buffers");
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Value& v = g_.values[g_.outputs[i]];
+    const TensorView& t = outputs[i];
+    if (t.dtype != v.dtype || t.shape != v.shape() || t.layout != Layout::plain || (!t.data && t.bytes()))
+      throw Error(g_.path + ": output '" + v.name + "' is " + dtype_name(v.dtype) + " " + shape_str(v.shape()) +
+                  ", the buffer given for it is " + dtype_name(t.dtype) + " " + shape_str(t.shape) +
+                  (t.data || !t.bytes() ? "" : " with no data"));
+  }
   if (inputs.size() != g_.inputs.size())
     throw Error(g_.path + ": the model has " + std::to_string(g_.inputs.size()) + " inputs, got " +
                 std::to_string(inputs.size()));
@@ -293,11 +320,6 @@ std::vector<Tensor> Plan::run(const std::vector<TensorView>& inputs,
       views[v] = TensorView{val.dtype, val.shape(), val.layout, base + offset_[v]};
     }
   }
-  // Graph outputs are copied out of the arena at the end (they are small for the models octet targets).
-  std::vector<Tensor> outs;
-  outs.reserve(g_.outputs.size());
-  for (int o : g_.outputs) outs.emplace_back(g_.values[o].dtype, g_.values[o].shape());
-
   ExecContext ctx;
   ctx.parallel = pool_ && pool_->threads() > 1 ? pool_.get() : nullptr;
   ctx.workspace = base + workspace_offset_;
@@ -316,9 +338,10 @@ std::vector<Tensor> Plan::run(const std::vector<TensorView>& inputs,
     const TensorView& src = views[g_.outputs[i]];
     if (src.layout != Layout::plain)
       throw Error(g_.path + ": internal: graph output '" + g_.values[g_.outputs[i]].name + "' is not in plain layout");
-    std::memcpy(outs[i].data(), src.data, outs[i].bytes());
+    // Graph outputs are copied out of the arena once, into the caller's buffer (they are small for the models
+    // octet targets; an output that is a constant or an input is copied the same way).
+    if (outputs[i].bytes()) std::memcpy(outputs[i].data, src.data, outputs[i].bytes());
   }
-  return outs;
 }
 
 std::vector<NodeReport> Plan::describe() const {

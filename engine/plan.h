@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "engine/kernel.h"
@@ -36,6 +37,11 @@ class Plan {
   /// each step with its timing (profiling).
   std::vector<Tensor> run(const std::vector<TensorView>& inputs,
                           const std::function<void(const StepTiming&)>& on_step = nullptr);
+  /// Runs the plan and writes graph output i straight into `outputs[i]` (the caller's buffer: its dtype and
+  /// shape must be the output's, plain layout), with no intermediate tensor. Throws Error naming the output on
+  /// a mismatch, before any step runs. Thread-safe as run().
+  void run_into(const std::vector<TensorView>& inputs, std::span<const TensorView> outputs,
+                const std::function<void(const StepTiming&)>& on_step = nullptr);
   std::vector<NodeReport> describe() const;
   size_t num_steps() const { return steps_.size(); }
   /// Node id (in graph()) of a step.
@@ -44,6 +50,9 @@ class Plan {
   /// Bytes of one run context's arena (activations + workspace).
   size_t arena_bytes() const { return arena_bytes_; }
   int threads() const { return pool_ ? pool_->threads() : 1; }
+  /// The worker pool this plan runs on (ThreadPool::shared(threads) unless SessionOptions::shared_pool is false);
+  /// null for one thread.
+  const ThreadPool* pool() const { return pool_.get(); }
 
  private:
   struct Step {

@@ -99,6 +99,12 @@ std::vector<Tensor> Session::run(const std::vector<TensorView>& inputs) {
   return plan_for(shapes, inputs).run(inputs);
 }
 
+void Session::run_into(const std::vector<TensorView>& inputs, std::span<const TensorView> outputs) {
+  std::vector<Shape> shapes;
+  for (const TensorView& t : inputs) shapes.push_back(t.shape);
+  plan_for(shapes, inputs).run_into(inputs, outputs);
+}
+
 std::vector<NodeReport> Session::describe(const std::vector<Shape>& input_shapes) {
   std::vector<Shape> shapes = input_shapes;
   if (shapes.empty())

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct SessionOptions {
   kernels::Isa max_isa = kernels::max_isa();
   std::map<std::string, Shape> shapes;   // input name -> shape; binds symbolic dims (e.g. the batch)
   bool optimize = true;                  // run the graph passes (folding, fusion)
+  bool shared_pool = true;               // run on ThreadPool::shared(threads); false: each plan has its own pool
 };
 
 /// One line of `octet inspect`: a node of the compiled graph.
@@ -47,6 +49,9 @@ class Session {
   /// Runs on inputs in model input order (plain layout). Compiles (and caches) a plan for their shapes.
   /// Thread-safe: concurrent calls each get their own arena.
   std::vector<Tensor> run(const std::vector<TensorView>& inputs);
+  /// The same, writing output i into the caller's `outputs[i]` (dtype and shape as the plan's output, plain
+  /// layout): no intermediate copy. Thread-safe.
+  void run_into(const std::vector<TensorView>& inputs, std::span<const TensorView> outputs);
   /// The compiled graph for the given (or default) input shapes, one report per node in run order.
   std::vector<NodeReport> describe(const std::vector<Shape>& input_shapes = {});
   /// The plan for these input shapes (compiled on first use; kept). Throws Error on a shape mismatch.

@@ -20,15 +20,6 @@ std::string meta(const Graph& g, const std::string& key) {
   return it == g.metadata.end() ? std::string() : it->second;
 }
 
-// A comma list from the model's metadata; a bad one is the model's fault, not the user's (Error, not usage).
-std::vector<float> meta_floats(const Graph& g, const std::string& key) {
-  try {
-    return parse_floats(meta(g, key));
-  } catch (const UsageError& e) {
-    throw Error(g.path + ": metadata_props '" + key + "' = '" + meta(g, key) + "': " + e.what());
-  }
-}
-
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> r;
   size_t start = 0;
@@ -88,27 +79,14 @@ ImageInput image_input(const Session& s) {
 }
 
 ImageOptions image_options(const Args& a, const Graph& model) {
-  ImageOptions o;
+  ImageOptions o = image_options_from_metadata(model);  // the channel count is checked by check_image_options
   if (a.has("--resize")) {
     o.resize = a.get_int("--resize", 0);
     if (o.resize < 1) throw UsageError("--resize must be >= 1");
-  } else if (std::string r = meta(model, "octet.resize"); !r.empty()) {
-    char* end = nullptr;
-    long v = std::strtol(r.c_str(), &end, 10);
-    if (*end || v < 1 || v > 1 << 16)
-      throw Error(model.path + ": metadata_props 'octet.resize' = '" + r + "' is not a positive integer");
-    o.resize = int(v);
   }
-  if (a.has(kNoCropFlag)) {
-    o.crop = false;
-  } else if (std::string c = meta(model, "octet.crop"); !c.empty()) {
-    if (c != "0" && c != "1") throw Error(model.path + ": metadata_props 'octet.crop' = '" + c + "', expected 0 or 1");
-    o.crop = c == "1";
-  }
+  if (a.has(kNoCropFlag)) o.crop = false;
   if (a.has("--mean")) o.mean = parse_floats(a.get("--mean"));
-  else if (!meta(model, "octet.mean").empty()) o.mean = meta_floats(model, "octet.mean");
   if (a.has("--std")) o.std = parse_floats(a.get("--std"));
-  else if (!meta(model, "octet.std").empty()) o.std = meta_floats(model, "octet.std");
   return o;
 }
 

@@ -124,13 +124,22 @@ OCTET_API octet_status* octet_options_create(octet_options** out);
 /// Frees options. NULL is allowed.
 OCTET_API void octet_options_destroy(octet_options* options);
 /// Threads per run: 0 = the physical cores available to the process. Sessions with the same thread count share
-/// one process-wide worker pool; concurrent runs that find it busy run on their own calling thread.
+/// one process-wide worker pool (unless octet_options_set_shared_pool(options, 0)); concurrent runs that find it
+/// busy run on their own calling thread.
 OCTET_API octet_status* octet_options_set_threads(octet_options* options, int threads);
-/// FP32 (default) or INT8. INT8 needs a calibration table. (This build has no int8 rewrite yet: creating a
-/// session with OCTET_PRECISION_INT8 fails with OCTET_ERROR_UNSUPPORTED and says so.)
+/// Nonzero (default): the session runs on the process-wide worker pool for its thread count, shared with every
+/// other session of that count, so N sessions do not start N sets of workers competing for the same cores.
+/// 0: the session starts worker threads of its own (threads - 1 per compiled input shape), so its runs never
+/// wait for, or fall back to one thread because of, another session's run. Results are the same either way.
+OCTET_API octet_status* octet_options_set_shared_pool(octet_options* options, int shared);
+/// FP32 (default) or INT8. INT8 needs a calibration table (octet_options_set_calibration_table; without one,
+/// creating the session fails with OCTET_ERROR_INVALID_ARGUMENT): at load the model is quantized in memory as
+/// `octet quantize --from-table TABLE` would write it (BatchNormalization folded, u8 activations with the
+/// table's parameters, s8 per-channel weights, int32 biases) and octet runs the result with its int8 kernels.
 OCTET_API octet_status* octet_options_set_precision(octet_options* options, octet_precision precision);
 /// The calibration table file (as written by `octet quantize --table`) used with OCTET_PRECISION_INT8. The path
-/// is copied.
+/// is copied; the file is read when the session is created, and must have a line for every tensor the model
+/// quantizes (OCTET_ERROR_BAD_INPUT naming the missing tensor otherwise). Setting one with FP32 is an error.
 OCTET_API octet_status* octet_options_set_calibration_table(octet_options* options, const char* path);
 /// Clamps the instruction set of octet's own kernels for this session: "scalar", "avx2", "avxvnni", "avx512" or
 /// "avx512vnni" (the lower of this and the CPU's / OCTET_MAX_ISA's tier is used). oneDNN's kernels (FP32 Conv)
@@ -194,6 +203,7 @@ OCTET_API const char* octet_session_metadata(const octet_session* session, const
 /// output count): when the caller sets `data` (and `bytes`, the buffer size), the output is written there and the
 /// call fails with OCTET_ERROR_INVALID_ARGUMENT if the buffer is too small; when `data` is NULL the library
 /// allocates it (free with octet_free). Either way dtype, rank, shape and bytes (the output's size) are filled in.
+/// Outputs are written once, from the run's arena straight into the buffer (caller's or allocated): no second copy.
 /// On failure, buffers the library allocated in this call are freed and their `data` reset to NULL.
 /// Thread-safe: any number of threads may run one session at once, each with its own inputs and outputs.
 OCTET_API octet_status* octet_session_run(octet_session* session, const octet_tensor* inputs, size_t num_inputs,

@@ -173,6 +173,7 @@ struct Options {
   std::string calibration_table{};              // INT8 only
   std::string max_isa{};                        // "" or scalar|avx2|avxvnni|avx512|avx512vnni
   size_t memory_limit = 0;                      // bytes of run arenas in flight; 0: none
+  bool shared_pool = true;                      // false: this session's runs get worker threads of their own
 };
 
 /// A loaded model. Move-only; destroying it frees the model (no run may be in progress).
@@ -299,6 +300,7 @@ class Session {
       detail::check(octet_options_set_calibration_table(raw, o.calibration_table.c_str()));
     if (!o.max_isa.empty()) detail::check(octet_options_set_max_isa(raw, o.max_isa.c_str()));
     detail::check(octet_options_set_memory_limit(raw, o.memory_limit));
+    detail::check(octet_options_set_shared_pool(raw, o.shared_pool ? 1 : 0));
     return opt;
   }
 
