@@ -17,11 +17,13 @@ struct ConvShape {
   int k;             // square kernel
   int stride, pad;   // symmetric pad
   int count;         // occurrences in the network
+  int groups = 1;    // ic == oc == groups: depthwise
 
   int oh() const { return (h + 2 * pad - k) / stride + 1; }
   int ow() const { return (w + 2 * pad - k) / stride + 1; }
-  /// Multiply-accumulates of one run: oc * oh * ow * ic * k * k.
-  int64_t macs() const { return int64_t(oc) * oh() * ow() * ic * k * k; }
+  /// Multiply-accumulates of one run: oc * oh * ow * (ic / groups) * k * k.
+  int64_t macs() const { return int64_t(oc) * oh() * ow() * (ic / groups) * k * k; }
+  bool depthwise() const { return groups > 1 && groups == ic && groups == oc; }
 };
 
 inline constexpr ConvShape kResnet50Convs[] = {
