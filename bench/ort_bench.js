@@ -2,15 +2,20 @@
 // The peer: ONNX Runtime 1.30 (onnxruntime-node, CPU) driven the same way as `octet bench/run/eval`,
 // so bench/compare.sh and the reference-output scripts can put octet next to it.
 //
-//   node bench/ort_bench.js MODEL [--threads N] [--batch B] [--seconds S] [--warmup S] [--json]
+//   node bench/ort_bench.js MODEL [--scenario singlestream|offline|server] [--threads N] [--batch B]
+//        [--seconds S] [--iterations N] [--warmup S] [--qps Q] [--latency-ms L] [--profile FILE] [--json]
 //   node bench/ort_bench.js MODEL --input A.pb [NAME=B.pb ...] --out DIR [--threads N]
 //   node bench/ort_bench.js MODEL --eval DATASET_DIR [--batch B] [--threads N] [--json]
 //
-// bench: one session (intraOpNumThreads=N, interOpNumThreads=1, graphOptimizationLevel 'all'),
-//   generated input (uniform [0,1), fixed seed), warm-up, then timed runs for S seconds. Prints a
-//   summary; with --json the last stdout line is one JSON object: p50_ms, p90_ms, p99_ms,
-//   images_per_s, threads, batch, create_ms, peak_rss_mb, runs, cpu_p50_ms (process CPU time per run,
-//   all threads: on a busy machine it shows the work without the waiting), min_ms.
+// bench: one session (intraOpNumThreads=N, interOpNumThreads=1, graphOptimizationLevel 'all'), generated
+//   input (uniform [0,1), fixed seed), warm-up, then timed runs for S seconds (at least 5 runs) or N runs,
+//   the same scenarios as `octet bench`: singlestream (one query after another), offline (the same loop
+//   read as images/s of --batch images), server (queries arrive as a Poisson process at --qps; latency =
+//   completion - arrival; met = p99 <= --latency-ms). With --json the last stdout line is one JSON
+//   object with octet's keys: model, scenario, p50_ms, p90_ms, p99_ms, images_per_s, threads, batch,
+//   runs, create_ms (InferenceSession.create), peak_rss_mb (net of bare Node + onnxruntime-node, see
+//   memory()), cpu_p50_ms, isa, and for server qps, latency_ms, met; plus min_ms, rss_baseline_mb,
+//   peak_rss_gross_mb. --profile FILE: ORT's own profiler; FILE gets per-node mean times (JSON).
 // run: inputs are ONNX TensorProto files, matched to the model inputs by position or NAME=FILE; writes
 //   DIR/output_<i>.pb (TensorProto, raw_data, named after the model's output i), like `octet run`.
 // eval: DATASET_DIR/<class folders, sorted = label index>/*.png, 8-bit gray or RGB PNGs already at the
@@ -21,6 +26,7 @@
 'use strict';
 
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const zlib = require('zlib');
 
@@ -37,11 +43,31 @@ try {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Memory. Linux keeps two figures per process in /proc/self/status: VmRSS (resident now) and VmHWM (the
+// high-water mark of VmRSS since the process started), both in kB. The issue compares octet's process
+// peak with ORT's peak *net of a bare Node process that has loaded onnxruntime-node*; that bare process
+// is this one at this line: Node started, the native binding required, nothing else yet (no model read,
+// no session, no input). So
+//   rss_baseline_mb   = VmHWM here (the bare process's own peak, about 50 MB),
+//   peak_rss_gross_mb = VmHWM at the end of the bench (after create, warm-up and the timed runs),
+//   peak_rss_mb       = peak_rss_gross_mb - rss_baseline_mb: what the model, the session, its arenas and
+//                       the generated input added on top of the bare process.
+// (The JS heap may also grow a little during the runs; that is counted, as octet counts its own.)
+function procStatusMb(key) {
+  try {
+    const m = fs.readFileSync('/proc/self/status', 'utf8').match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm'));
+    if (m) return Number(m[1]) / 1024;
+  } catch (e) { /* not Linux: fall back below */ }
+  return key === 'VmHWM' ? process.resourceUsage().maxRSS / 1024 : process.memoryUsage().rss / 1048576;
+}
+const RSS_BASELINE_MB = procStatusMb('VmHWM');
+
+// ---------------------------------------------------------------------------------------------------
 // Arguments.
 
 function parseArgs(argv) {
-  const a = {model: null, threads: 1, batch: 1, seconds: 5, warmup: null, json: false, inputs: [],
-             out: null, evalDir: null};
+  const a = {model: null, threads: 1, batch: 1, seconds: 5, iterations: 0, warmup: null, json: false, inputs: [],
+             out: null, evalDir: null, scenario: 'singlestream', qps: 0, latencyMs: 100, profile: null};
   const num = (name, v, min) => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min) fail(`${name} expects a number >= ${min}, got '${v}'`, 2);
@@ -52,6 +78,11 @@ function parseArgs(argv) {
     if (arg === '--threads') a.threads = Math.floor(num(arg, argv[++i], 1));
     else if (arg === '--batch') a.batch = Math.floor(num(arg, argv[++i], 1));
     else if (arg === '--seconds') a.seconds = num(arg, argv[++i], 0);
+    else if (arg === '--iterations') a.iterations = Math.floor(num(arg, argv[++i], 0));
+    else if (arg === '--scenario') a.scenario = argv[++i];
+    else if (arg === '--qps') a.qps = num(arg, argv[++i], 0);
+    else if (arg === '--latency-ms') a.latencyMs = num(arg, argv[++i], 0);
+    else if (arg === '--profile') { a.profile = argv[++i]; if (!a.profile) fail('--profile needs a FILE', 2); }
     else if (arg === '--warmup') a.warmup = num(arg, argv[++i], 0);
     else if (arg === '--json') a.json = true;
     else if (arg === '--out' || arg === '-o') a.out = argv[++i];
@@ -60,7 +91,7 @@ function parseArgs(argv) {
       // --input takes every following argument up to the next option.
       while (i + 1 < argv.length && !argv[i + 1].startsWith('--')) a.inputs.push(argv[++i]);
     } else if (arg === '--help' || arg === '-h') {
-      process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(1, 20)
+      process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(1, 26)
         .map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
       process.exit(0);
     } else if (arg.startsWith('-')) fail(`unknown option '${arg}'`, 2);
@@ -70,6 +101,11 @@ function parseArgs(argv) {
   if (a.model === null) fail('usage: ort_bench.js MODEL [--threads N] [--batch B] [--seconds S] [--json]', 2);
   if (a.inputs.length > 0 && !a.out) fail('run mode needs --out DIR', 2);
   if (a.out && a.inputs.length === 0) fail('--out needs at least one --input FILE.pb', 2);
+  if (!['singlestream', 'offline', 'server'].includes(a.scenario)) {
+    fail(`--scenario must be singlestream, offline or server, got '${a.scenario}'`, 2);
+  }
+  if (a.scenario === 'server' && !(a.qps > 0)) fail('--scenario server needs --qps > 0', 2);
+  if (a.seconds <= 0 && a.iterations <= 0) fail('--seconds or --iterations must be positive', 2);
   if (a.warmup === null) a.warmup = Math.min(2, Math.max(0.5, a.seconds * 0.2));
   return a;
 }
@@ -189,7 +225,10 @@ function writeTensorProto(file, name, tensor) {
 // ---------------------------------------------------------------------------------------------------
 // Session and inputs.
 
-async function createSession(model, threads) {
+// create_ms is the wall time of InferenceSession.create (read + parse the model, graph optimizations,
+// kernel creation and weight prepacking), octet's create_ms counterpart. ORT allocates its activation
+// arena on the first run, which neither engine's create_ms includes (both count it in the peak RSS).
+async function createSession(model, threads, extra = {}) {
   if (!fs.existsSync(model)) fail(`${model}: no such file`);
   const t0 = process.hrtime.bigint();
   let session;
@@ -199,6 +238,7 @@ async function createSession(model, threads) {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
+      ...extra,
     });
   } catch (e) {
     fail(`${model}: ONNX Runtime could not load it: ${e.message}`);
@@ -257,56 +297,191 @@ function batchOf(feeds) {
 // Modes.
 
 function percentile(sorted, p) {
-  // Nearest-rank: the smallest sample with at least p% of the samples at or below it.
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1];
+  // The same definition as `octet bench`: position p/100 * (n-1) in the sorted sample, linear between
+  // the two neighbours, so both engines' p50/p90/p99 mean the same thing on the same samples.
+  if (sorted.length === 0) return 0;
+  const pos = (p / 100) * (sorted.length - 1), lo = Math.floor(pos), hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+// Waits until the monotonic clock reaches `t` (ms): a timer for all but the last 2 ms (timers fire late
+// by up to a millisecond or so), then a spin, so a server-scenario query starts within microseconds of its
+// arrival as octet's sleep_until does.
+async function sleepUntil(t) {
+  const ahead = t - nowMs();
+  if (ahead > 2) await new Promise((resolve) => setTimeout(resolve, ahead - 2));
+  while (nowMs() < t) { /* spin */ }
 }
 
 async function bench(args) {
-  const {session, createMs} = await createSession(args.model, args.threads);
+  let profileDir = null;
+  const extra = {};
+  if (args.profile) {
+    // ORT writes <prefix>_<date>.json when the profiling ends; a private directory makes it easy to find.
+    profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ort_profile_'));
+    extra.enableProfiling = true;
+    extra.profileFilePrefix = path.join(profileDir, 'ort');
+  }
+  const {session, createMs} = await createSession(args.model, args.threads, extra);
   const feeds = generatedInputs(session, args.batch);
   const batch = batchOf(feeds);
-  const now = () => Number(process.hrtime.bigint()) / 1e6;
 
   // Warm-up: first runs allocate arenas and pick kernels; at least 3 runs or --warmup seconds.
-  let start = now();
-  for (let i = 0; i < 3 || now() - start < args.warmup * 1000; i++) await session.run(feeds);
+  let start = nowMs(), warmupRuns = 0;
+  for (; warmupRuns < 3 || nowMs() - start < args.warmup * 1000; warmupRuns++) await session.run(feeds);
 
   // Wall time per run, and the process's CPU time (user + system, all threads) per run: on a shared
   // machine the wall p50 includes time spent waiting for a core, the CPU time does not.
+  // server: inter-arrival gaps are exponential with mean 1/qps (a Poisson process): gap = -ln(1 - u) / qps
+  // for u uniform in [0,1). A query that arrives while the session is busy waits; its latency counts from
+  // its arrival, so a queue shows up in p99.
+  const server = args.scenario === 'server';
+  const rand = makeRandom(42);
   const times = [], cpu = [];
-  start = now();
-  const minRuns = 10;
-  while (times.length < minRuns || now() - start < args.seconds * 1000) {
+  start = nowMs();
+  let nextArrival = start;
+  for (;;) {
+    if (server) {
+      nextArrival += (-Math.log(1 - rand()) / args.qps) * 1000;
+      await sleepUntil(nextArrival);
+    }
     const c0 = process.cpuUsage();
-    const t0 = now();
+    const t0 = server ? nextArrival : nowMs();
     await session.run(feeds);
-    times.push(now() - t0);
+    const t1 = nowMs();
+    times.push(t1 - t0);
     const c = process.cpuUsage(c0);
     cpu.push((c.user + c.system) / 1000);
+    const elapsed = t1 - start;
+    if (args.iterations > 0 ? times.length >= args.iterations : elapsed >= args.seconds * 1000 && times.length >= 5) break;
   }
-  const total = now() - start;
+  // Throughput: over busy time (sum of run times) for singlestream/offline, as octet; over the whole wall
+  // span for server, whose idle gaps between arrivals are part of the scenario.
+  const total = server ? nowMs() - start : times.reduce((x, y) => x + y, 0);
+  const peakGross = procStatusMb('VmHWM');
+  const minMs = Math.min(...times);
   times.sort((a, b) => a - b);
   cpu.sort((a, b) => a - b);
   const r3 = (x) => Math.round(x * 1000) / 1000;
   const result = {
+    model: args.model,
+    scenario: args.scenario,
     p50_ms: r3(percentile(times, 50)),
     p90_ms: r3(percentile(times, 90)),
     p99_ms: r3(percentile(times, 99)),
     images_per_s: r3((batch * times.length) / (total / 1000)),
     threads: args.threads,
     batch,
-    create_ms: r3(createMs),
-    peak_rss_mb: r3(process.resourceUsage().maxRSS / 1024),  // maxRSS is in KiB
     runs: times.length,
+    create_ms: r3(createMs),
+    peak_rss_mb: r3(peakGross - RSS_BASELINE_MB),
     cpu_p50_ms: r3(percentile(cpu, 50)),
-    min_ms: r3(times[0]),
+    isa: 'ort-cpu',
+    min_ms: r3(minMs),
+    rss_baseline_mb: r3(RSS_BASELINE_MB),
+    peak_rss_gross_mb: r3(peakGross),
   };
-  console.log(`${path.basename(args.model)}: ONNX Runtime ${ort.env.versions.common}, ${args.threads} thread(s), batch ${batch}`);
+  if (server) Object.assign(result, {qps: args.qps, latency_ms: args.latencyMs, met: result.p99_ms <= args.latencyMs});
+  console.log(`${path.basename(args.model)}: ONNX Runtime ${ort.env.versions.common}, ${args.scenario}, ` +
+              `${args.threads} thread(s), batch ${batch}`);
   console.log(`  p50 ${result.p50_ms} ms  p90 ${result.p90_ms} ms  p99 ${result.p99_ms} ms  ` +
-              `${result.images_per_s} images/s  (${result.runs} runs, session ${result.create_ms} ms, ` +
-              `peak RSS ${result.peak_rss_mb} MB, CPU p50 ${result.cpu_p50_ms} ms, min ${result.min_ms} ms)`);
+              `${result.images_per_s} images/s  (${result.runs} runs, CPU p50 ${result.cpu_p50_ms} ms, min ${result.min_ms} ms)`);
+  console.log(`  session create ${result.create_ms} ms, peak RSS ${result.peak_rss_mb} MB net ` +
+              `(${result.peak_rss_gross_mb} MB process - ${result.rss_baseline_mb} MB bare node + onnxruntime-node)`);
+  if (server) {
+    console.log(`  server: qps ${args.qps} offered, p99 ${result.p99_ms} ms vs bound ${args.latencyMs} ms: ` +
+                `${result.met ? 'met' : 'NOT met'}`);
+  }
+  if (args.profile) writeProfile(args, session, profileDir, warmupRuns);
   if (args.json) console.log(JSON.stringify(result));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Profile. ORT's profiler writes a Chrome trace: per session run one {cat: "Session", name: "model_run"}
+// event and per node run one {cat: "Node", name: "<node>_kernel_time", args: {op_name, provider,
+// input_type_shape: [{float: [dims]}, ...], output_type_shape}} event (plus _fence_before/_fence_after
+// markers). Node names are those of ORT's optimized graph: a Conv that absorbed its BatchNormalization
+// keeps its name; a Conv fused with its activation becomes FusedConv under the Conv's name; a QDQ
+// group becomes QLinearConv etc.
+
+// Multiply-accumulates of one node from its shapes: Conv-like ops do prod(out) * (C_in / group) * kh * kw,
+// which is prod(out) * prod(W.dims[1:]) (W is [C_out, C_in/group, kh, kw]); the weight is input 1 of
+// Conv/FusedConv/NhwcConv and input 3 of QLinearConv (x, x_scale, x_zp, w, ...). Gemm/MatMul: prod(out) * K.
+function nodeMacs(op, inShapes, outShapes) {
+  const prod = (d) => d.reduce((a, b) => a * b, 1);
+  const out = outShapes[0];
+  if (!out) return 0;
+  const wIndex = {Conv: 1, FusedConv: 1, NhwcConv: 1, NhwcFusedConv: 1, QLinearConv: 3}[op];
+  if (wIndex !== undefined) {
+    const w = inShapes[wIndex];
+    return w && w.length >= 3 ? prod(out) * prod(w.slice(1)) : 0;
+  }
+  if (['Gemm', 'MatMul', 'FusedGemm', 'QGemm', 'MatMulInteger', 'QLinearMatMul', 'FusedMatMul'].includes(op)) {
+    const a = inShapes[0];
+    return a && a.length ? prod(out) * a[a.length - 1] : 0;
+  }
+  return 0;
+}
+
+function writeProfile(args, session, profileDir, warmupRuns) {
+  session.endProfiling();
+  const files = fs.readdirSync(profileDir).filter((f) => f.endsWith('.json'));
+  if (files.length !== 1) fail(`${profileDir}: expected one ORT profile file, found ${files.length}`);
+  const rawFile = path.join(profileDir, files[0]);
+  let events;
+  try {
+    const raw = JSON.parse(fs.readFileSync(rawFile, 'utf8'));
+    events = Array.isArray(raw) ? raw : raw.traceEvents;
+  } catch (e) {
+    fail(`${rawFile}: ORT's profile is not JSON (${e.message})`);
+  }
+  // The timed runs are the model_run events after the warm-up ones; keep the node events inside them.
+  const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').sort((a, b) => a.ts - b.ts)
+    .slice(warmupRuns);
+  if (runs.length === 0) fail(`${rawFile}: no timed model_run events in ORT's profile`);
+  const inTimedRun = (e) => runs.some((r) => e.ts >= r.ts && e.ts <= r.ts + r.dur);
+  const shapeList = (list) => (list || []).map((o) => Object.values(o)[0] || []);
+  const byNode = new Map();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || !inTimedRun(e)) continue;
+    const name = e.name.slice(0, -'_kernel_time'.length);
+    let n = byNode.get(name);
+    if (!n) {
+      const ins = shapeList(e.args.input_type_shape), outs = shapeList(e.args.output_type_shape);
+      n = {name, op: e.args.op_name, provider: e.args.provider, total_us: 0, count: 0,
+           macs: nodeMacs(e.args.op_name, ins, outs), input_shapes: ins, output_shapes: outs, first_ts: e.ts};
+      byNode.set(name, n);
+    }
+    n.total_us += e.dur;
+    n.count++;
+  }
+  // Nodes in execution order (first start time in the timed runs), times as a mean per run.
+  const nodes = [...byNode.values()].sort((a, b) => a.first_ts - b.first_ts);
+  const sumMs = nodes.reduce((s, n) => s + n.total_us / 1000, 0) / runs.length;
+  const rows = nodes.map((n) => {
+    const ms = n.total_us / 1000 / runs.length;
+    return {name: n.name, op: n.op, provider: n.provider, ms: Math.round(ms * 1e4) / 1e4,
+            percent: Math.round((1e4 * ms) / sumMs) / 100, macs: n.macs,
+            gmacs: ms > 0 ? Math.round((n.macs / (ms * 1e6)) * 100) / 100 : 0,
+            input_shapes: n.input_shapes, output_shapes: n.output_shapes};
+  });
+  const out = {engine: 'onnxruntime', version: ort.env.versions.common, model: args.model, threads: args.threads,
+               batch: batchOf(generatedInputs(session, args.batch)), runs: runs.length,
+               total_ms: Math.round(sumMs * 1000) / 1000, nodes: rows};
+  fs.writeFileSync(args.profile, JSON.stringify(out, null, 1) + '\n');
+  const trace = args.profile.replace(/(\.json)?$/, '.ort_trace.json');
+  fs.copyFileSync(rawFile, trace);
+  fs.rmSync(profileDir, {recursive: true, force: true});
+  console.log(`\nper-node profile (ORT profiler, mean of ${runs.length} timed runs; written to ${args.profile}, ` +
+              `ORT's own trace to ${trace}):`);
+  const w = Math.min(44, Math.max(4, ...rows.map((r) => r.name.length)));
+  const cut = (s) => (s.length > w ? '...' + s.slice(s.length - w + 3) : s);
+  console.log(`${'#'.padEnd(4)} ${'node'.padEnd(w)} ${'op'.padEnd(16)} ${'ms'.padStart(9)} ${'%'.padStart(6)} ${'GMAC/s'.padStart(8)}`);
+  rows.forEach((r, i) => console.log(`${String(i).padEnd(4)} ${cut(r.name).padEnd(w)} ${r.op.padEnd(16)} ` +
+    `${r.ms.toFixed(3).padStart(9)} ${r.percent.toFixed(2).padStart(6)} ${r.gmacs.toFixed(2).padStart(8)}`));
+  console.log(`total node time per run: ${out.total_ms} ms over ${runs.length} runs`);
 }
 
 async function run(args) {
