@@ -406,7 +406,8 @@ async function bench(args) {
 // keeps its name; a Conv fused with its activation becomes FusedConv under the Conv's name; a QDQ
 // group becomes QLinearConv etc.
 
-// Multiply-accumulates of one node from its shapes: Conv-like ops do prod(out) * (C_in / group) * kh * kw,
+// Multiply-accumulates of one node from its shapes (0 when ORT does not report the weight's shape, as for
+// QLinearConv, whose prepacked weight shows up as []; bench/plot_layers.py takes MACs from the model): Conv-like ops do prod(out) * (C_in / group) * kh * kw,
 // which is prod(out) * prod(W.dims[1:]) (W is [C_out, C_in/group, kh, kw]); the weight is input 1 of
 // Conv/FusedConv/NhwcConv and input 3 of QLinearConv (x, x_scale, x_zp, w, ...). Gemm/MatMul: prod(out) * K.
 function nodeMacs(op, inShapes, outShapes) {
@@ -451,18 +452,24 @@ function writeProfile(args, session, profileDir, warmupRuns) {
     if (!n) {
       const ins = shapeList(e.args.input_type_shape), outs = shapeList(e.args.output_type_shape);
       n = {name, op: e.args.op_name, provider: e.args.provider, total_us: 0, count: 0,
-           macs: nodeMacs(e.args.op_name, ins, outs), input_shapes: ins, output_shapes: outs, first_ts: e.ts};
+           macs: nodeMacs(e.args.op_name, ins, outs), input_shapes: ins, output_shapes: outs, first_ts: e.ts,
+           runs_us: []};
       byNode.set(name, n);
     }
     n.total_us += e.dur;
     n.count++;
+    n.runs_us.push(e.dur);
   }
   // Nodes in execution order (first start time in the timed runs), times as a mean per run.
   const nodes = [...byNode.values()].sort((a, b) => a.first_ts - b.first_ts);
   const sumMs = nodes.reduce((s, n) => s + n.total_us / 1000, 0) / runs.length;
   const rows = nodes.map((n) => {
     const ms = n.total_us / 1000 / runs.length;
+    // median_ms: per-node median over the runs (a node that ran twice in a run counts twice); on a shared
+    // machine one preempted run inflates the mean of a node, much less its median.
+    const med = percentile([...n.runs_us].sort((a, b) => a - b), 50) / 1000;
     return {name: n.name, op: n.op, provider: n.provider, ms: Math.round(ms * 1e4) / 1e4,
+            median_ms: Math.round(med * 1e4) / 1e4,
             percent: Math.round((1e4 * ms) / sumMs) / 100, macs: n.macs,
             gmacs: ms > 0 ? Math.round((n.macs / (ms * 1e6)) * 100) / 100 : 0,
             input_shapes: n.input_shapes, output_shapes: n.output_shapes};
