@@ -98,12 +98,14 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b), n = s.length;
 const spread = (rs, k) => { const v = rs.map((r) => r[k] ?? NaN);
   return {median: median(v), min: Math.min(...v), max: Math.max(...v)}; };
 const stats = (rs) => { const p = spread(rs, 'p50_ms'), p99 = spread(rs, 'p99_ms'), ips = spread(rs, 'images_per_s'),
-                             cr = spread(rs, 'create_ms'), rss = spread(rs, 'peak_rss_mb');
+                             cr = spread(rs, 'create_ms'), rss = spread(rs, 'peak_rss_mb'),
+                             ccpu = spread(rs, 'create_cpu_ms');
   const s = {p50_ms: p.median, min_ms: p.min, max_ms: p.max,
              images_per_s: ips.median, images_per_s_min: ips.min, images_per_s_max: ips.max,
              cpu_p50_ms: median(rs.map((r) => r.cpu_p50_ms ?? NaN)),
              p99_ms: p99.median, p99_min_ms: p99.min, p99_max_ms: p99.max,
              create_ms: cr.median, create_min_ms: cr.min, create_max_ms: cr.max,
+             create_cpu_ms: ccpu.median, create_cpu_min_ms: ccpu.min, create_cpu_max_ms: ccpu.max,
              peak_rss_mb: rss.median, peak_rss_min_mb: rss.min, peak_rss_max_mb: rss.max};
   if (scenario === 'server') s.met_reps = rs.filter((r) => r.met === true).length;
   return s; };
@@ -116,7 +118,8 @@ const summary = models.map((m) => {
   const t = stats(rows.filter((r) => r.model === m && r.engine === 'ort'));
   return {model: m, octet: o, ort: t, ratio: t.p50_ms / o.p50_ms, cpu_ratio: t.cpu_p50_ms / o.cpu_p50_ms,
           speed_ratio: metric === 'images_per_s' ? o.images_per_s / t.images_per_s : t[metric] / o[metric],
-          create_ratio: o.create_ms / t.create_ms, rss_ratio: o.peak_rss_mb / t.peak_rss_mb};
+          create_ratio: o.create_ms / t.create_ms, create_cpu_ratio: o.create_cpu_ms / t.create_cpu_ms,
+          rss_ratio: o.peak_rss_mb / t.peak_rss_mb};
 });
 const f = (x, d = 2) => x.toFixed(d);
 const med = (s, k, lo, hi, d = 2) => `${f(s[k], d)} [${f(s[lo], d)}-${f(s[hi], d)}]`;
@@ -150,9 +153,12 @@ if (scenario === 'singlestream') {
           `${s.octet.met_reps}/${reps}`, `${s.ort.met_reps}/${reps}`, f(s.octet.p50_ms), f(s.ort.p50_ms)]));
 }
 console.log('\nstart-up and memory (median [min-max]; ORT RSS net of bare node + onnxruntime-node); octet/ORT < 1: octet smaller');
-print(['model', 'octet create ms', 'ORT create ms', 'create octet/ORT', 'octet peak RSS MB', 'ORT peak RSS MB', 'RSS octet/ORT'],
+print(['model', 'octet create ms', 'ORT create ms', 'create octet/ORT', 'octet create cpu ms', 'ORT create cpu ms',
+       'cpu octet/ORT', 'octet peak RSS MB', 'ORT peak RSS MB', 'RSS octet/ORT'],
       summary.map((s) => [base(s.model), med(s.octet, 'create_ms', 'create_min_ms', 'create_max_ms', 1),
         med(s.ort, 'create_ms', 'create_min_ms', 'create_max_ms', 1), f(s.create_ratio),
+        med(s.octet, 'create_cpu_ms', 'create_cpu_min_ms', 'create_cpu_max_ms', 1),
+        med(s.ort, 'create_cpu_ms', 'create_cpu_min_ms', 'create_cpu_max_ms', 1), f(s.create_cpu_ratio),
         med(s.octet, 'peak_rss_mb', 'peak_rss_min_mb', 'peak_rss_max_mb', 1),
         med(s.ort, 'peak_rss_mb', 'peak_rss_min_mb', 'peak_rss_max_mb', 1), f(s.rss_ratio)]));
 if (json === '1') {

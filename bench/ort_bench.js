@@ -13,7 +13,7 @@
 //   read as images/s of --batch images), server (queries arrive as a Poisson process at --qps; latency =
 //   completion - arrival; met = p99 <= --latency-ms). With --json the last stdout line is one JSON
 //   object with octet's keys: model, scenario, p50_ms, p90_ms, p99_ms, images_per_s, threads, batch,
-//   runs, create_ms (InferenceSession.create), peak_rss_mb (net of bare Node + onnxruntime-node, see
+//   runs, create_ms (InferenceSession.create; create_cpu_ms its process CPU time), peak_rss_mb (net of bare Node + onnxruntime-node, see
 //   memory()), cpu_p50_ms, isa, and for server qps, latency_ms, met; plus min_ms, rss_baseline_mb,
 //   peak_rss_gross_mb. --profile FILE: ORT's own profiler; FILE gets per-node mean times (JSON).
 // run: inputs are ONNX TensorProto files, matched to the model inputs by position or NAME=FILE; writes
@@ -230,6 +230,7 @@ function writeTensorProto(file, name, tensor) {
 // arena on the first run, which neither engine's create_ms includes (both count it in the peak RSS).
 async function createSession(model, threads, extra = {}) {
   if (!fs.existsSync(model)) fail(`${model}: no such file`);
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   let session;
   try {
@@ -244,7 +245,8 @@ async function createSession(model, threads, extra = {}) {
     fail(`${model}: ONNX Runtime could not load it: ${e.message}`);
   }
   const createMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  return {session, createMs};
+  const c = process.cpuUsage(c0);  // process CPU time (all threads) during create, in microseconds
+  return {session, createMs, createCpuMs: (c.user + c.system) / 1000};
 }
 
 // Deterministic uniform [0,1) generator (xorshift32), so every run of the peer sees the same input.
@@ -324,7 +326,7 @@ async function bench(args) {
     extra.enableProfiling = true;
     extra.profileFilePrefix = path.join(profileDir, 'ort');
   }
-  const {session, createMs} = await createSession(args.model, args.threads, extra);
+  const {session, createMs, createCpuMs} = await createSession(args.model, args.threads, extra);
   const feeds = generatedInputs(session, args.batch);
   const batch = batchOf(feeds);
 
@@ -379,6 +381,7 @@ async function bench(args) {
     peak_rss_mb: r3(peakGross - RSS_BASELINE_MB),
     cpu_p50_ms: r3(percentile(cpu, 50)),
     isa: 'ort-cpu',
+    create_cpu_ms: r3(createCpuMs),
     min_ms: r3(minMs),
     rss_baseline_mb: r3(RSS_BASELINE_MB),
     peak_rss_gross_mb: r3(peakGross),
@@ -388,7 +391,7 @@ async function bench(args) {
               `${args.threads} thread(s), batch ${batch}`);
   console.log(`  p50 ${result.p50_ms} ms  p90 ${result.p90_ms} ms  p99 ${result.p99_ms} ms  ` +
               `${result.images_per_s} images/s  (${result.runs} runs, CPU p50 ${result.cpu_p50_ms} ms, min ${result.min_ms} ms)`);
-  console.log(`  session create ${result.create_ms} ms, peak RSS ${result.peak_rss_mb} MB net ` +
+  console.log(`  session create ${result.create_ms} ms (cpu ${result.create_cpu_ms} ms), peak RSS ${result.peak_rss_mb} MB net ` +
               `(${result.peak_rss_gross_mb} MB process - ${result.rss_baseline_mb} MB bare node + onnxruntime-node)`);
   if (server) {
     console.log(`  server: qps ${args.qps} offered, p99 ${result.p99_ms} ms vs bound ${args.latencyMs} ms: ` +
