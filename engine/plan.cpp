@@ -344,6 +344,27 @@ void Plan::run_into(const std::vector<TensorView>& inputs, std::span<const Tenso
   }
 }
 
+namespace {
+
+// An int8 kernel named "<op>/<tier>..." (or "<op>/baseline") below the session's tier: every int8 op runs on every
+// tier, a tier without its own kernel for an op taking the next lower one's, and inspect says so.
+std::string tier_fallback_note(const std::string& kernel, kernels::Isa session) {
+  const size_t slash = kernel.find('/');
+  if (slash == std::string::npos) return "";
+  const std::string tier = kernel.substr(slash + 1, kernel.find_first_of(":+/", slash + 1) - slash - 1);
+  if (tier == "baseline") {
+    if (session == kernels::Isa::scalar) return "";
+    return std::string("no ") + kernels::isa_name(session) + " kernel for this op: runs the baseline (x86-64) one";
+  }
+  for (kernels::Isa t : {kernels::Isa::scalar, kernels::Isa::avx2, kernels::Isa::avxvnni, kernels::Isa::avx512,
+                         kernels::Isa::avx512vnni})
+    if (tier == kernels::isa_name(t) && t != session)
+      return std::string("no ") + kernels::isa_name(session) + " kernel for this op: runs the " + tier + " one";
+  return "";
+}
+
+}  // namespace
+
 std::vector<NodeReport> Plan::describe() const {
   std::vector<NodeReport> r;
   auto shapes = [&](const std::vector<int>& vals) {
@@ -368,6 +389,9 @@ std::vector<NodeReport> Plan::describe() const {
     nr.precision = n.outputs.empty() || n.outputs[0] < 0 ? "" : dtype_name(g_.values[n.outputs[0]].dtype);
     nr.in_shapes = shapes(n.inputs);
     nr.out_shapes = shapes(n.outputs);
+    nr.note = n.note;
+    if (nr.note.empty() && n.domain == "octet" && n.op_type.size() > 1 && n.op_type[0] == 'Q')
+      nr.note = tier_fallback_note(nr.kernel, std::min(opt_.max_isa, kernels::detected_isa()));
     r.push_back(std::move(nr));
   }
   return r;

@@ -24,6 +24,9 @@ struct SessionOptions {
 /// One line of `octet inspect`: a node of the compiled graph.
 struct NodeReport {
   std::string name, op, fused, kernel, precision, in_shapes, out_shapes;
+  /// Why a node of a quantized model runs in float, or that an int8 kernel comes from a lower ISA tier than the
+  /// session's; empty otherwise.
+  std::string note;
 };
 
 class Plan;  // engine/plan.h

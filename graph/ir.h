@@ -70,6 +70,9 @@ struct Node {
   std::map<std::string, Attribute> attrs;
   Fusion fusion;
   bool dead = false;
+  /// Why the node kept its form, for `octet inspect` (e.g. why a float node of a quantized model was not lowered
+  /// to int8: graph/passes/lower_qdq.cpp explain_float_nodes). Empty when there is nothing to say.
+  std::string note;
 
   bool has_attr(const std::string& k) const { return attrs.count(k) != 0; }
   int64_t attr_i(const std::string& k, int64_t def) const;

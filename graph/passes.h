@@ -77,6 +77,12 @@ bool pass_eliminate_dead(Graph& g, std::string* note = nullptr);
 /// lowered to octet's fused int8 ops (QConv, QGemm, QAdd, QMaxPool, QGlobalAveragePool; domain "octet").
 bool pass_lower_qdq(Graph& g, std::string* note = nullptr);
 
+/// In a quantized graph (one with QuantizeLinear/DequantizeLinear or octet int8 ops), sets Node::note on every
+/// node lowering left in float: the first condition of its int8 pattern that failed ("stays float: its output is
+/// read by 'softmax' (Softmax), not a QuantizeLinear"), or where an int8 chain starts and ends. optimize() calls it
+/// after the passes (unless lower_qdq is disabled).
+void explain_float_nodes(Graph& g);
+
 // Layout rules of the int8 ops, for assign_layouts (graph/passes/lower_qdq.cpp).
 /// QuantizeLinear, DequantizeLinear and octet's int8 ops that can run nhwc.
 bool quant_layout_op(const Node& n);

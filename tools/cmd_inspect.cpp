@@ -1,4 +1,6 @@
-// octet inspect MODEL: the compiled graph, one line per node with its fused parts, shapes and kernel.
+// octet inspect MODEL: the compiled graph, one line per node with its fused parts, precision, shapes and kernel;
+// under a node, a "^" line says why a node of a quantized model stayed float, or that its int8 kernel is a lower
+// ISA tier's.
 #include <cstdio>
 #include <iostream>
 
@@ -35,6 +37,7 @@ int cmd_inspect(int argc, char** argv) {
     std::printf("%-4d %-28s %-18s %-24s %-8s %-34s %s -> %s\n", i++, r.name.c_str(), r.op.c_str(),
                 r.fused.empty() ? "-" : r.fused.c_str(), r.precision.c_str(), r.kernel.c_str(), r.in_shapes.c_str(),
                 r.out_shapes.c_str());
+    if (!r.note.empty()) std::printf("     ^ %s\n", r.note.c_str());
   }
   return 0;
 }

@@ -247,40 +247,75 @@ bool remove_q_dq_pair(Graph& g, std::string* note) {
 
 // ---- 4. Conv -----------------------------------------------------------------------------------------------------
 
+// Why the DQ -> Conv -> Q pattern around node i does not hold ("" when it does), with its parts filled in.
+struct ConvMatch {
+  QRef x, w, res;
+  std::vector<float> sw;
+  int q = -1;
+};
+
+std::string output_blocker(const Graph& g, const std::vector<std::vector<int>>& cons, int v) {
+  if (g.is_output(v)) return "its output '" + g.values[v].name + "' is a graph output (float)";
+  if (cons[v].size() != 1)
+    return "its output '" + g.values[v].name + "' has " + std::to_string(cons[v].size()) +
+           " readers (the int8 form needs exactly one QuantizeLinear)";
+  const Node& r = g.nodes[cons[v][0]];
+  if (!is_op(r, "QuantizeLinear")) return "its output is read by '" + r.name + "' (" + r.op_type + "), not a QuantizeLinear";
+  return "its output's QuantizeLinear '" + r.name + "' is not per-tensor u8 with constant scale and zero point";
+}
+
+std::string input_blocker(const Graph& g, int v, const char* what) {
+  const int p = dq_producer(g, v);
+  if (p < 0) return std::string(what) + " '" + g.values[v].name + "' is not the output of a DequantizeLinear";
+  const int x = g.nodes[p].inputs[0];
+  if (g.values[x].dtype != DType::u8)
+    return std::string(what) + " is " + dtype_name(g.values[x].dtype) + " (octet's int8 kernels take u8 activations)";
+  return std::string(what) + "'s DequantizeLinear '" + g.nodes[p].name + "' is not per-tensor with a constant scale";
+}
+
+std::string match_conv(const Graph& g, const std::vector<std::vector<int>>& cons, int i, ConvMatch& m) {
+  const Node& conv = g.nodes[i];
+  if (conv.outputs.size() != 1) return "more than one output";
+  if (!act_ok(conv.fusion)) return "fused activation " + conv.fusion.activation + " has no int8 epilogue (Relu, Clip have)";
+  m.q = single_q_reader(g, cons, conv.outputs[0]);
+  if (m.q < 0) return output_blocker(g, cons, conv.outputs[0]);
+  if (!dq_u8(g, conv.inputs[0], m.x)) return input_blocker(g, conv.inputs[0], "input");
+  const size_t rank = g.values[conv.inputs[0]].dims.size();
+  if (rank != 3 && rank != 4) return "input rank " + std::to_string(rank) + " (int8 conv is 1-D or 2-D)";
+  const int64_t oc = g.values[conv.outputs[0]].shape()[1];
+  if (!dq_weight(g, conv.inputs[1], 0, oc, m.w, m.sw))
+    return "weights are not a constant s8 tensor behind a DequantizeLinear per output channel (axis 0) or per "
+           "tensor with zero point 0";
+  const int rin = conv.fusion.residual_input;
+  if (rin >= 0 && !dq_u8(g, conv.inputs[size_t(rin)], m.res)) return input_blocker(g, conv.inputs[size_t(rin)], "residual");
+  return "";
+}
+
 bool lower_conv(Graph& g, std::string* note) {
   const auto cons = g.consumers();
   for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const Node& conv = g.nodes[i];
-    if (!is_op(conv, "Conv") || conv.outputs.size() != 1 || !act_ok(conv.fusion)) continue;
-    const int qn = single_q_reader(g, cons, conv.outputs[0]);
-    if (qn < 0) continue;
-    QRef x, w, res;
-    std::vector<float> sw;
-    if (!dq_u8(g, conv.inputs[0], x)) continue;
-    const size_t rank = g.values[conv.inputs[0]].dims.size();
-    if (rank != 3 && rank != 4) continue;
-    const int64_t oc = g.values[conv.outputs[0]].shape()[1];
-    if (!dq_weight(g, conv.inputs[1], 0, oc, w, sw)) continue;
-    const int rin = conv.fusion.residual_input;
-    if (rin >= 0 && !dq_u8(g, conv.inputs[size_t(rin)], res)) continue;
-    const int bias = int32_bias(g, input_or_none(conv, 2), scalar_f32(g, x.scale), sw, conv.name);
+    if (!is_op(g.nodes[i], "Conv")) continue;
+    ConvMatch m;
+    if (!match_conv(g, cons, int(i), m).empty()) continue;
+    const Node& c = g.nodes[i];  // int32_bias below grows g.values, never g.nodes
+    const int bias = int32_bias(g, input_or_none(c, 2), scalar_f32(g, m.x.scale), m.sw, c.name);
     if (bias == -2) continue;
-    const Node& q = g.nodes[qn];
+    const Node& q = g.nodes[m.q];
     Node n;
-    n.name = conv.name;
+    n.name = c.name;
     n.op_type = "QConv";
     n.domain = "octet";
-    n.attrs = conv.attrs;
-    n.fusion = conv.fusion;
-    n.inputs = {x.q, x.scale, x.zp, w.q, w.scale, w.zp, q.inputs[1], input_or_none(q, 2), bias};
-    if (rin >= 0) {
+    n.attrs = c.attrs;
+    n.fusion = c.fusion;
+    n.inputs = {m.x.q, m.x.scale, m.x.zp, m.w.q, m.w.scale, m.w.zp, q.inputs[1], input_or_none(q, 2), bias};
+    if (c.fusion.residual_input >= 0) {
       n.fusion.residual_input = 9;
-      n.inputs.insert(n.inputs.end(), {res.q, res.scale, res.zp});
+      n.inputs.insert(n.inputs.end(), {m.res.q, m.res.scale, m.res.zp});
     }
     add_part(n, q);
     const int out = q.outputs[0];
-    if (note) *note = "lower_qdq: '" + conv.name + "' (Conv) + '" + q.name + "' -> QConv";
-    install(g, std::move(n), out, {int(i), qn});
+    if (note) *note = "lower_qdq: '" + c.name + "' (Conv) + '" + q.name + "' -> QConv";
+    install(g, std::move(n), out, {int(i), m.q});
     return true;
   }
   return false;
@@ -288,42 +323,62 @@ bool lower_conv(Graph& g, std::string* note) {
 
 // ---- 5. Gemm / MatMul --------------------------------------------------------------------------------------------
 
+struct GemmMatch {
+  QRef a, w;
+  std::vector<float> sw;
+  bool trans_b = false;
+  int64_t n_out = 0;
+  int q = -1;  // -1: float output
+};
+
+std::string match_gemm(const Graph& g, const std::vector<std::vector<int>>& cons, int i, GemmMatch& m) {
+  const Node& op = g.nodes[i];
+  const bool gemm = is_op(op, "Gemm");
+  if (op.outputs.size() != 1) return "more than one output";
+  if (!act_ok(op.fusion)) return "fused activation " + op.fusion.activation + " has no int8 epilogue (Relu, Clip have)";
+  if (op.fusion.residual_input >= 0) return "a fused residual add (no int8 gemm epilogue for it)";
+  if (gemm && (op.attr_i("transA", 0) != 0 || op.attr_f("alpha", 1.f) != 1.f || op.attr_f("beta", 1.f) != 1.f))
+    return "transA, alpha or beta other than the defaults";
+  m.trans_b = gemm && op.attr_i("transB", 0) != 0;
+  if (!dq_u8(g, op.inputs[0], m.a)) return input_blocker(g, op.inputs[0], "input A");
+  const Tensor* wt = nullptr;
+  if (const int p = dq_producer(g, op.inputs[1]); p >= 0) wt = const_of(g, g.nodes[p].inputs[0]);
+  if (!wt || wt->shape().size() != 2) return "input B is not a constant 2-D tensor behind a DequantizeLinear";
+  m.n_out = m.trans_b ? wt->shape()[0] : wt->shape()[1];
+  if (!dq_weight(g, op.inputs[1], m.trans_b ? 0 : 1, m.n_out, m.w, m.sw))
+    return "input B is not s8 per output column (or per tensor) with zero point 0";
+  if (!gemm && g.values[op.inputs[0]].dims.size() < 2) return "1-D input A";
+  if (gemm && input_or_none(op, 2) >= 0) {
+    const Shape cs = g.values[op.inputs[2]].shape();
+    if (num_elements(cs) != m.n_out || (cs.size() == 2 && cs[0] != 1)) return "C is not one bias per output column";
+  }
+  m.q = single_q_reader(g, cons, op.outputs[0]);
+  if (m.q < 0 && !op.fusion.activation.empty())
+    return "a fused activation with a float output (needs a QuantizeLinear after it)";
+  return "";
+}
+
 bool lower_gemm(Graph& g, std::string* note) {
   const auto cons = g.consumers();
   for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const Node& op = g.nodes[i];
-    const bool gemm = is_op(op, "Gemm");
-    if ((!gemm && !is_op(op, "MatMul")) || op.outputs.size() != 1 || !act_ok(op.fusion)) continue;
-    if (op.fusion.residual_input >= 0) continue;
-    if (gemm && (op.attr_i("transA", 0) != 0 || op.attr_f("alpha", 1.f) != 1.f || op.attr_f("beta", 1.f) != 1.f))
-      continue;
-    const bool trans_b = gemm && op.attr_i("transB", 0) != 0;
-    QRef a, w;
-    std::vector<float> sw;
-    if (!dq_u8(g, op.inputs[0], a)) continue;
-    const Tensor* wt = nullptr;
-    if (const int p = dq_producer(g, op.inputs[1]); p >= 0) wt = const_of(g, g.nodes[p].inputs[0]);
-    if (!wt || wt->shape().size() != 2) continue;
-    const int64_t n_out = trans_b ? wt->shape()[0] : wt->shape()[1];
-    if (!dq_weight(g, op.inputs[1], trans_b ? 0 : 1, n_out, w, sw)) continue;
-    if (!gemm && g.values[op.inputs[0]].dims.size() < 2) continue;
+    if (!is_op(g.nodes[i], "Gemm") && !is_op(g.nodes[i], "MatMul")) continue;
+    GemmMatch m;
+    if (!match_gemm(g, cons, int(i), m).empty()) continue;
+    const Node& op = g.nodes[i];  // int32_bias below grows g.values, never g.nodes
     int bias = -1;
-    if (gemm && input_or_none(op, 2) >= 0) {
-      const Shape cs = g.values[op.inputs[2]].shape();
-      if (num_elements(cs) != n_out || (cs.size() == 2 && cs[0] != 1)) continue;
-      bias = int32_bias(g, op.inputs[2], scalar_f32(g, a.scale), sw, op.name);
+    if (is_op(op, "Gemm") && input_or_none(op, 2) >= 0) {
+      bias = int32_bias(g, op.inputs[2], scalar_f32(g, m.a.scale), m.sw, op.name);
       if (bias == -2) continue;
     }
-    const int qn = single_q_reader(g, cons, op.outputs[0]);
-    if (qn < 0 && !op.fusion.activation.empty()) continue;
+    const int qn = m.q;
     Node n;
     n.name = op.name;
     n.op_type = "QGemm";
     n.domain = "octet";
     n.fusion = op.fusion;
     n.attrs["transB"].kind = Attribute::Kind::i;
-    n.attrs["transB"].i = trans_b ? 1 : 0;
-    n.inputs = {a.q, a.scale, a.zp, w.q, w.scale, w.zp, qn >= 0 ? g.nodes[qn].inputs[1] : -1,
+    n.attrs["transB"].i = m.trans_b ? 1 : 0;
+    n.inputs = {m.a.q, m.a.scale, m.a.zp, m.w.q, m.w.scale, m.w.zp, qn >= 0 ? g.nodes[qn].inputs[1] : -1,
                 qn >= 0 ? input_or_none(g.nodes[qn], 2) : -1, bias};
     int out = op.outputs[0];
     std::vector<int> dead{int(i)};
@@ -341,37 +396,46 @@ bool lower_gemm(Graph& g, std::string* note) {
 
 // ---- 6. Add ------------------------------------------------------------------------------------------------------
 
+struct AddMatch {
+  QRef a, b;
+  int act = -1, q = -1;
+};
+
+std::string match_add(const Graph& g, const std::vector<std::vector<int>>& cons, int i, AddMatch& m) {
+  const Node& add = g.nodes[i];
+  if (add.num_inputs() != 2 || add.outputs.size() != 1) return "not a two-input Add";
+  // Optional Relu between the Add and the Q.
+  int v = add.outputs[0];
+  if (!g.is_output(v) && cons[v].size() == 1 && is_op(g.nodes[cons[v][0]], "Relu")) {
+    m.act = cons[v][0];
+    v = g.nodes[m.act].outputs[0];
+  }
+  m.q = single_q_reader(g, cons, v);
+  if (m.q < 0) return output_blocker(g, cons, v);
+  if (!dq_u8(g, add.inputs[0], m.a)) return input_blocker(g, add.inputs[0], "input A");
+  if (!dq_u8(g, add.inputs[1], m.b)) return input_blocker(g, add.inputs[1], "input B");
+  const Shape y = g.values[add.outputs[0]].shape();
+  if (g.values[m.a.q].shape() != y || g.values[m.b.q].shape() != y)
+    return "a broadcasting add (int8 add takes two inputs of the output's shape)";
+  return "";
+}
+
 bool lower_add(Graph& g, std::string* note) {
   const auto cons = g.consumers();
   for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (!is_op(g.nodes[i], "Add")) continue;
+    AddMatch m;
+    if (!match_add(g, cons, int(i), m).empty()) continue;
     const Node& add = g.nodes[i];
-    if (!is_op(add, "Add") || add.num_inputs() != 2 || add.outputs.size() != 1) continue;
-    // Optional activation between the Add and the Q.
-    int v = add.outputs[0], act = -1;
-    Fusion f;
-    if (!g.is_output(v) && cons[v].size() == 1) {
-      const Node& r = g.nodes[cons[v][0]];
-      if (is_op(r, "Relu")) {
-        act = cons[v][0];
-        f.activation = "Relu";
-        v = r.outputs[0];
-      }
-    }
-    const int qn = single_q_reader(g, cons, v);
-    if (qn < 0) continue;
-    QRef a, b;
-    if (!dq_u8(g, add.inputs[0], a) || !dq_u8(g, add.inputs[1], b)) continue;
-    const Shape y = g.values[add.outputs[0]].shape();
-    if (g.values[a.q].shape() != y || g.values[b.q].shape() != y) continue;
-    const Node& q = g.nodes[qn];
+    const Node& q = g.nodes[m.q];
     Node n;
     n.name = add.name;
     n.op_type = "QAdd";
     n.domain = "octet";
-    n.fusion = f;
-    n.inputs = {a.q, a.scale, a.zp, b.q, b.scale, b.zp, q.inputs[1], input_or_none(q, 2)};
-    std::vector<int> dead{int(i), qn};
-    if (act >= 0) add_part(n, g.nodes[act]), dead.push_back(act);
+    if (m.act >= 0) n.fusion.activation = "Relu";
+    n.inputs = {m.a.q, m.a.scale, m.a.zp, m.b.q, m.b.scale, m.b.zp, q.inputs[1], input_or_none(q, 2)};
+    std::vector<int> dead{int(i), m.q};
+    if (m.act >= 0) add_part(n, g.nodes[m.act]), dead.push_back(m.act);
     add_part(n, q);
     const int out = q.outputs[0];
     if (note) *note = "lower_qdq: '" + add.name + "' (Add) + '" + q.name + "' -> QAdd";
@@ -383,14 +447,23 @@ bool lower_add(Graph& g, std::string* note) {
 
 // ---- 7. GlobalAveragePool ----------------------------------------------------------------------------------------
 
+std::string match_global_pool(const Graph& g, const std::vector<std::vector<int>>& cons, int i, QRef& x, int& qn) {
+  const Node& pool = g.nodes[i];
+  if (pool.outputs.size() != 1) return "more than one output";
+  qn = single_q_reader(g, cons, pool.outputs[0]);
+  if (qn < 0) return output_blocker(g, cons, pool.outputs[0]);
+  if (!dq_u8(g, pool.inputs[0], x)) return input_blocker(g, pool.inputs[0], "input");
+  return "";
+}
+
 bool lower_global_pool(Graph& g, std::string* note) {
   const auto cons = g.consumers();
   for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const Node& pool = g.nodes[i];
-    if (!is_op(pool, "GlobalAveragePool") || pool.outputs.size() != 1) continue;
-    const int qn = single_q_reader(g, cons, pool.outputs[0]);
+    if (!is_op(g.nodes[i], "GlobalAveragePool")) continue;
     QRef x;
-    if (qn < 0 || !dq_u8(g, pool.inputs[0], x)) continue;
+    int qn = -1;
+    if (!match_global_pool(g, cons, int(i), x, qn).empty()) continue;
+    const Node& pool = g.nodes[i];
     const Node& q = g.nodes[qn];
     Node n;
     n.name = pool.name;
@@ -406,11 +479,80 @@ bool lower_global_pool(Graph& g, std::string* note) {
   return false;
 }
 
+// ---- why a node stayed float ---------------------------------------------------------------------------------------
+
+// The reason node i of a quantized graph runs in float after lowering ("" when there is nothing to say).
+std::string float_reason(const Graph& g, const std::vector<std::vector<int>>& cons, int i) {
+  const Node& n = g.nodes[i];
+  if (n.domain == "octet" && n.op_type.size() > 1 && n.op_type[0] == 'Q') return "";  // lowered
+  if (is_op(n, "QuantizeLinear")) return "the start of an int8 chain";
+  if (is_op(n, "DequantizeLinear")) {
+    const int v = n.outputs[0];
+    if (g.values[n.inputs[0]].constant) return "";  // a constant: folded before the run
+    if (g.is_output(v)) return "the end of an int8 chain: its output is a graph output";
+    std::string readers;
+    for (int r : cons[v]) readers += (readers.empty() ? "" : ", ") + g.nodes[r].op_type;
+    return "the end of an int8 chain: read by " + readers;
+  }
+  if (is_op(n, "Conv")) {
+    ConvMatch m;
+    std::string why = match_conv(g, cons, i, m);
+    if (why.empty()) {
+      Graph scratch = g;  // int32_bias adds a constant when it succeeds: ask it on a copy
+      if (int32_bias(scratch, input_or_none(n, 2), scalar_f32(g, m.x.scale), m.sw, n.name) == -2)
+        why = "the bias is neither int32 on scale s_x * s_w nor a float constant (or overflows int32)";
+    }
+    return why;
+  }
+  if (is_op(n, "Gemm") || is_op(n, "MatMul")) {
+    GemmMatch m;
+    std::string why = match_gemm(g, cons, i, m);
+    if (why.empty() && is_op(n, "Gemm") && input_or_none(n, 2) >= 0) {
+      Graph scratch = g;
+      if (int32_bias(scratch, n.inputs[2], scalar_f32(g, m.a.scale), m.sw, n.name) == -2)
+        why = "the bias is neither int32 on scale s_a * s_w nor a float constant (or overflows int32)";
+    }
+    return why;
+  }
+  if (is_op(n, "Add")) {
+    AddMatch m;
+    return match_add(g, cons, i, m);
+  }
+  if (is_op(n, "GlobalAveragePool")) {
+    QRef x;
+    int qn = -1;
+    return match_global_pool(g, cons, i, x, qn);
+  }
+  if (is_op(n, "MaxPool") || is_op(n, "Flatten") || is_op(n, "Reshape"))
+    return input_blocker(g, n.inputs[0], "input") + " (it runs on u8 when its input is DequantizeLinear of u8)";
+  return "octet has no int8 form of " + n.op_type;
+}
+
 }  // namespace
 
 bool pass_lower_qdq(Graph& g, std::string* note) {
   return rename_qoperator(g, note) || push_dq_down(g, note) || remove_q_dq_pair(g, note) || lower_conv(g, note) ||
          lower_gemm(g, note) || lower_add(g, note) || lower_global_pool(g, note);
+}
+
+void explain_float_nodes(Graph& g) {
+  bool quantized = false;
+  for (const Node& n : g.nodes)
+    quantized |= !n.dead && (is_op(n, "QuantizeLinear") || is_op(n, "DequantizeLinear") || n.domain == "octet");
+  if (!quantized) return;
+  const auto cons = g.consumers();
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    Node& n = g.nodes[i];
+    if (n.dead || n.outputs.empty() || n.outputs[0] < 0) continue;
+    const DType out = g.values[n.outputs[0]].dtype;
+    if (out != DType::f32 && !is_op(n, "QuantizeLinear")) continue;
+    if (n.op_type == "Reorder") continue;
+    const std::string why = float_reason(g, cons, int(i));
+    if (why.empty()) continue;
+    if (is_op(n, "QuantizeLinear")) n.note = "float -> u8: " + why;
+    else if (is_op(n, "DequantizeLinear")) n.note = "u8 -> float: " + why;
+    else n.note = "stays float: " + why;
+  }
 }
 
 // ---- layouts of the int8 ops (used by assign_layouts) -------------------------------------------------------------

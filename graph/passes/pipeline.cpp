@@ -94,6 +94,7 @@ PassReport optimize(Graph& g, const PassOptions& opt) {
       if (r.limit_reached) break;
     }
   }
+  if (!opt.disabled.count("lower_qdq")) explain_float_nodes(g);
   g.compact();
   return r;
 }

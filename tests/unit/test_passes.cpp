@@ -950,4 +950,56 @@ TEST_CASE("engine: every OCTET_PASS_LIMIT prefix of the rewrites computes the sa
   unsetenv("OCTET_PASS_LIMIT");
 }
 
+TEST_CASE("explain_float_nodes: a quantized graph says why each float node was not lowered to int8") {
+  // x -> Q -> DQ -> Conv (float weights) -> Q -> DQ -> Sigmoid -> Q -> DQ -> Conv (s8 weights) -> Q -> DQ -> y:
+  // the first conv cannot be int8 (its weights are not s8 behind a DQ), Sigmoid has no int8 form, the second
+  // conv is lowered to QConv; the Q at the start and the DQ at the end say where the int8 chain begins and ends.
+  Builder b;
+  auto scalar = [&](const std::string& name, DType t, float v) {
+    auto c = std::make_shared<Tensor>(t, Shape{});
+    if (t == DType::f32) *c->as<float>() = v;
+    else *c->as<uint8_t>() = uint8_t(v);
+    return b.g.add_constant(name, c);
+  };
+  const int s = scalar("s", DType::f32, 0.05f), z = scalar("z", DType::u8, 128);
+  auto q = [&](const std::string& name, int v, const Shape& sh) {
+    const int out = b.node("QuantizeLinear", name, {v, s, z}, sh);
+    b.g.values[out].dtype = DType::u8;
+    return out;
+  };
+  auto dq = [&](const std::string& name, int v, const Shape& sh) { return b.node("DequantizeLinear", name, {v, s, z}, sh); };
+  const Shape sh{1, 4, 8, 8};
+  int x = b.input("x", sh);
+  int v = dq("dq0", q("q0", x, sh), sh);
+  v = conv3x3(b, "conv_float_w", v, 4, 4);
+  v = dq("dq1", q("q1", v, sh), sh);
+  v = b.node("Sigmoid", "sig", {v}, sh);
+  v = dq("dq2", q("q2", v, sh), sh);
+  auto w = std::make_shared<Tensor>(DType::i8, Shape{4, 4, 3, 3});
+  for (int64_t i = 0; i < w->numel(); ++i) w->as<int8_t>()[i] = int8_t(i % 7 - 3);
+  const int wq = b.g.add_constant("w_s8", w);
+  auto zw = std::make_shared<Tensor>(DType::i8, Shape{});
+  *zw->as<int8_t>() = 0;
+  const int wdq = b.node("DequantizeLinear", "w_dq", {wq, s, b.g.add_constant("zw", zw)}, {4, 4, 3, 3});
+  v = b.node("Conv", "conv_int8", {v, wdq}, sh,
+             {{"pads", attr_ints({1, 1, 1, 1})}, {"kernel_shape", attr_ints({3, 3})}});
+  v = dq("dq3", q("q3", v, sh), sh);
+  b.output(v);
+  optimize(b.g);
+  std::map<std::string, std::string> note;
+  for (const Node& n : b.g.nodes) note[n.name] = n.note;
+  CHECK(count_op(b.g, "QConv") == 1);
+  CHECK(note["q0"] == "float -> u8: the start of an int8 chain");
+  CHECK(note["conv_float_w"].find("stays float: weights are not a constant s8 tensor") == 0);
+  CHECK(note["sig"] == "stays float: octet has no int8 form of Sigmoid");
+  CHECK(note["dq1"] == "u8 -> float: the end of an int8 chain: read by Sigmoid");
+  CHECK(note["dq3"] == "u8 -> float: the end of an int8 chain: its output is a graph output");
+  CHECK(note["conv_int8"].empty());
+  // A float model gets no notes at all.
+  Builder f;
+  f.output(conv3x3(f, "c", f.input("x", sh), 4, 4));
+  optimize(f.g);
+  for (const Node& n : f.g.nodes) CHECK(n.note.empty());
+}
+
 }  // TEST_SUITE
