@@ -161,7 +161,9 @@ QdqPlan plan_qdq(const Graph& g, const std::set<std::string>& exclude) {
   return plan;
 }
 
-QuantizedWeight quantize_weight(const Tensor& w, int axis) {
+QuantizedWeight quantize_weight(const Tensor& w, int axis, int bits) {
+  if (bits != 7 && bits != 8) throw Error("weight bits must be 7 or 8, not " + std::to_string(bits));
+  const float qmax = float((1 << (bits - 1)) - 1);
   const Shape& s = w.shape();
   const int64_t C = s[size_t(axis)];
   int64_t inner = 1;  // elements between two consecutive indices of `axis`
@@ -174,12 +176,12 @@ QuantizedWeight quantize_weight(const Tensor& w, int axis) {
     float m = 0;
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t i = 0; i < inner; ++i) m = std::max(m, std::fabs(x[at(o, c, i)]));
-    const float scale = m > 0 ? m / 127.0f : 1.0f;
+    const float scale = m > 0 ? m / qmax : 1.0f;
     r.scale[size_t(c)] = scale;
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t i = 0; i < inner; ++i)
         r.q.as<int8_t>()[at(o, c, i)] =
-            int8_t(std::clamp(std::nearbyint(x[at(o, c, i)] / scale), -127.0f, 127.0f));
+            int8_t(std::clamp(std::nearbyint(x[at(o, c, i)] / scale), -qmax, qmax));
   }
   return r;
 }
@@ -188,8 +190,8 @@ namespace {
 
 class Rewriter {
  public:
-  Rewriter(Graph& g, const QdqPlan& plan, const std::map<std::string, QParams>& params)
-      : g_(g), plan_(plan), params_(params) {}
+  Rewriter(Graph& g, const QdqPlan& plan, const std::map<std::string, QParams>& params, int weight_bits)
+      : g_(g), plan_(plan), params_(params), weight_bits_(weight_bits) {}
 
   QParams params_of(int root) const {
     auto it = params_.find(g_.values[root].name);
@@ -219,7 +221,7 @@ class Rewriter {
       const int w = g_.nodes[wn.node].inputs[1];
       auto key = std::make_pair(w, wn.axis);
       if (!done.count(key)) {
-        QuantizedWeight qw = quantize_weight(*g_.values[w].constant, wn.axis);
+        QuantizedWeight qw = quantize_weight(*g_.values[w].constant, wn.axis, weight_bits_);
         const int64_t C = int64_t(qw.scale.size());
         auto scale = std::make_shared<Tensor>(DType::f32, Shape{C});
         std::copy(qw.scale.begin(), qw.scale.end(), scale->as<float>());
@@ -322,14 +324,15 @@ class Rewriter {
   Graph& g_;
   const QdqPlan& plan_;
   const std::map<std::string, QParams>& params_;
+  const int weight_bits_;
 };
 
 }  // namespace
 
 Graph apply_qdq(const Graph& prepared, const QdqPlan& plan, const std::map<std::string, QParams>& params,
-                const std::string& note) {
+                const std::string& note, int weight_bits) {
   Graph g = prepared;
-  Rewriter r(g, plan, params);
+  Rewriter r(g, plan, params, weight_bits);
   r.quantize_weights();
   r.remove_activations();
   r.quantize_activations();

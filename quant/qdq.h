@@ -60,15 +60,20 @@ QdqPlan plan_qdq(const Graph& prepared, const std::set<std::string>& exclude);
 /// The QDQ model: `params` maps every name of plan.calibrated() to its parameters (Error naming the tensor when
 /// one is missing). Adds metadata_props "octet.quantization" = `note`. The result is a model graph for
 /// save_onnx(): Q/DQ nodes named "<tensor>_QuantizeLinear"/"_DequantizeLinear" as ORT names them.
+/// `weight_bits` 8 (default) or 7: see quantize_weight.
 Graph apply_qdq(const Graph& prepared, const QdqPlan& plan, const std::map<std::string, QParams>& params,
-                const std::string& note = "");
+                const std::string& note = "", int weight_bits = 8);
 
-/// Per-channel symmetric s8 weights: scale[c] = max|w_c| / 127 (1 for an all-zero channel),
-/// q = clamp(round_half_even(w / scale[c]), -127, 127). `axis` is the channel dim (0 for Conv).
+/// Per-channel symmetric s8 weights: scale[c] = max|w_c| / qmax (1 for an all-zero channel),
+/// q = clamp(round_half_even(w / scale[c]), -qmax, qmax), qmax = 2^(bits-1) - 1: 127 for 8 bits, 63 for 7.
+/// `axis` is the channel dim (0 for Conv). 7 bits is ONNX Runtime's `reduce_range`: with |w| <= 63 a pair of
+/// u8 x s8 products sums to at most 2 * 255 * 63 = 32130 < 32767, so CPUs without VNNI that add pairs in a
+/// saturating int16 (vpmaddubsw: ORT's AVX2 kernels) compute the file exactly (INT8-NOTES); octet is exact with
+/// either.
 struct QuantizedWeight {
   Tensor q;                    // int8, the weight's shape
   std::vector<float> scale;    // one per channel
 };
-QuantizedWeight quantize_weight(const Tensor& w, int axis);
+QuantizedWeight quantize_weight(const Tensor& w, int axis, int bits = 8);
 
 }  // namespace octet::quant

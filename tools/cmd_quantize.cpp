@@ -86,6 +86,7 @@ struct Options {
   Method method = kDefaultMethod;
   double percentile = kDefaultPercentile;
   int64_t samples = 0;
+  int weight_bits = 8;
   std::set<std::string> exclude;
 };
 
@@ -106,6 +107,10 @@ Options parse_options(const Args& a) {
   if (a.has("--samples")) {
     o.samples = a.get_int("--samples", 0);
     if (o.samples < 1) throw UsageError("--samples must be >= 1");
+  }
+  if (a.has("--weight-bits")) {
+    o.weight_bits = int(a.get_int("--weight-bits", 8));
+    if (o.weight_bits != 7 && o.weight_bits != 8) throw UsageError("--weight-bits must be 7 or 8");
   }
   for (const std::string& list : a.all("--exclude")) {
     std::stringstream ss(list);
@@ -183,7 +188,7 @@ Calibration calibrate(const Args& a, const Graph& model, const Graph& prepared, 
 
 int cmd_quantize(int argc, char** argv) {
   std::set<std::string> with_value = {"-o", "--calib", "--method", "--percentile", "--exclude",
-                                      "--table", "--from-table", "--samples"};
+                                      "--table", "--from-table", "--samples", "--weight-bits"};
   with_value.insert(kSessionFlags.begin(), kSessionFlags.end());
   with_value.insert(kImageFlags.begin(), kImageFlags.end());
   Args a(argc, argv, with_value, {kNoCropFlag});
@@ -245,7 +250,8 @@ int cmd_quantize(int argc, char** argv) {
   }
   if (a.has("--table")) write_table(a.get("--table"), table);
 
-  const Graph q = apply_qdq(prepared, plan, params, note);
+  if (o.weight_bits != 8) note += ", weights " + std::to_string(o.weight_bits) + " bits";
+  const Graph q = apply_qdq(prepared, plan, params, note, o.weight_bits);
   save_onnx(q, a.get("-o"));
   std::printf("%s: %zu activation tensors quantized u8 (%zu calibrated), %zu weights s8 per channel, %zu Relu/Clip "
               "folded, %zu nodes kept FP32 by --exclude\n",

@@ -119,12 +119,20 @@ assert abs(float(i['input_scale']) - 2/255) < 1e-9, i['input_scale']"
 check "--exclude runs" -- "$OCTET" quantize $M --calib models/images -o "$T/q_ex.onnx" --exclude /features/features.0/features.0.2/Relu
 check "--exclude keeps the node FP32" -- $PY -c "
 import onnx; m = onnx.load('$T/q_ex.onnx'); assert [n.name for n in m.graph.node if n.op_type == 'Relu'] == ['/features/features.0/features.0.2/Relu']"
+check "--weight-bits 7 runs" -- "$OCTET" quantize $M --calib models/images -o "$T/q7.onnx" --weight-bits 7
+check "--weight-bits 7 writes weights within [-63, 63], some at the edge" -- $PY -c "
+import onnx, numpy as np
+from onnx import numpy_helper as nh
+m = onnx.load('$T/q7.onnx')
+w = [nh.to_array(t) for t in m.graph.initializer if t.name.endswith('_quantized')]
+assert len(w) == 7 and all(np.abs(a).max() == 63 for a in w), [int(np.abs(a).max()) for a in w]"
 
 # 3. Usage errors (exit 2) and bad input (exit 1).
 expect 2 "--method: unknown calibration method 'foo'" -- "$OCTET" quantize $M --calib models/images -o "$T/x.onnx" --method foo
 expect 2 "--percentile applies to --method percentile" -- "$OCTET" quantize $M --calib models/images -o "$T/x.onnx" --percentile 99
 expect 2 "--percentile must be in" -- "$OCTET" quantize $M --calib models/images -o "$T/x.onnx" --method percentile --percentile 101
 expect 2 "--samples must be >= 1" -- "$OCTET" quantize $M --calib models/images -o "$T/x.onnx" --samples 0
+expect 2 "--weight-bits must be 7 or 8" -- "$OCTET" quantize $M --calib models/images -o "$T/x.onnx" --weight-bits 4
 expect 2 "needs -o" -- "$OCTET" quantize $M --calib models/images
 expect 2 "either --calib DIR" -- "$OCTET" quantize $M -o "$T/x.onnx"
 expect 2 "either --calib DIR" -- "$OCTET" quantize $M --calib models/images --from-table "$T/t.txt" -o "$T/x.onnx"

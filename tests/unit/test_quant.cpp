@@ -206,6 +206,12 @@ TEST_CASE("per-channel symmetric weight quantization") {
   CHECK(q.scale[1] == doctest::Approx(4.0f / 127));
   const int8_t want[] = {127, 127, -32, -127};
   for (int i = 0; i < 4; ++i) CHECK(q.q.as<int8_t>()[i] == want[i]);
+  // 7 bits (ORT's reduce_range): qmax 63; channel 0 {1, -0.25}: scale 1/63, q {63, round(-15.75) = -16}.
+  q = quantize_weight(w, 0, 7);
+  CHECK(q.scale[0] == doctest::Approx(1.0f / 63));
+  CHECK(q.q.as<int8_t>()[0] == 63);
+  CHECK(q.q.as<int8_t>()[1] == -16);
+  CHECK_THROWS_AS(quantize_weight(w, 0, 6), Error);
 }
 
 TEST_CASE("QDQ plan and rewrite of the demo model") {
