@@ -9,16 +9,20 @@
 // s_r / s_y, act as the clamp [lo, hi] (quant_clamp).
 //
 // Layout: nhwc (the planner's choice inside an int8 chain) runs in place; plain NCHW (passes off) transposes
-// through the workspace. Paths: 1x1 stride 1 = one qgemm over X; depthwise = kernels/qconv's channel loop;
-// anything else = im2col in blocks of rows into the workspace (bounded), then qgemm per block and group.
+// through the workspace. Implementations (choose_impl below): octet's kernels/qconv/qconv_octet (1x1 stride 1 =
+// one qgemm over X; depthwise = the channel loop; anything else = im2col in bounded row blocks + qgemm per
+// group), or oneDNN's int8 convolution (kernels/qconv/qconv_onednn) under OCTET_BACKEND=onednn.
 #include <algorithm>
 #include <cstring>
 #include <memory>
 
+#include "engine/ops/backend.h"
 #include "engine/ops/ops.h"
 #include "engine/ops/quant_util.h"
 #include "graph/op_attrs.h"
 #include "kernels/qconv/qconv.h"
+#include "kernels/qconv/qconv_octet.h"
+#include "kernels/qconv/qconv_onednn.h"
 #include "kernels/qgemm/qgemm.h"
 
 namespace octet::ops {
@@ -36,38 +40,36 @@ void transpose_u8(const uint8_t* src, uint8_t* dst, int64_t n, int64_t rows, int
       for (int64_t c = 0; c < cols; ++c) dst[(b * cols + c) * rows + r] = src[(b * rows + r) * cols + c];
 }
 
+// Which implementation runs a QConv. Octet's own paths take every QConv that make_qconv accepts (any groups,
+// strides, pads, dilations; u8 x s8 with per-channel scales, residual, clamps), so today oneDNN is the fallback
+// for no shape: it runs only when OCTET_BACKEND=onednn asks for it, and if oneDNN refuses a problem there
+// (dnnl::error at creation) octet's path runs instead and `inspect` shows that. A QConv form octet cannot run
+// but oneDNN can would be routed here.
+enum class Impl { octet, onednn };
+Impl choose_impl() { return quant_backend() == QuantBackend::onednn ? Impl::onednn : Impl::octet; }
+
 class QConvKernel final : public Kernel {
  public:
-  enum class Path { pointwise, im2col, depthwise };
-
   kc::Geom g;
-  Path path = Path::im2col;
-  const kq::QGemmKernel* qk = nullptr;
-  Tensor packed;                 // per group: qk->packed_bytes(ocg, K)
-  size_t group_bytes = 0;
-  std::vector<int8_t> dw_w;      // depthwise: [KH*KW][C]
-  std::vector<int32_t> dw_bias;
+  std::unique_ptr<kc::QConvOctet> octet;    // one of the two is set
+  std::unique_ptr<kc::QConvOnednn> onednn;
   std::vector<float> scale;      // [OC] s_x * s_w[j] / s_y
   kq::Epilogue ep;               // without pointers
-  int32_t za = 0;
   int residual = -1;
   bool in_nhwc = true, out_nhwc = true, res_nhwc = true;
-  int64_t block_rows = 0;        // im2col rows per block
 
-  // Workspace: [x nhwc copy][residual nhwc copy][y nhwc][im2col block]; the copies only in plain layout.
+  // Workspace: [x nhwc copy][residual nhwc copy][y nhwc][implementation's scratch]; copies only in plain layout.
   size_t x_copy() const { return in_nhwc ? 0 : round64(size_t(g.n * g.h * g.w * g.ic)); }
   size_t y_copy() const { return out_nhwc ? 0 : round64(size_t(g.rows() * g.oc)); }
   size_t r_copy() const { return residual < 0 || res_nhwc ? 0 : round64(size_t(g.rows() * g.oc)); }
-  int64_t k_padded = 0;           // GEMM depth: k() rounded up to a multiple of 4 (im2col path)
-  size_t block_bytes() const { return path == Path::im2col ? round64(size_t(block_rows * k_padded)) : 0; }
-  size_t workspace_bytes() const override { return x_copy() + r_copy() + y_copy() + block_bytes(); }
+  size_t impl_bytes() const { return onednn ? onednn->workspace_bytes() : octet->workspace_bytes(); }
+  size_t workspace_bytes() const override { return x_copy() + r_copy() + y_copy() + impl_bytes(); }
 
-  std::string name() const override {
-    if (path == Path::depthwise) return "qconv_dw/baseline";
-    std::string s = std::string("qconv/") + kernels::isa_name(qk->isa) + ":" + std::to_string(qk->mr) + "x" +
-                    std::to_string(qk->nr);
-    return path == Path::im2col ? s + "+im2col" : s;
-  }
+  std::string name() const override { return onednn ? "qconv/onednn:" + onednn->impl() : octet->name(); }
+
+  // oneDNN's `sum` post-op accumulates onto dst: when the planner lets y take over the residual's buffer (the
+  // skip tensor dies here, as in every ResNet block), the residual is already in place and run() copies nothing.
+  int inplace_input() const override { return onednn && residual >= 0 && res_nhwc && out_nhwc ? residual : -1; }
 
   void run(ExecContext& ctx, std::span<const TensorView> in, std::span<const TensorView> out) const override {
     auto* ws = static_cast<uint8_t*>(ctx.workspace);
@@ -77,43 +79,19 @@ class QConvKernel final : public Kernel {
     uint8_t* xs = ws;
     uint8_t* rs = xs + x_copy();
     uint8_t* ys = rs + r_copy();
-    uint8_t* block = ys + y_copy();
+    uint8_t* scratch = ys + y_copy();
     if (!in_nhwc) transpose_u8(x, xs, g.n, g.ic, g.h * g.w), x = xs;
     if (r && !res_nhwc) transpose_u8(r, rs, g.n, g.oc, g.oh * g.ow), r = rs;
     uint8_t* yd = out_nhwc ? y : ys;
 
-    kq::Epilogue e = ep;
-    e.scale = scale.data();
-    e.residual = r;
-    e.ld_residual = size_t(g.oc);
-    const auto* pk = static_cast<const uint8_t*>(packed.data());
-    switch (path) {
-      case Path::pointwise:
-        kq::qgemm(*qk, size_t(g.rows()), size_t(g.oc), size_t(g.ic), x, size_t(g.ic), pk, e, yd, size_t(g.oc),
-                  ctx.parallel);
-        break;
-      case Path::depthwise:
-        split_work(ctx, g.rows(), g.oc * g.kh * g.kw, [&](int64_t r0, int64_t r1) {
-          kc::depthwise_nhwc(g, x, za, dw_w.data(), dw_bias.data(), e, r0, r1, yd);
-        });
-        break;
-      case Path::im2col: {
-        const int64_t k = k_padded, ocg = g.ocg();
-        for (int64_t r0 = 0; r0 < g.rows(); r0 += block_rows) {
-          const int64_t rows = std::min(block_rows, g.rows() - r0);
-          for (int64_t grp = 0; grp < g.groups; ++grp) {
-            split_work(ctx, rows, k, [&](int64_t a, int64_t b) {
-              kc::im2col_nhwc(g, x, uint8_t(za), grp, r0 + a, r0 + b, block + a * k, k);
-            });
-            kq::Epilogue eg = e;
-            eg.scale = scale.data() + grp * ocg;
-            if (r) eg.residual = r + r0 * g.oc + grp * ocg;
-            kq::qgemm(*qk, size_t(rows), size_t(ocg), size_t(k), block, size_t(k), pk + grp * group_bytes, eg,
-                      yd + r0 * g.oc + grp * ocg, size_t(g.oc), ctx.parallel);
-          }
-        }
-        break;
-      }
+    if (onednn) {
+      onednn->run(x, r, yd, scratch, ctx.parallel ? ctx.parallel->threads() : 1);
+    } else {
+      kq::Epilogue e = ep;
+      e.scale = scale.data();
+      e.residual = r;
+      e.ld_residual = size_t(g.oc);
+      octet->run(x, yd, e, scratch, ctx.parallel);
     }
     if (!out_nhwc) transpose_u8(ys, y, g.n, g.oh * g.ow, g.oc);
   }
@@ -156,7 +134,7 @@ std::unique_ptr<Kernel> make_qconv(const KernelInfo& info) {
   if (yshape != want) info.fail("output has shape " + shape_str(yshape) + ", expected " + shape_str(want));
 
   const float sx = quant_scales(info, 1, "x_scale")[0];
-  k->za = quant_zero_points(info, 2, "x_zero_point", DType::u8)[0];
+  const int32_t za = quant_zero_points(info, 2, "x_zero_point", DType::u8)[0];
   const std::vector<float> sw = quant_scales(info, 4, "w_scale", g.oc);
   for (int32_t z : quant_zero_points(info, 5, "w_zero_point", DType::i8, g.oc))
     if (z != 0) unsupported(info, "weight zero point " + std::to_string(z) + ": only symmetric weights (0) run");
@@ -188,38 +166,13 @@ std::unique_ptr<Kernel> make_qconv(const KernelInfo& info) {
   if (k->residual >= 0) k->res_nhwc = k->res_nhwc || (g.oh == 1 && g.ow == 1);
 
   const int8_t* wd = wt->as<int8_t>();
-  const int64_t icg = g.icg(), ocg = g.ocg(), taps = g.kh * g.kw;
-  if (g.is_depthwise() && w[1] == 1) {
-    k->path = QConvKernel::Path::depthwise;
-    k->dw_w.resize(size_t(taps * g.oc));
-    for (int64_t c = 0; c < g.oc; ++c)
-      for (int64_t t = 0; t < taps; ++t) k->dw_w[size_t(t * g.oc + c)] = wd[c * taps + t];
-    k->dw_bias = bias;
-    return k;
+  if (choose_impl() == Impl::onednn) {
+    // Null when oneDNN has no implementation for the problem: octet's path below runs it (inspect shows which).
+    k->onednn = kc::QConvOnednn::try_create(g, wd, bias.data(), k->scale.data(), za, k->ep, k->residual >= 0,
+                                            std::max(1, info.threads));
+    if (k->onednn) return k;
   }
-  k->qk = &kq::qgemm_kernel(info.isa);
-  k->path = g.is_pointwise() ? QConvKernel::Path::pointwise : QConvKernel::Path::im2col;
-  // Weights to the im2col column order: W'[j][(ky*KW + kx)*ICg + c] = W[j][c][ky][kx], then packed per group
-  // with z_x folded into the bias (qgemm.h). The im2col path rounds the depth up to whole 4-byte groups (zero
-  // weights, z_x activations: they add nothing) so the micro-kernels never take their k % 4 tail (conv1 of
-  // ResNet-50: K = 7*7*3 = 147).
-  const int64_t kk = k->path == QConvKernel::Path::im2col ? (g.k() + 3) / 4 * 4 : g.k();
-  k->k_padded = kk;
-  std::vector<int8_t> wr(static_cast<size_t>(g.oc * kk), 0);
-  for (int64_t j = 0; j < g.oc; ++j)
-    for (int64_t c = 0; c < icg; ++c)
-      for (int64_t t = 0; t < taps; ++t) wr[size_t(j * kk + t * icg + c)] = wd[(j * icg + c) * taps + t];
-  k->group_bytes = round64(k->qk->packed_bytes(size_t(ocg), size_t(kk)));
-  k->packed = Tensor(DType::u8, Shape{int64_t(k->group_bytes * size_t(g.groups))});
-  for (int64_t grp = 0; grp < g.groups; ++grp)
-    k->qk->pack(size_t(ocg), size_t(kk), wr.data() + grp * ocg * kk, size_t(kk), bias.data() + grp * ocg, k->za,
-                static_cast<uint8_t*>(k->packed.data()) + grp * k->group_bytes);
-  if (k->path == QConvKernel::Path::im2col) {
-    // About 1 MB of im2col rows per block (L2-sized), whole tiles, at least one tile.
-    const int64_t mr = k->qk->mr;
-    k->block_rows = std::max<int64_t>(mr, (int64_t(1) << 20) / std::max<int64_t>(1, kk) / mr * mr);
-    k->block_rows = std::min(k->block_rows, g.rows());
-  }
+  k->octet = std::make_unique<kc::QConvOctet>(g, wd, bias.data(), za, info.isa);
   return k;
 }
 

@@ -68,6 +68,9 @@ dnnl::algorithm eltwise_of(gemm::Activation::Kind k) {
 
 }  // namespace
 
+dnnl::engine& onednn_engine() { return cpu_engine(); }
+dnnl::stream& onednn_thread_stream() { return thread_stream(); }
+
 struct ConvFp32Onednn::Impl {
   dnnl::convolution_forward::primitive_desc pd;
   dnnl::convolution_forward prim;

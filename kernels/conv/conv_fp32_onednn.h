@@ -20,7 +20,17 @@
 
 #include "kernels/gemm/sgemm.h"
 
+namespace dnnl {
+struct engine;
+struct stream;
+}  // namespace dnnl
+
 namespace octet::kernels::conv {
+
+/// The process's one oneDNN CPU engine (made on first use, after OCTET_MAX_ISA has clamped oneDNN's ISA) and
+/// the calling thread's stream on it: shared by every oneDNN-backed kernel (also kernels/qconv/qconv_onednn).
+dnnl::engine& onednn_engine();
+dnnl::stream& onednn_thread_stream();
 
 /// A 2-D convolution (1-D is H = 1). Logical shapes are NCHW; `*_nhwc` says how src/dst/residual lie in memory.
 struct ConvParams {

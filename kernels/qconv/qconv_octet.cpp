@@ -1,0 +1,110 @@
+#include "kernels/qconv/qconv_octet.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace octet::kernels::qconv {
+namespace {
+
+size_t round64(size_t x) { return (x + 63) / 64 * 64; }
+
+// Work below this many multiply-adds runs on the calling thread: waking the pool costs more than it saves
+// (the same grain as the engine's split_work).
+constexpr int64_t kParallelGrain = 1 << 15;
+
+void split(Parallel* par, int64_t n, int64_t unit_cost, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  if (!par || n * unit_cost < kParallelGrain)
+    fn(0, n);
+  else
+    parallel_for(par, n, fn);
+}
+
+}  // namespace
+
+QConvOctet::QConvOctet(const Geom& g, const int8_t* w, const int32_t* bias, int32_t za, Isa limit)
+    : g_(g), za_(za) {
+  const int64_t icg = g.icg(), ocg = g.ocg(), taps = g.kh * g.kw;
+  std::vector<int32_t> b(size_t(g.oc), 0);
+  if (bias) b.assign(bias, bias + g.oc);
+  if (g.is_depthwise() && icg == 1) {
+    path_ = Path::depthwise;
+    dw_w_.resize(size_t(taps * g.oc));
+    for (int64_t c = 0; c < g.oc; ++c)
+      for (int64_t t = 0; t < taps; ++t) dw_w_[size_t(t * g.oc + c)] = w[c * taps + t];
+    dw_bias_ = std::move(b);
+    return;
+  }
+  qk_ = &qgemm::qgemm_kernel(limit);
+  path_ = g.is_pointwise() ? Path::pointwise : Path::im2col;
+  // Weights to the im2col column order: W'[j][(ky*KW + kx)*ICg + c] = W[j][c][ky][kx], then packed per group
+  // with z_x folded into the bias (qgemm.h). The im2col path rounds the depth up to whole 4-byte groups (zero
+  // weights, z_x activations: they add nothing) so the micro-kernels never take their k % 4 tail (conv1 of
+  // ResNet-50: K = 7*7*3 = 147).
+  const int64_t kk = path_ == Path::im2col ? (g.k() + 3) / 4 * 4 : g.k();
+  k_padded_ = kk;
+  std::vector<int8_t> wr(size_t(g.oc * kk), 0);
+  for (int64_t j = 0; j < g.oc; ++j)
+    for (int64_t c = 0; c < icg; ++c)
+      for (int64_t t = 0; t < taps; ++t) wr[size_t(j * kk + t * icg + c)] = w[(j * icg + c) * taps + t];
+  group_bytes_ = round64(qk_->packed_bytes(size_t(ocg), size_t(kk)));
+  packed_.resize(group_bytes_ * size_t(g.groups) + 64);
+  packed_offset_ = size_t(-reinterpret_cast<uintptr_t>(packed_.data()) & 63);
+  for (int64_t grp = 0; grp < g.groups; ++grp)
+    qk_->pack(size_t(ocg), size_t(kk), wr.data() + grp * ocg * kk, size_t(kk), b.data() + grp * ocg, za,
+              packed_.data() + packed_offset_ + size_t(grp) * group_bytes_);
+  if (path_ == Path::im2col) {
+    // About 1 MB of im2col rows per block (L2-sized), whole tiles, at least one tile.
+    const int64_t mr = qk_->mr;
+    block_rows_ = std::max<int64_t>(mr, (int64_t(1) << 20) / std::max<int64_t>(1, kk) / mr * mr);
+    block_rows_ = std::min(block_rows_, g.rows());
+  }
+}
+
+size_t QConvOctet::workspace_bytes() const {
+  return path_ == Path::im2col ? round64(size_t(block_rows_ * k_padded_)) : 0;
+}
+
+std::string QConvOctet::name() const {
+  if (path_ == Path::depthwise) return "qconv_dw/baseline";
+  std::string s =
+      std::string("qconv/") + isa_name(qk_->isa) + ":" + std::to_string(qk_->mr) + "x" + std::to_string(qk_->nr);
+  return path_ == Path::im2col ? s + "+im2col" : s;
+}
+
+void QConvOctet::run(const uint8_t* x, uint8_t* y, const qgemm::Epilogue& ep, void* workspace,
+                     Parallel* par) const {
+  const Geom& g = g_;
+  const uint8_t* pk = packed_.data() + packed_offset_;
+  switch (path_) {
+    case Path::pointwise:
+      qgemm::qgemm(*qk_, size_t(g.rows()), size_t(g.oc), size_t(g.ic), x, size_t(g.ic), pk, ep, y, size_t(g.oc),
+                   par);
+      break;
+    case Path::depthwise:
+      split(par, g.rows(), g.oc * g.kh * g.kw, [&](int64_t r0, int64_t r1) {
+        depthwise_nhwc(g, x, za_, dw_w_.data(), dw_bias_.data(), ep, r0, r1, y);
+      });
+      break;
+    case Path::im2col: {
+      auto* block = static_cast<uint8_t*>(workspace);
+      const int64_t k = k_padded_, ocg = g.ocg();
+      for (int64_t r0 = 0; r0 < g.rows(); r0 += block_rows_) {
+        const int64_t rows = std::min(block_rows_, g.rows() - r0);
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          split(par, rows, k, [&](int64_t a, int64_t b) {
+            im2col_nhwc(g, x, uint8_t(za_), grp, r0 + a, r0 + b, block + a * k, k);
+          });
+          qgemm::Epilogue eg = ep;
+          eg.scale = ep.scale + grp * ocg;
+          if (ep.residual) eg.residual = ep.residual + r0 * int64_t(ep.ld_residual) + grp * ocg;
+          qgemm::qgemm(*qk_, size_t(rows), size_t(ocg), size_t(k), block, size_t(k), pk + grp * group_bytes_, eg,
+                        y + r0 * g.oc + grp * ocg, size_t(g.oc), par);
+        }
+      }
+      break;
+    }
+  }
+}
+
+}  // namespace octet::kernels::qconv

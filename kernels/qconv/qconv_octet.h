@@ -1,0 +1,55 @@
+// Octet's own quantized convolution, one object per conv: the path chosen once (pointwise = one qgemm over X,
+// depthwise = the channel loop, anything else = im2col in row blocks + qgemm per group), the weights laid out
+// and packed once, then run() many times. The engine's QConv (engine/ops/qconv.cpp) and the kernel benchmarks
+// (bench/kernels/bench_qconv.cpp) both run convolutions through this, so a benchmark row times the engine's code.
+// The arithmetic is that of qconv.h / qgemm.h: every path gives the bits of qconv_ref().
+//
+// Thread safety: run() is const; all scratch is the caller's workspace.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/dispatch.h"
+#include "kernels/parallel.h"
+#include "kernels/qconv/qconv.h"
+#include "kernels/qgemm/qgemm.h"
+
+namespace octet::kernels::qconv {
+
+class QConvOctet {
+ public:
+  enum class Path { pointwise, im2col, depthwise };
+
+  /// w: ONNX order [OC][IC/groups][KH][KW] s8; bias: OC int32 (may be null); za: the activation zero point
+  /// (folded into the packed bias). limit: the highest qgemm tier to use (the CPU's best at most that).
+  QConvOctet(const Geom& g, const int8_t* w, const int32_t* bias, int32_t za, Isa limit);
+
+  /// The im2col block (0 for the other paths).
+  size_t workspace_bytes() const;
+  /// For `octet inspect`: "qconv/avx2:4x16", "qconv/avx2:4x16+im2col", "qconv_dw/baseline".
+  std::string name() const;
+  Path path() const { return path_; }
+  const Geom& geom() const { return g_; }
+
+  /// y (NHWC u8, rows() x OC, row stride OC) from x (NHWC u8). ep: kind u8 with scale[OC] and, if any, the
+  /// residual at row 0 (NHWC, ld_residual). par: thread split (null = calling thread).
+  void run(const uint8_t* x, uint8_t* y, const qgemm::Epilogue& ep, void* workspace, Parallel* par) const;
+
+ private:
+  Geom g_;
+  Path path_ = Path::im2col;
+  int32_t za_ = 0;
+  const qgemm::QGemmKernel* qk_ = nullptr;
+  std::vector<uint8_t> packed_;  // per group: group_bytes_ (64-byte aligned offsets into an aligned buffer)
+  size_t packed_offset_ = 0;     // alignment padding at the front of packed_
+  size_t group_bytes_ = 0;
+  std::vector<int8_t> dw_w_;     // depthwise: [KH*KW][C]
+  std::vector<int32_t> dw_bias_;
+  int64_t k_padded_ = 0;         // im2col GEMM depth: k() rounded up to a multiple of 4
+  int64_t block_rows_ = 0;       // im2col rows per block
+};
+
+}  // namespace octet::kernels::qconv
