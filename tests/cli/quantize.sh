@@ -124,7 +124,7 @@ check "--weight-bits 7 writes weights within [-63, 63], some at the edge" -- $PY
 import onnx, numpy as np
 from onnx import numpy_helper as nh
 m = onnx.load('$T/q7.onnx')
-w = [nh.to_array(t) for t in m.graph.initializer if t.name.endswith('_quantized')]
+w = [nh.to_array(t) for t in m.graph.initializer if t.name.endswith('_quantized') and t.data_type == onnx.TensorProto.INT8]
 assert len(w) == 7 and all(np.abs(a).max() == 63 for a in w), [int(np.abs(a).max()) for a in w]"
 
 # 3. Usage errors (exit 2) and bad input (exit 1).
