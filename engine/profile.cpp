@@ -9,16 +9,21 @@ int64_t node_macs(const Graph& g, int node) {
   const Node& n = g.nodes[node];
   if (n.outputs.empty() || n.outputs[0] < 0 || !g.values[n.outputs[0]].shape_known()) return 0;
   const Shape out = g.values[n.outputs[0]].shape();
-  if ((n.op_type == "Conv" || n.op_type == "QLinearConv") && n.inputs.size() >= 2) {
+  // The int8 forms (QLinearConv, octet's lowered QConv / QGemm) have the weight at input 3, after x's scale and
+  // zero point.
+  const bool qconv = n.op_type == "QLinearConv" || n.op_type == "QConv";
+  if ((n.op_type == "Conv" || qconv) && n.inputs.size() >= 4 - (qconv ? 0 : 2)) {
     // Every output element sums (C_in / group) * prod(kernel) products.
-    const int w_index = n.op_type == "Conv" ? 1 : 3;
+    const int w_index = qconv ? 3 : 1;
     if (n.inputs[w_index] < 0 || !g.values[n.inputs[w_index]].shape_known()) return 0;
     const Shape w = g.values[n.inputs[w_index]].shape();
     int64_t per_out = 1;
     for (size_t i = 1; i < w.size(); ++i) per_out *= w[i];
     return num_elements(out) * per_out;
   }
-  if ((n.op_type == "Gemm" || n.op_type == "MatMul") && n.inputs.size() >= 2 && n.inputs[0] >= 0) {
+  const bool gemm = n.op_type == "Gemm" || n.op_type == "MatMul" || n.op_type == "QGemm" ||
+                    n.op_type == "QLinearMatMul";
+  if (gemm && n.inputs.size() >= 2 && n.inputs[0] >= 0) {
     // M x N outputs, each a K-long dot product; K is the reduced dim of A.
     const Shape a = g.values[n.inputs[0]].shape();
     int64_t k = a.empty() ? 1 : a.back();

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "engine/plan.h"
+#include "engine/profile.h"
 #include "engine/session.h"
 #include "graph/onnx_import.h"
 #include "graph/tensor_proto.h"
@@ -70,6 +71,28 @@ TEST_SUITE("qdq") {
     auto q = Session::load(kDir + "qop_net.onnx");
     for (const NodeReport& r : q->describe())
       CHECK_MESSAGE(r.op.rfind("QLinear", 0) != 0, r.op << " was not lowered to an internal op");
+  }
+
+  TEST_CASE("the profiler counts the MACs of the lowered int8 ops as of the float ops they replace") {
+    // Passes off: DQ -> Conv/Gemm -> Q in float; passes on: QConv / QGemm. Same multiply-accumulates either way.
+    auto macs = [](bool optimize, const char* conv_op, const char* gemm_op) {
+      SessionOptions opt;
+      opt.optimize = optimize;
+      auto s = Session::load(kDir + "qdq_net.onnx", opt);
+      Plan& p = s->plan_for({s->default_input_shape(0)});
+      int64_t conv = 0, gemm = 0;
+      for (size_t i = 0; i < p.num_steps(); ++i) {
+        const Node& n = p.graph().nodes[p.step_node(int(i))];
+        if (n.op_type == conv_op) conv += node_macs(p.graph(), p.step_node(int(i)));
+        if (n.op_type == gemm_op) gemm += node_macs(p.graph(), p.step_node(int(i)));
+      }
+      return std::make_pair(conv, gemm);
+    };
+    const auto f = macs(false, "Conv", "Gemm");
+    const auto q = macs(true, "QConv", "QGemm");
+    CHECK(f.first > 0);
+    CHECK(f.second > 0);
+    CHECK(q == f);
   }
 
   TEST_CASE("QuantizeLinear: round half to even, saturation, u8 and s8, per axis") {
