@@ -11,4 +11,17 @@ enum class QuantBackend { octet, onednn };
 QuantBackend quant_backend();
 const char* quant_backend_name(QuantBackend b);
 
+/// For tests: while it lives, kernels created in this process use `b` instead of OCTET_BACKEND. Not for
+/// concurrent use with sessions being created on other threads.
+class ScopedQuantBackend {
+ public:
+  explicit ScopedQuantBackend(QuantBackend b);
+  ~ScopedQuantBackend();
+  ScopedQuantBackend(const ScopedQuantBackend&) = delete;
+  ScopedQuantBackend& operator=(const ScopedQuantBackend&) = delete;
+
+ private:
+  int previous_;
+};
+
 }  // namespace octet::ops

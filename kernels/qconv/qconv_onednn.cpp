@@ -41,7 +41,7 @@ struct QConvOnednn::Impl {
   dnnl::convolution_forward prim;
   memory::desc src_md, dst_md;
   memory weights, bias, src_zp, dst_zp;
-  bool fold_za = false, runtime_src_zp = false, runtime_dst_zp = false, has_residual = false;
+  bool fold_za = false, runtime_src_zp = false, has_residual = false;
   int threads = 1;
   size_t scratch_bytes = 0;
 };
@@ -72,8 +72,9 @@ QConvOnednn::QConvOnednn(const Geom& g, const int8_t* w, const int32_t* bias, co
   // zero padding (q = 0) would leave -z_x * w too much in the fold at those border pixels only, so there
   // z_x becomes oneDNN's source zero point, which treats padding exactly as octet does (contributes 0 after
   // the subtraction: oneDNN adds a padding compensation).
-  m.fold_za = g.pad_t == 0 && g.pad_l == 0 && pad_end(g.h, g.oh, g.kh, g.sh, g.dh, 0) <= 0 &&
-              pad_end(g.w, g.ow, g.kw, g.sw, g.dw, 0) <= 0;
+  // (z_x = 0, the usual case after a ReLU, needs neither.)
+  m.fold_za = za == 0 || (g.pad_t == 0 && g.pad_l == 0 && pad_end(g.h, g.oh, g.kh, g.sh, g.dh, 0) <= 0 &&
+                          pad_end(g.w, g.ow, g.kw, g.sw, g.dw, 0) <= 0);
   std::vector<int32_t> b(size_t(g.oc), 0);
   for (int64_t j = 0; j < g.oc; ++j) {
     int32_t colsum = 0;

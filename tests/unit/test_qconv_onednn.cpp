@@ -15,6 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "engine/ops/backend.h"
+#include "engine/session.h"
+#include "graph/onnx_import.h"
+#include "graph/tensor_proto.h"
 #include "kernels/dispatch.h"
 #include "kernels/qconv/qconv.h"
 #include "kernels/qconv/qconv_onednn.h"
@@ -137,9 +141,71 @@ std::vector<Case> sweep() {
   return all;
 }
 
+// The scale of the DequantizeLinear that produces graph output 0 (through Identity nodes): one LSB of the
+// model's float output.
+float output_lsb(const std::string& model) {
+  const Graph g = load_onnx(model);
+  int v = g.outputs.at(0);
+  while (g.values[size_t(v)].producer >= 0 && g.nodes[size_t(g.values[size_t(v)].producer)].op_type == "Identity")
+    v = g.nodes[size_t(g.values[size_t(v)].producer)].inputs.at(0);
+  REQUIRE(g.values[size_t(v)].producer >= 0);
+  const Node& dq = g.nodes[size_t(g.values[size_t(v)].producer)];
+  REQUIRE(dq.op_type == "DequantizeLinear");
+  const Value& scale = g.values[size_t(dq.inputs.at(1))];
+  REQUIRE(scale.constant);
+  return scale.constant->as<float>()[0];
+}
+
 }  // namespace
 
 TEST_SUITE("qconv_onednn") {
+  TEST_CASE("QDQ test models: OCTET_BACKEND=onednn gives octet's outputs within 1 LSB, every QConv on oneDNN") {
+    const std::string dir = std::string(OCTET_SOURCE_DIR) + "/tests/data/qdq/";
+    for (const std::string m : {"qdq_net", "qop_net"}) {
+      CAPTURE(m);
+      const std::string path = dir + m + ".onnx";
+      const float lsb = output_lsb(path);
+      // Plans compile on first use, so each backend's session is loaded, compiled and run inside its scope.
+      auto outputs = [&](ops::QuantBackend backend, int* onednn_convs) {
+        ops::ScopedQuantBackend scope(backend);
+        SessionOptions opt;
+        opt.threads = 2;
+        auto s = Session::load(path, opt);
+        int convs = 0;
+        for (const NodeReport& r : s->describe())
+          if (r.op == "QConv") {
+            ++convs;
+            const bool dnn = r.kernel.rfind("qconv/onednn:", 0) == 0;
+            CHECK_MESSAGE(dnn == (backend == ops::QuantBackend::onednn), r.name << " runs " << r.kernel);
+          }
+        *onednn_convs = convs;
+        std::vector<Tensor> outs;
+        for (int i = 0; i < 2; ++i) {
+          const Tensor in = read_tensor_pb(dir + "input_" + std::to_string(i) + ".pb");
+          outs.push_back(std::move(s->run({in.view()}).at(0)));
+        }
+        return outs;
+      };
+      int convs_octet = 0, convs_onednn = 0;
+      const std::vector<Tensor> a = outputs(ops::QuantBackend::octet, &convs_octet);
+      const std::vector<Tensor> b = outputs(ops::QuantBackend::onednn, &convs_onednn);
+      CHECK(convs_onednn >= 2);
+      CHECK(convs_onednn == convs_octet);
+      size_t n = 0, off = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        REQUIRE(a[i].shape() == b[i].shape());
+        for (int64_t k = 0; k < a[i].numel(); ++k) {
+          const float d = std::fabs(a[i].as<float>()[k] - b[i].as<float>()[k]);
+          CHECK_MESSAGE(d <= lsb * 1.001f, "element " << k << ": octet " << a[i].as<float>()[k] << ", oneDNN "
+                                                      << b[i].as<float>()[k] << ", 1 LSB = " << lsb);
+          off += d > 0;
+          ++n;
+        }
+      }
+      MESSAGE(m << ": " << off << " of " << n << " outputs differ (by 1 LSB)");
+    }
+  }
+
   TEST_CASE("oneDNN int8 conv equals qconv_ref within 1 LSB (at most 1% off by one) over a shape sweep") {
     size_t total = 0, off = 0;
     for (const Case& c : sweep())
@@ -164,8 +230,8 @@ TEST_SUITE("qconv_onednn") {
     const auto& f = kernels::cpu_features();
     if (f.avx512vnni || f.avxvnni)
       CHECK(o.max_diff <= 1);
-    else
-      CHECK(o.n > 0);  // measured and reported above; not a bound oneDNN promises on this CPU
+    else  // measured and reported above, not bounded: the cause is oneDNN's choice of a non-VNNI kernel
+      CHECK((o.impl.find("avx2") != std::string::npos || o.impl.find("sse41") != std::string::npos));
   }
 }
 
