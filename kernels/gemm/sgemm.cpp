@@ -80,6 +80,21 @@ void compute_part(const SgemmKernel& uk, const SgemmArgs& g, const float* packed
   const int mr = uk.mr, nr = uk.nr;
   const int64_t mc_max = mc_of(uk), strips_per_nc = std::max<int64_t>(1, kNcCols / nr);
   alignas(64) float tile[kMaxMr * 32];
+  // A read in place (no pack) when the tier has a strided tile and A is row-major with alpha 1 (conv patches,
+  // an NHWC image, a plain MatMul operand): a conv's N of 64..256 columns does too little work per element of A
+  // (N/16 tile steps) to pay for a copy of it.
+  const bool in_place = uk.rows_strided[1] && g.a_cs == 1 && g.alpha == 1.f;
+  // The strided tile also applies a per-column bias (scale 1) and relu/clip in registers on the last K block;
+  // any other epilogue runs after the tile (sgemm_epilogue).
+  const Addend* bias = nullptr;
+  int addends = 0;
+  for (const Addend& ad : g.add)
+    if (ad.data) ++addends, bias = &ad;
+  const Activation::Kind act = g.act.kind;
+  const bool fuse = in_place && (act == Activation::none || act == Activation::relu || act == Activation::clip) &&
+                    (addends == 0 || (addends == 1 && bias->rs == 0 && bias->cs == 1 && bias->scale == 1.f));
+  if (addends == 0) bias = nullptr;
+  alignas(32) float bias_tail[32] = {};
   for (int64_t sb = part.s0; sb < part.s1; sb += strips_per_nc) {
     const int64_t se = std::min(part.s1, sb + strips_per_nc);
     for (int64_t pc = 0; pc < g.k; pc += kKc) {
@@ -87,24 +102,41 @@ void compute_part(const SgemmKernel& uk, const SgemmArgs& g, const float* packed
       const bool accumulate = pc > 0 || g.accumulate, last = pc + kc >= g.k;
       for (int64_t ic = part.m0; ic < part.m1; ic += mc_max) {
         const int64_t mc = std::min(mc_max, part.m1 - ic);
-        pack_a(uk, g, ic, mc, pc, kc, apack);
+        if (!in_place) pack_a(uk, g, ic, mc, pc, kc, apack);
         for (int64_t s = sb; s < se; ++s) {
           const float* bp = packed_b + s * g.k * nr + pc * nr;
           const int64_t j0 = s * nr, cols = std::min<int64_t>(nr, g.n - j0);
           for (int64_t ir = 0; ir < mc; ir += mr) {
             const int rows = int(std::min<int64_t>(mr, mc - ir));
-            const float* ap = apack + ir * kc;
+            const float* ap = in_place ? g.a + (ic + ir) * g.a_rs + pc : apack + ir * kc;
             float* cp = g.c + (ic + ir) * g.ldc + j0;
+            TileEpilogue ep;
+            if (fuse && last) {
+              ep.relu = act == Activation::relu, ep.clip = act == Activation::clip;
+              ep.lo = g.act.alpha, ep.hi = g.act.beta;
+              if (bias && cols == nr) {
+                ep.bias = bias->data + j0;
+              } else if (bias) {  // the tile reads nr floats of bias: pad the tail with zeros
+                std::copy_n(bias->data + j0, cols, bias_tail);
+                ep.bias = bias_tail;
+              }
+            }
+            auto tile_to = [&](float* dst, int64_t ldd) {
+              if (in_place)
+                uk.rows_strided[rows](kc, ap, g.a_rs, bp, dst, ldd, accumulate, fuse && last ? &ep : nullptr);
+              else
+                uk.rows[rows](kc, ap, bp, dst, ldd, accumulate);
+            };
             if (cols == nr) {
-              uk.rows[rows](kc, ap, bp, cp, g.ldc, accumulate);
+              tile_to(cp, g.ldc);
             } else {
               // Column tail: the tile always stores nr columns, so it goes through a scratch tile.
               if (accumulate)
                 for (int r = 0; r < rows; ++r) std::memcpy(tile + r * nr, cp + r * g.ldc, size_t(cols) * 4);
-              uk.rows[rows](kc, ap, bp, tile, nr, accumulate);
+              tile_to(tile, nr);
               for (int r = 0; r < rows; ++r) std::memcpy(cp + r * g.ldc, tile + r * nr, size_t(cols) * 4);
             }
-            if (last) sgemm_epilogue(g, ic + ir, j0, rows, cols, cp, g.ldc);
+            if (last && !fuse) sgemm_epilogue(g, ic + ir, j0, rows, cols, cp, g.ldc);
           }
         }
       }

@@ -24,6 +24,18 @@ namespace octet::kernels::gemm {
 /// for r < rows. a is a packed A strip ([kc][mr], mr the kernel's rows), b a packed B strip ([kc][nr]).
 /// All nr columns are stored: the driver routes column tails through a scratch tile.
 using SgemmUkernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate);
+/// The epilogue a tile applies in registers before its store: C = act(C + bias[j]) for act none, relu or clip
+/// (NaN handled as the scalar epilogue does: relu maps it to 0, clip keeps it). bias: nr floats (the driver
+/// pads a column tail) or null.
+struct TileEpilogue {
+  const float* bias = nullptr;
+  bool relu = false, clip = false;
+  float lo = 0, hi = 0;  // clip bounds
+};
+/// The same tile reading A in place from a row-major matrix: element (r, p) at a[r*a_rs + p] (no pack of A),
+/// and applying `ep` (when not null) to the finished sum.
+using SgemmUkernelStrided = void (*)(int64_t kc, const float* a, int64_t a_rs, const float* b, float* c,
+                                     int64_t ldc, bool accumulate, const TileEpilogue* ep);
 
 inline constexpr int kMaxMr = 16;
 
@@ -33,6 +45,8 @@ struct SgemmKernel {
   const char* name;  // e.g. "sgemm_6x16_avx2"
   int mr, nr;
   SgemmUkernel rows[kMaxMr + 1];
+  /// Optional (null: the driver packs A): used when A has unit column stride and alpha == 1.
+  SgemmUkernelStrided rows_strided[kMaxMr + 1] = {};
 };
 
 /// The kernel of exactly `tier` (null when this build has none). Does not check the CPU.

@@ -10,22 +10,9 @@ namespace {
 
 constexpr int kMr = 6, kNr = 16;
 
+// C rows = [C +] acc, then (ep) + bias and the clamp, while the sums are still in registers.
 template <int R>
-void ukernel_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
-  __m256 acc0[R], acc1[R];
-#pragma GCC unroll 6
-  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
-  for (int64_t p = 0; p < kc; ++p) {
-    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-#pragma GCC unroll 6
-    for (int r = 0; r < R; ++r) {
-      const __m256 ar = _mm256_broadcast_ss(a + r);
-      acc0[r] = _mm256_fmadd_ps(ar, b0, acc0[r]);
-      acc1[r] = _mm256_fmadd_ps(ar, b1, acc1[r]);
-    }
-    a += kMr;
-    b += kNr;
-  }
+inline void store_tile(__m256* acc0, __m256* acc1, float* c, int64_t ldc, bool accumulate, const TileEpilogue* ep) {
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
     float* cr = c + r * ldc;
@@ -33,44 +20,107 @@ void ukernel_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t 
       acc0[r] = _mm256_add_ps(acc0[r], _mm256_loadu_ps(cr));
       acc1[r] = _mm256_add_ps(acc1[r], _mm256_loadu_ps(cr + 8));
     }
-    _mm256_storeu_ps(cr, acc0[r]);
-    _mm256_storeu_ps(cr + 8, acc1[r]);
   }
+  if (ep) {
+    if (ep->bias) {
+      const __m256 bias0 = _mm256_loadu_ps(ep->bias), bias1 = _mm256_loadu_ps(ep->bias + 8);
+#pragma GCC unroll 6
+      for (int r = 0; r < R; ++r) acc0[r] = _mm256_add_ps(acc0[r], bias0), acc1[r] = _mm256_add_ps(acc1[r], bias1);
+    }
+    // maxps/minps return their second operand when either is NaN: max(x, 0) sends NaN to 0 like the scalar
+    // relu (x > 0 ? x : 0); min(hi, max(lo, x)) keeps it like std::min(std::max(x, lo), hi).
+    if (ep->relu) {
+      const __m256 zero = _mm256_setzero_ps();
+#pragma GCC unroll 6
+      for (int r = 0; r < R; ++r) acc0[r] = _mm256_max_ps(acc0[r], zero), acc1[r] = _mm256_max_ps(acc1[r], zero);
+    } else if (ep->clip) {
+      const __m256 lo = _mm256_set1_ps(ep->lo), hi = _mm256_set1_ps(ep->hi);
+#pragma GCC unroll 6
+      for (int r = 0; r < R; ++r) {
+        acc0[r] = _mm256_min_ps(hi, _mm256_max_ps(lo, acc0[r]));
+        acc1[r] = _mm256_min_ps(hi, _mm256_max_ps(lo, acc1[r]));
+      }
+    }
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+    _mm256_storeu_ps(c + r * ldc, acc0[r]);
+    _mm256_storeu_ps(c + r * ldc + 8, acc1[r]);
+  }
+}
+
+// The tile, for A packed ([kc][6]: element (r, p) at a[p*6 + r]) or read in place from a row-major A (element
+// (r, p) at a[r*a_rs + p], e.g. im2col patches or an NHWC image for a 1x1 conv): the same 12 FMAs per k step,
+// only the address of the 6 broadcasts differs. In place skips the pack of A, which for the N = 64..256 of a
+// conv costs ~1-2 cycles per element against N/16 = 4..16 cycles of FMAs using it.
+template <int R, bool Packed>
+void tile_6x16(int64_t kc, const float* a, int64_t a_rs, const float* b, float* c, int64_t ldc, bool accumulate,
+               const TileEpilogue* ep) {
+  const int64_t rs = Packed ? 1 : a_rs, ks = Packed ? kMr : 1;  // A(r, p) = a[r*rs + p*ks]
+  __m256 acc0[R], acc1[R];
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      const __m256 ar = _mm256_broadcast_ss(a + r * rs);
+      acc0[r] = _mm256_fmadd_ps(ar, b0, acc0[r]);
+      acc1[r] = _mm256_fmadd_ps(ar, b1, acc1[r]);
+    }
+    a += ks;
+    b += kNr;
+  }
+  store_tile<R>(acc0, acc1, c, ldc, accumulate, ep);
 }
 
 // One row (GEMV, e.g. a batch-1 FC layer): the 6-row loop would leave only 2 FMA chains, each waiting on its
 // own previous FMA (latency-bound at 2 FMAs per ~4 cycles). Four k steps per iteration into four accumulator
 // pairs give 8 independent chains; their sum is the same dot product, re-associated.
-template <>
-void ukernel_6x16<1>(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
+template <bool Packed>
+void tile_1x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate,
+               const TileEpilogue* ep) {
+  constexpr int64_t ks = Packed ? kMr : 1;
   __m256 acc0[4], acc1[4];
   for (int u = 0; u < 4; ++u) acc0[u] = acc1[u] = _mm256_setzero_ps();
   int64_t p = 0;
   for (; p + 4 <= kc; p += 4) {
 #pragma GCC unroll 4
     for (int u = 0; u < 4; ++u) {
-      const __m256 ar = _mm256_broadcast_ss(a + u * kMr);
+      const __m256 ar = _mm256_broadcast_ss(a + u * ks);
       acc0[u] = _mm256_fmadd_ps(ar, _mm256_loadu_ps(b + u * kNr), acc0[u]);
       acc1[u] = _mm256_fmadd_ps(ar, _mm256_loadu_ps(b + u * kNr + 8), acc1[u]);
     }
-    a += 4 * kMr;
+    a += 4 * ks;
     b += 4 * kNr;
   }
   for (; p < kc; ++p) {
     const __m256 ar = _mm256_broadcast_ss(a);
     acc0[0] = _mm256_fmadd_ps(ar, _mm256_loadu_ps(b), acc0[0]);
     acc1[0] = _mm256_fmadd_ps(ar, _mm256_loadu_ps(b + 8), acc1[0]);
-    a += kMr;
+    a += ks;
     b += kNr;
   }
   __m256 s0 = _mm256_add_ps(_mm256_add_ps(acc0[0], acc0[1]), _mm256_add_ps(acc0[2], acc0[3]));
   __m256 s1 = _mm256_add_ps(_mm256_add_ps(acc1[0], acc1[1]), _mm256_add_ps(acc1[2], acc1[3]));
-  if (accumulate) {
-    s0 = _mm256_add_ps(s0, _mm256_loadu_ps(c));
-    s1 = _mm256_add_ps(s1, _mm256_loadu_ps(c + 8));
-  }
-  _mm256_storeu_ps(c, s0);
-  _mm256_storeu_ps(c + 8, s1);
+  store_tile<1>(&s0, &s1, c, ldc, accumulate, ep);
+}
+
+template <int R>
+void ukernel_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
+  if constexpr (R == 1)
+    tile_1x16<true>(kc, a, b, c, ldc, accumulate, nullptr);
+  else
+    tile_6x16<R, true>(kc, a, 0, b, c, ldc, accumulate, nullptr);
+}
+
+template <int R>
+void ukernel_6x16_strided(int64_t kc, const float* a, int64_t a_rs, const float* b, float* c, int64_t ldc,
+                          bool accumulate, const TileEpilogue* ep) {
+  if constexpr (R == 1)
+    tile_1x16<false>(kc, a, b, c, ldc, accumulate, ep);
+  else
+    tile_6x16<R, false>(kc, a, a_rs, b, c, ldc, accumulate, ep);
 }
 
 }  // namespace
@@ -81,7 +131,9 @@ const SgemmKernel& sgemm_kernel_avx2() {
                              kMr,
                              kNr,
                              {nullptr, ukernel_6x16<1>, ukernel_6x16<2>, ukernel_6x16<3>, ukernel_6x16<4>,
-                              ukernel_6x16<5>, ukernel_6x16<6>}};
+                              ukernel_6x16<5>, ukernel_6x16<6>},
+                             {nullptr, ukernel_6x16_strided<1>, ukernel_6x16_strided<2>, ukernel_6x16_strided<3>,
+                              ukernel_6x16_strided<4>, ukernel_6x16_strided<5>, ukernel_6x16_strided<6>}};
   return k;
 }
 

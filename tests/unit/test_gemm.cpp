@@ -25,6 +25,7 @@ struct Case {
   bool ta = false, tb = false, prepack = false, accumulate = false;
   float alpha = 1;
   int add_kind = -1;  // -1 none, 0 scalar, 1 [N], 2 [M,1], 3 [M,N]
+  float add_scale = 0.5f;
   Activation act;
   int threads = 1;
 };
@@ -50,7 +51,7 @@ void check_case(const SgemmKernel& uk, const Case& cs, uint32_t seed) {
   g.ldc = n;
   if (cs.add_kind >= 0) {
     const int64_t rs[] = {0, 0, 1, n}, cs_[] = {0, 1, 0, 1};
-    g.add[0] = Addend{add.data(), rs[cs.add_kind], cs_[cs.add_kind], 0.5f};
+    g.add[0] = Addend{add.data(), rs[cs.add_kind], cs_[cs.add_kind], cs.add_scale};
   }
   std::vector<float> want = c0, got = c0;
   SgemmArgs r = g;
@@ -62,7 +63,7 @@ void check_case(const SgemmKernel& uk, const Case& cs, uint32_t seed) {
     for (int64_t j = 0; j < n; ++j) {
       double s = cs.accumulate ? std::abs(c0[size_t(i * n + j)]) : 0;
       for (int64_t p = 0; p < k; ++p) s += std::abs(cs.alpha * g.a[i * g.a_rs + p * g.a_cs] * g.b[p * g.b_rs + j * g.b_cs]);
-      if (g.add[0].data) s += 0.5 * std::abs(g.add[0].data[i * g.add[0].rs + j * g.add[0].cs]);
+      if (g.add[0].data) s += std::abs(cs.add_scale * g.add[0].data[i * g.add[0].rs + j * g.add[0].cs]);
       mag[size_t(i * n + j)] = s;
     }
   std::vector<float> packed;
@@ -144,6 +145,21 @@ TEST_SUITE("gemm") {
           c.accumulate = add == 1;
           check_case(*uk, c, seed++);
         }
+      // The epilogue the strided tile applies in registers (alpha 1, row-major A, a per-column bias of scale 1,
+      // none/relu/clip), with and without C accumulated onto, over row/column tails and K blocks (K > KC = 256:
+      // only the last block applies it); and the cases next to it that must not take it (scale != 1, [M,N]).
+      for (int64_t k : {5, 257, 600})
+        for (int act : {int(Activation::none), int(Activation::relu), int(Activation::clip)})
+          for (int variant = 0; variant < 4; ++variant) {
+            Case c{2 * uk->mr + 1, 3 * uk->nr + 7, k};
+            c.add_kind = variant == 3 ? 3 : variant == 0 ? -1 : 1;
+            c.add_scale = variant == 2 ? 0.5f : 1.f;
+            c.act.kind = Activation::Kind(act);
+            c.act.alpha = -0.2f, c.act.beta = 0.3f;
+            c.accumulate = (k + variant) % 2;
+            c.prepack = variant % 2;
+            check_case(*uk, c, seed++);
+          }
       Case c{3, 5, 0};  // k = 0: C = epilogue(addend)
       c.add_kind = 3;
       check_case(*uk, c, seed++);
