@@ -6,7 +6,7 @@
 //   qconv/<impl>/<model>/network   every conv of the model in order, each shape `count` times (its own weights
 //                                  per occurrence, streaming from memory as in a real run): the total-time ratio
 // over every distinct conv of ResNet-50 (bench/kernels/resnet50_shapes.h) and MobileNetV2 (mobilenet_v2_shapes.h).
-// Tiers: every one this CPU runs (OCTET_MAX_ISA clamps); scalar only on shapes below 30 MMAC (it is the
+// Tiers: every one this CPU runs (OCTET_MAX_ISA clamps); scalar only on shapes up to 3 MMAC (it is the
 // correctness fallback). Counters: GMACps and peak_pct (percent of the int8 peak of the CPU's top tier, peak.h).
 //
 // Zero points as in a quantized network: activations after a ReLU have z_x = 0, so z_x = 0 except on each
@@ -178,7 +178,7 @@ void register_model(const char* model, const ConvShape (&convs)[N]) {
     const std::string impl = tier == kOnednn ? "onednn" : kernels::isa_name(Isa(tier));
     for (size_t i = 0; i < N; ++i) {
       const ConvShape& s = convs[i];
-      if (tier == int(Isa::scalar) && s.macs() > 30'000'000) continue;
+      if (tier == int(Isa::scalar) && s.macs() > 3'000'000) continue;
       const bool first = i == 0;
       benchmark::RegisterBenchmark(("qconv/" + impl + "/" + model + "/" + s.name).c_str(),
                                    [&s, first, tier](benchmark::State& st) { bench_layer(st, s, first, tier); })
