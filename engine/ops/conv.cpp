@@ -43,19 +43,26 @@ class Im2colConvKernel final : public Kernel {
 };
 
 // Which FP32 conv runs a shape both can run. OCTET_CONV_FP32=onednn|im2col forces one (tests, benchmarks).
-// The rule, from bench/kernels (conv/onednn_fp32 vs conv/im2col_sgemm, ResNet-50 shapes, 1 thread, AVX2 Zen 3,
-// medians of 5, im2col time / oneDNN time): oneDNN 2.6's jit:avx2 NHWC direct conv is weak on spatial kernels
-// that are strided or run on small maps, where im2col + SGEMM wins -
-//   3x3 s2: 128ch 56->28 0.80, 256ch 28->14 0.78, 512ch 14->7 0.83;  3x3 s1: 256ch 14x14 0.93, 512ch 7x7 0.96
-// and loses elsewhere: 3x3 s1 on 56x56 (1.43) and 28x28 (1.22), every 1x1 (1.06-2.2; oneDNN's jit_1x1 is
-// strong), and the 7x7 stem with 3 input channels (2.95: im2col copies runs of only 3 floats).
+// The rule, from the ResNet-50 per-layer profile (octet bench --profile, 1 thread, AVX2 Zen 3) after the SGEMM
+// read A in place with bias + ReLU fused in registers (~90-95% of the FMA peak on conv-sized GEMMs):
+//  - spatial kernels with C >= 64 (K = 9C >= 576): im2col + SGEMM wins at every size - 3x3 s1 on 56x56 ~4.1
+//    vs ~4.4 ms, on 28x28 ~4.0 vs ~4.3, and the strided and <= 14x14 ones by 20-50% (oneDNN 2.6's jit:avx2
+//    NHWC direct conv is weak there);
+//  - 1x1 stride 1 with 64 <= C <= 256 (one K block; A is the NHWC image itself, no copy), OC >= 64 and a map of
+//    >= 28x28 (M >= 784 rows reuse each packed B strip): SGEMM wins or ties (ResNet-50's l1 1x1s and the
+//    128->512 expand: ~1.8 vs ~2.0-2.3 ms). oneDNN's jit_1x1 stays ahead with C >= 512 (~1.5 vs ~1.65 ms), on
+//    small maps (ResNet-50's 14x14/7x7, MobileNetV2's 14x14 expands 64->384: 0.16 vs 0.28 ms), on narrow
+//    outputs (MobileNetV2's 144->24 projections: 0.30 vs 0.72 ms, a 16-wide tile half empty) and on strided
+//    1x1 (the downsample, ~3.2 vs ~3.6 ms, im2col gathers every other pixel);
+//  - C < 64, e.g. the 7x7 stem on 3 channels: im2col copies runs of only C floats; oneDNN's jit conv is better.
 bool choose_im2col(const ConvParams& p) {
   if (const char* force = std::getenv("OCTET_CONV_FP32")) {
     if (std::strcmp(force, "im2col") == 0) return true;
     if (std::strcmp(force, "onednn") == 0) return false;
   }
+  if (p.ic < 64) return false;
   const bool spatial = p.kh * p.kw > 1, strided = p.stride_h > 1 || p.stride_w > 1;
-  return spatial && p.ic >= 64 && (strided || p.oh * p.ow <= 14 * 14);
+  return spatial || (!strided && p.ic <= 256 && p.oc >= 64 && p.oh * p.ow >= 28 * 28);
 }
 
 class ConvKernel final : public Kernel {
