@@ -25,13 +25,15 @@ class Importer {
     g_.path = name;
   }
 
-  Graph run(const onnx::ModelProto& m) {
+  // `m` is consumed: each initializer's raw bytes are freed once its Tensor is built, so the load holds one copy
+  // of the weights at a time (plus the one being converted), not the message's and the graph's side by side.
+  Graph run(onnx::ModelProto& m) {
     if (!m.has_graph()) fail("not a valid ONNX model (no graph)");
     g_.producer = m.producer_name();
     for (const auto& kv : m.metadata_props()) g_.metadata[kv.key()] = kv.value();
     read_opsets(m);
+    read_initializers(*m.mutable_graph());
     const onnx::GraphProto& gp = m.graph();
-    read_initializers(gp);
     read_inputs(gp);
     read_nodes(gp);
     for (const auto& vi : gp.value_info()) read_value_info(vi, /*required=*/false);
@@ -60,12 +62,15 @@ class Importer {
     }
   }
 
-  void read_initializers(const onnx::GraphProto& gp) {
-    for (const auto& t : gp.initializer()) {
+  void read_initializers(onnx::GraphProto& gp) {
+    for (auto& t : *gp.mutable_initializer()) {
       const std::string what = name_ + ": initializer '" + t.name() + "'";
       if (t.name().empty()) fail("an initializer has no name");
       if (g_.find_value(t.name()) >= 0) fail("initializer '" + t.name() + "' is defined twice");
       g_.add_constant(t.name(), std::make_shared<const Tensor>(tensor_from_proto(t, {what, base_dir_})));
+      // Swap, not clear(): clear() keeps the string's capacity. (Typed-field data, used by small tensors only,
+      // stays until the message goes.)
+      if (t.has_raw_data()) std::string().swap(*t.mutable_raw_data());
     }
     if (gp.sparse_initializer_size() > 0)
       throw Unsupported(name_ + ": sparse initializers are not supported");
@@ -214,22 +219,36 @@ class Importer {
 
 }  // namespace
 
-Graph load_onnx_buffer(const void* data, size_t size, const std::string& name, const std::string& base_dir) {
+namespace {
+
+void parse_model(const void* data, size_t size, const std::string& name, onnx::ModelProto& m) {
   if (size == 0) throw Error(name + ": file is empty, not an ONNX model");
   // One protobuf message cannot exceed 2 GB; bigger models keep their weights in external data files.
   if (size > size_t(std::numeric_limits<int>::max()))
     throw Error(name + ": file is larger than 2 GB; such models must use external data");
-  onnx::ModelProto m;
   if (!m.ParseFromArray(data, int(size)))
     throw Error(name + ": not a valid ONNX model (protobuf parse failed; truncated?)");
+}
+
+}  // namespace
+
+Graph load_onnx_buffer(const void* data, size_t size, const std::string& name, const std::string& base_dir) {
+  onnx::ModelProto m;
+  parse_model(data, size, name, m);
   return Importer(name, base_dir).run(m);
 }
 
 Graph load_onnx(const std::string& path) {
-  const std::string bytes = read_file_bytes(path);
+  onnx::ModelProto m;
+  {
+    // The file's bytes are freed as soon as they are parsed, before the graph's tensors are built: at most two
+    // copies of the weights exist at any time during the load (file + message, then message + graph).
+    const std::string bytes = read_file_bytes(path);
+    parse_model(bytes.data(), bytes.size(), path, m);
+  }
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   if (dir.empty()) dir = std::filesystem::current_path();
-  return load_onnx_buffer(bytes.data(), bytes.size(), path, dir.string());
+  return Importer(path, dir.string()).run(m);
 }
 
 }  // namespace octet

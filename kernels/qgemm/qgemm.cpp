@@ -33,10 +33,6 @@ void pack_bias(size_t n, size_t j0, size_t nr, size_t k, const int8_t* w, size_t
   }
 }
 
-int8_t w_at(size_t n, size_t k, const int8_t* w, size_t ldw, size_t j, size_t kk) {
-  return j < n && kk < k ? w[j * ldw + kk] : int8_t(0);
-}
-
 // "c4" layout for vpdpbusd (and the scalar tier): per panel of NR output channels, int32 bias'[NR], then for
 // each group g of 4 inputs, NR x 4 bytes: [g][j][t] = W[j][4g + t]. One k-step of one 16-channel vector is 64
 // contiguous bytes = 16 dwords, each dword the 4 weights that meet one broadcast dword of 4 activations. For
@@ -45,16 +41,27 @@ template <int NR>
 size_t panel_bytes_c4(size_t k) {
   return NR * 4 + (k + 3) / 4 * NR * 4;
 }
+// Packing walks the source row by row (contiguous reads of W[j][*]) and scatters into the panel. Padding (a
+// partial panel's channels j >= n, a partial last group's 4g + t >= k) must be zero: such a panel is zeroed
+// first and only the real weights are written. A full group of 4 weights is one 4-byte move (c4) or four
+// 16-bit stores (s16): packing runs once per weight matrix at load, and this order costs about one instruction
+// per weight instead of a bounds-checked read per weight in the panel's order (half of ResNet-50's creation).
 template <int NR>
 void pack_c4(size_t n, size_t k, const int8_t* w, size_t ldw, const int32_t* bias, int32_t za, void* out) {
   auto* p = static_cast<uint8_t*>(out);
-  const size_t groups = (k + 3) / 4;
+  const size_t groups = (k + 3) / 4, full_groups = k / 4;
   for (size_t j0 = 0; j0 < n; j0 += NR) {
     pack_bias(n, j0, NR, k, w, ldw, bias, za, reinterpret_cast<int32_t*>(p));
     auto* q = reinterpret_cast<int8_t*>(p + NR * 4);
-    for (size_t g = 0; g < groups; ++g)
-      for (size_t jj = 0; jj < NR; ++jj)
-        for (size_t t = 0; t < 4; ++t) *q++ = w_at(n, k, w, ldw, j0 + jj, 4 * g + t);
+    const size_t rows = std::min<size_t>(NR, n - j0);
+    if (rows < NR || full_groups < groups) std::memset(q, 0, groups * NR * 4);
+    // Weight (j0 + jj, 4g + t) sits at q[(g * NR + jj) * 4 + t].
+    for (size_t jj = 0; jj < rows; ++jj) {
+      const int8_t* r = w + (j0 + jj) * ldw;
+      int8_t* d = q + jj * 4;
+      for (size_t g = 0; g < full_groups; ++g) std::memcpy(d + g * NR * 4, r + 4 * g, 4);
+      for (size_t kk = 4 * full_groups; kk < k; ++kk) d[full_groups * NR * 4 + kk % 4] = r[kk];
+    }
     p += panel_bytes_c4<NR>(k);
   }
 }
@@ -72,18 +79,29 @@ size_t panel_bytes_s16(size_t k) {
 template <int NR, int L>
 void pack_s16(size_t n, size_t k, const int8_t* w, size_t ldw, const int32_t* bias, int32_t za, void* out) {
   auto* p = static_cast<uint8_t*>(out);
-  const size_t groups = (k + 3) / 4;
+  const size_t groups = (k + 3) / 4, full_groups = k / 4;
   for (size_t j0 = 0; j0 < n; j0 += NR) {
     pack_bias(n, j0, NR, k, w, ldw, bias, za, reinterpret_cast<int32_t*>(p));
     auto* q = reinterpret_cast<int16_t*>(p + NR * 4);
-    for (size_t g = 0; g < groups; ++g)
-      for (size_t v = 0; v < NR / L; ++v)
-        for (size_t odd = 0; odd < 2; ++odd)
-          for (size_t l = 0; l < L; ++l) {
-            const size_t j = j0 + v * L + l;
-            *q++ = w_at(n, k, w, ldw, j, 4 * g + odd);
-            *q++ = w_at(n, k, w, ldw, j, 4 * g + 2 + odd);
-          }
+    const size_t rows = std::min<size_t>(NR, n - j0);
+    if (rows < NR || full_groups < groups) std::memset(q, 0, groups * NR * 8);
+    // Channel jj = v*L + l of group g: its E pair (w[4g], w[4g+2]) is int16 number g*4NR + v*4L + 2l, its O pair
+    // (w[4g+1], w[4g+3]) follows 2L int16s later (the order of the loops of the layout's description above).
+    for (size_t jj = 0; jj < rows; ++jj) {
+      const int8_t* r = w + (j0 + jj) * ldw;
+      int16_t* d = q + (jj / L) * 4 * L + (jj % L) * 2;
+      for (size_t g = 0; g < full_groups; ++g) {
+        int16_t* e = d + g * 4 * NR;
+        e[0] = r[4 * g];
+        e[1] = r[4 * g + 2];
+        e[2 * L] = r[4 * g + 1];
+        e[2 * L + 1] = r[4 * g + 3];
+      }
+      for (size_t kk = 4 * full_groups; kk < k; ++kk) {
+        const size_t t = kk % 4;  // t = odd + 2 * second
+        d[full_groups * 4 * NR + (t & 1) * 2 * L + (t >> 1)] = r[kk];
+      }
+    }
     p += panel_bytes_s16<NR, L>(k);
   }
 }
