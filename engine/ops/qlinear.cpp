@@ -269,7 +269,7 @@ class QGemmKernel final : public Kernel {
   }
   std::string name() const override {
     return std::string("qgemm/") + kernels::isa_name(qk->isa) + ":" + std::to_string(qk->mr) + "x" +
-           std::to_string(qk->nr) + (ep.kind == kq::OutKind::f32 ? "->f32" : "");
+           std::to_string(qk->nr) + (qk->max_abs_weight < 128 ? "w7" : "") + (ep.kind == kq::OutKind::f32 ? "->f32" : "");
   }
 };
 
@@ -323,7 +323,7 @@ std::unique_ptr<Kernel> make_qgemm(const KernelInfo& info) {
   for (int64_t j = 0; j < kg->n; ++j)
     for (int64_t kk = 0; kk < kg->k; ++kk)
       w[size_t(j * kg->k + kk)] = trans_b ? bd[j * kg->k + kk] : bd[kk * kg->n + j];
-  kg->qk = &kq::qgemm_kernel(info.isa);
+  kg->qk = &kq::qgemm_kernel(info.isa, kq::max_abs_s8(w.data(), w.size()));
   kg->packed = Tensor(DType::u8, Shape{int64_t(kg->qk->packed_bytes(size_t(kg->n), size_t(kg->k)))});
   kg->qk->pack(size_t(kg->n), size_t(kg->k), w.data(), size_t(kg->k), bias.data(), za, kg->packed.data());
   return kg;

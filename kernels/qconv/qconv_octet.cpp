@@ -35,7 +35,8 @@ QConvOctet::QConvOctet(const Geom& g, const int8_t* w, const int32_t* bias, int3
     dw_bias_ = std::move(b);
     return;
   }
-  qk_ = &qgemm::qgemm_kernel(limit);
+  // The largest |w| decides whether a restricted kernel (AVX2 7-bit) is exact for this conv (qgemm.h).
+  qk_ = &qgemm::qgemm_kernel(limit, qgemm::max_abs_s8(w, size_t(g.oc * icg * taps)));
   path_ = g.is_pointwise() ? Path::pointwise : Path::im2col;
   // Weights to the im2col column order: W'[j][(ky*KW + kx)*ICg + c] = W[j][c][ky][kx], then packed per group
   // with z_x folded into the bias (qgemm.h). The im2col path rounds the depth up to whole 4-byte groups (zero
@@ -69,6 +70,7 @@ std::string QConvOctet::name() const {
   if (path_ == Path::depthwise) return "qconv_dw/baseline";
   std::string s =
       std::string("qconv/") + isa_name(qk_->isa) + ":" + std::to_string(qk_->mr) + "x" + std::to_string(qk_->nr);
+  if (qk_->max_abs_weight < 128) s += "w7";  // the 7-bit-weight kernel (exact because |w| <= 64)
   return path_ == Path::im2col ? s + "+im2col" : s;
 }
 

@@ -112,6 +112,8 @@ const QGemmKernel kKernels[] = {
     {Isa::scalar, "qgemm_u8s8_4x16c4_scalar", 4, 16, 4, qgemm_u8s8_4x16c4_scalar, panel_bytes_c4<16>, pack_c4<16>},
     {Isa::avx2, "qgemm_u8s8_4x16c4_avx2", 4, 16, 4, qgemm_u8s8_4x16c4_avx2, panel_bytes_s16<16, 8>,
      pack_s16<16, 8>},
+    {Isa::avx2, "qgemm_u8s8_6x16c4w7_avx2", 6, 16, 4, qgemm_u8s8_6x16c4w7_avx2, panel_bytes_c4<16>, pack_c4<16>,
+     64},
     {Isa::avxvnni, "qgemm_u8s8_6x16c4_avxvnni", 6, 16, 4, qgemm_u8s8_6x16c4_avxvnni, panel_bytes_c4<16>,
      pack_c4<16>},
     {Isa::avx512, "qgemm_u8s8_12x32c4_avx512", 12, 32, 4, qgemm_u8s8_12x32c4_avx512, panel_bytes_s16<32, 16>,
@@ -141,16 +143,25 @@ void check(const QGemmKernel& kernel, const Epilogue& ep) {
 
 const QGemmKernel* qgemm_kernel_for(Isa tier) {
   for (const QGemmKernel& k : kKernels)
-    if (k.isa == tier) return &k;
+    if (k.isa == tier && k.max_abs_weight >= 128) return &k;
   return nullptr;
 }
 
-const QGemmKernel& qgemm_kernel(Isa limit) {
+std::span<const QGemmKernel> qgemm_kernels() { return kKernels; }
+
+const QGemmKernel& qgemm_kernel(Isa limit, int max_abs_weight) {
   const Isa top = clamp_isa(limit, max_isa());
   const QGemmKernel* best = &kKernels[0];
+  // kKernels is ordered by tier, a tier's restricted kernel after its general one: the last admissible wins.
   for (const QGemmKernel& k : kKernels)
-    if (int(k.isa) <= int(top) && int(k.isa) >= int(best->isa)) best = &k;
+    if (int(k.isa) <= int(top) && int(k.isa) >= int(best->isa) && max_abs_weight <= k.max_abs_weight) best = &k;
   return *best;
+}
+
+int max_abs_s8(const int8_t* w, size_t n) {
+  int m = 0;
+  for (size_t i = 0; i < n; ++i) m = std::max(m, w[i] < 0 ? -int(w[i]) : int(w[i]));
+  return m;
 }
 
 // --- The driver ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "kernels/dispatch.h"
 #include "kernels/parallel.h"
@@ -39,15 +40,23 @@ struct QGemmKernel {
   /// Packs W (n x k, row stride ldw, s8) and bias (n int32, may be null = 0) for activation zero point za
   /// into `out` (packed_bytes(n, k) bytes, 64-byte aligned preferred). Columns past n are zero.
   void (*pack)(size_t n, size_t k, const int8_t* w, size_t ldw, const int32_t* bias, int32_t za, void* out);
+  /// The largest |w| the kernel computes exactly: 128 (any s8) for all but the AVX2 7-bit kernel (64).
+  int max_abs_weight = 128;
 
   size_t packed_bytes(size_t n, size_t k) const { return (n + nr - 1) / nr * panel_bytes(k); }
 };
 
-/// The kernel of exactly `tier` (nullptr if this build has none). Does not check the CPU: tests use it with
-/// detected_isa() to decide what may run.
+/// The general kernel (any s8 weights) of exactly `tier` (nullptr if this build has none). Does not check the
+/// CPU: tests use it with detected_isa() to decide what may run.
 const QGemmKernel* qgemm_kernel_for(Isa tier);
-/// The best kernel the CPU runs, at most min(limit, max_isa()). The dispatch point for qgemm.
-const QGemmKernel& qgemm_kernel(Isa limit = Isa::avx512vnni);
+/// Every kernel of this build, general and restricted ones (tests sweep them all).
+std::span<const QGemmKernel> qgemm_kernels();
+/// The best kernel the CPU runs, at most min(limit, max_isa()), that is exact for weights with |w| <=
+/// max_abs_weight (the caller passes the largest |w| of the layer: max_abs_s8()). Within a tier a restricted
+/// kernel (the AVX2 7-bit one) wins over the general one when the weights allow it. The dispatch point for qgemm.
+const QGemmKernel& qgemm_kernel(Isa limit = Isa::avx512vnni, int max_abs_weight = 128);
+/// max |w| over n weights (128 for -128).
+int max_abs_s8(const int8_t* w, size_t n);
 
 /// C = epilogue(A * W). `packed` comes from kernel.pack(n, k, ...); c has element type per ep.kind, row stride
 /// ldc in elements. Splits tiles over `par` (may be null). Throws std::invalid_argument on inconsistent

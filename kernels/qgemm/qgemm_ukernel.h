@@ -35,6 +35,8 @@ using UkernelFn = void (*)(size_t mr, size_t k, const uint8_t* a, size_t lda, co
 // Micro-kernels, one per ISA file. Call only on a CPU of that tier.
 void qgemm_u8s8_4x16c4_scalar(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
 void qgemm_u8s8_4x16c4_avx2(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
+/// Exact only for weights with |w| <= 64 (qgemm_kernel() checks): see its file.
+void qgemm_u8s8_6x16c4w7_avx2(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
 void qgemm_u8s8_6x16c4_avxvnni(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
 void qgemm_u8s8_12x32c4_avx512(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
 void qgemm_u8s8_14x32c4_avx512vnni(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t,

@@ -22,6 +22,8 @@ using octet::kernels::qgemm::Epilogue;
 using octet::kernels::qgemm::OutKind;
 using octet::kernels::qgemm::qgemm_kernel;
 using octet::kernels::qgemm::qgemm_kernel_for;
+using octet::kernels::qgemm::qgemm_kernels;
+using octet::kernels::qgemm::max_abs_s8;
 using octet::kernels::qgemm::qgemm_ref;
 using octet::kernels::qgemm::QGemmKernel;
 
@@ -74,6 +76,7 @@ struct Case {
   Values values = Values::random;
   size_t lda_pad = 0, ldc_pad = 0;
   bool threads = false;
+  int max_w = 128;  // weights drawn within [-max_w, min(max_w, 127)]: the kernel's max_abs_weight
 };
 
 std::string describe(const Case& c) {
@@ -83,16 +86,18 @@ std::string describe(const Case& c) {
 }
 
 /// Runs one case on `kernel` and on the reference; returns the number of differing output elements.
-size_t run_case(const QGemmKernel& kernel, const Case& c, uint32_t seed) {
+size_t run_case(const QGemmKernel& kernel, Case c, uint32_t seed) {
+  c.max_w = std::min(c.max_w, kernel.max_abs_weight);
   std::mt19937 rng(seed);
   const size_t lda = c.k + c.lda_pad, ldc = c.n + c.ldc_pad;
   std::vector<uint8_t> a_host(c.m * lda);
   std::vector<int8_t> w(c.n * c.k);
   std::vector<int32_t> bias(c.n);
   std::vector<float> scale(c.n);
-  std::uniform_int_distribution<int> u8(0, 255), s8(-128, 127), b(-5000, 5000);
+  const int wmax = std::min(c.max_w, 127), wmin = -std::min(c.max_w, 128);
+  std::uniform_int_distribution<int> u8(0, 255), s8(wmin, wmax), b(-5000, 5000);
   for (auto& v : a_host) v = uint8_t(c.values == Values::random ? u8(rng) : 255);
-  for (auto& v : w) v = int8_t(c.values == Values::random ? s8(rng) : c.values == Values::max_pos ? 127 : -128);
+  for (auto& v : w) v = int8_t(c.values == Values::random ? s8(rng) : c.values == Values::max_pos ? wmax : wmin);
   for (auto& v : bias) v = b(rng);
   // Scales spread the outputs over the u8 range (some clamp) for any k: |acc| ~ sqrt(k) * 128 * 74.
   std::uniform_real_distribution<float> us(0.3f, 3.f);
@@ -145,12 +150,14 @@ std::vector<size_t> n_sweep(int nr) {
 
 const Isa kTiers[] = {Isa::scalar, Isa::avx2, Isa::avxvnni, Isa::avx512, Isa::avx512vnni};
 
-/// Calls body(kernel) for every tier; tiers this CPU does not run are reported and skipped (never executed).
+/// Calls body(kernel) for every kernel of every tier (general and restricted, e.g. the AVX2 7-bit one); tiers
+/// this CPU does not run are reported and skipped (never executed).
 template <class F>
 void for_each_tier(F body) {
-  for (Isa tier : kTiers) {
-    const QGemmKernel* kernel = qgemm_kernel_for(tier);
-    REQUIRE(kernel != nullptr);
+  for (Isa tier : kTiers) REQUIRE(qgemm_kernel_for(tier) != nullptr);
+  for (const QGemmKernel& k : qgemm_kernels()) {
+    const QGemmKernel* kernel = &k;
+    const Isa tier = k.isa;
     if (int(tier) > int(detected_isa())) {
       const std::string why = std::string("qgemm tier ") + isa_name(tier) + " (" + kernel->name +
                               ") skipped: not supported by this CPU (detected " + isa_name(detected_isa()) + ")";
@@ -258,6 +265,32 @@ TEST_SUITE("qgemm") {
         REQUIRE(run_case(kernel, c, 9) == 0);
       }
     });
+  }
+
+  TEST_CASE("the 7-bit AVX2 kernel: chosen only for |w| <= 64, and wrong beyond (why the dispatch checks)") {
+    const QGemmKernel* w7 = nullptr;
+    for (const QGemmKernel& k : qgemm_kernels())
+      if (k.max_abs_weight < 128) w7 = &k;
+    REQUIRE(w7 != nullptr);
+    CHECK(w7->isa == Isa::avx2);
+    CHECK(w7->max_abs_weight == 64);
+    if (int(detected_isa()) < int(Isa::avx2) || int(max_isa()) < int(Isa::avx2)) return;
+    CHECK(&qgemm_kernel(Isa::avx2, 64) == w7);
+    CHECK(&qgemm_kernel(Isa::avx2, 65) == qgemm_kernel_for(Isa::avx2));
+    CHECK(&qgemm_kernel(Isa::avx2) == qgemm_kernel_for(Isa::avx2));
+    // 255 x 127 + 255 x 127 = 64770 saturates vpmaddubsw's int16 pair sum: the kernel must not see such weights.
+    Case c{size_t(w7->mr), size_t(w7->nr), 64};
+    c.values = Values::max_pos;
+    c.kind = OutKind::s32;
+    Case trap = c;
+    trap.max_w = 128;
+    QGemmKernel unrestricted = *w7;
+    unrestricted.max_abs_weight = 128;  // pretend, to show the failure the dispatch prevents
+    CHECK(run_case(unrestricted, trap, 7) > 0);
+    CHECK(run_case(*w7, c, 7) == 0);  // 64 is exact
+    const int8_t w[] = {3, -64, 64, -65};
+    CHECK(max_abs_s8(w, 3) == 64);
+    CHECK(max_abs_s8(w, 4) == 65);
   }
 
   TEST_CASE("dispatch honours the limit and the CPU") {
