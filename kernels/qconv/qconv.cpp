@@ -23,18 +23,36 @@ uint8_t requantize_u8(int32_t acc, float scale, const qgemm::Epilogue& ep, int32
 void im2col_nhwc(const Geom& g, const uint8_t* x, uint8_t za, int64_t group, int64_t r0, int64_t r1, uint8_t* out,
                  int64_t ldo) {
   const int64_t icg = g.icg(), c0 = group * icg, k = g.k();
+  // With one group and no dilation along x, the taps kx..kx' of one kernel row read consecutive pixels, and in
+  // NHWC consecutive pixels are consecutive bytes: the in-image run of a kernel row is ONE copy of
+  // (taps in the run) * C bytes instead of one small copy per tap (conv1 of ResNet-50: 7 taps x 3 channels).
+  const bool runs = icg == g.ic && g.dw == 1;
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t img = r / (g.oh * g.ow), pix = r % (g.oh * g.ow), oy = pix / g.ow, ox = pix % g.ow;
     uint8_t* dst = out + (r - r0) * ldo;
     std::memset(dst + k, za, size_t(ldo - k));
-    for (int64_t ky = 0; ky < g.kh; ++ky) {
+    const int64_t ix0 = ox * g.sw - g.pad_l;
+    for (int64_t ky = 0; ky < g.kh; ++ky, dst += g.kw * icg) {
       const int64_t iy = oy * g.sh - g.pad_t + ky * g.dh;
-      for (int64_t kx = 0; kx < g.kw; ++kx, dst += icg) {
-        const int64_t ix = ox * g.sw - g.pad_l + kx * g.dw;
-        if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w)
-          std::memset(dst, za, size_t(icg));
+      if (iy < 0 || iy >= g.h) {
+        std::memset(dst, za, size_t(g.kw * icg));
+        continue;
+      }
+      const uint8_t* row = x + (img * g.h + iy) * g.w * g.ic + c0;
+      if (runs) {
+        // Taps [lo, hi) are inside the image: ix0 + kx in [0, w).
+        const int64_t lo = std::clamp<int64_t>(-ix0, 0, g.kw), hi = std::clamp<int64_t>(g.w - ix0, lo, g.kw);
+        if (lo > 0) std::memset(dst, za, size_t(lo * icg));
+        if (hi > lo) std::memcpy(dst + lo * icg, row + (ix0 + lo) * g.ic, size_t((hi - lo) * icg));
+        if (hi < g.kw) std::memset(dst + hi * icg, za, size_t((g.kw - hi) * icg));
+        continue;
+      }
+      for (int64_t kx = 0; kx < g.kw; ++kx) {
+        const int64_t ix = ix0 + kx * g.dw;
+        if (ix < 0 || ix >= g.w)
+          std::memset(dst + kx * icg, za, size_t(icg));
         else
-          std::memcpy(dst, x + ((img * g.h + iy) * g.w + ix) * g.ic + c0, size_t(icg));
+          std::memcpy(dst + kx * icg, row + ix * g.ic, size_t(icg));
       }
     }
   }
