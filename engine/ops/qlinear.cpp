@@ -9,11 +9,13 @@
 #include <algorithm>
 #include <memory>
 
+#include "engine/ops/backend.h"
 #include "engine/ops/ops.h"
 #include "engine/ops/quant_util.h"
 #include "graph/op_attrs.h"
 #include "kernels/qeltwise/qeltwise.h"
 #include "kernels/qgemm/qgemm.h"
+#include "kernels/qgemm/qgemm_onednn.h"
 
 namespace octet::ops {
 
@@ -261,13 +263,20 @@ class QGemmKernel final : public Kernel {
   std::vector<float> scale;
   kq::Epilogue ep;
   int64_t m = 0, n = 0, k = 0;
+  std::unique_ptr<kq::QGemmOnednn> onednn;  // OCTET_BACKEND=onednn: oneDNN's int8 matmul instead of qgemm
+  size_t workspace_bytes() const override { return onednn ? onednn->workspace_bytes() : 0; }
   void run(ExecContext& ctx, std::span<const TensorView> in, std::span<const TensorView> out) const override {
+    if (onednn) {
+      onednn->run(in[0].as<const uint8_t>(), out[0].data, ctx.workspace, ctx.parallel ? ctx.parallel->threads() : 1);
+      return;
+    }
     kq::Epilogue e = ep;
     e.scale = scale.data();
     kq::qgemm(*qk, size_t(m), size_t(n), size_t(k), in[0].as<const uint8_t>(), size_t(k), packed.data(), e,
               out[0].data, size_t(n), ctx.parallel);
   }
   std::string name() const override {
+    if (onednn) return "qgemm/onednn:" + onednn->impl() + (ep.kind == kq::OutKind::f32 ? "->f32" : "");
     return std::string("qgemm/") + kernels::isa_name(qk->isa) + ":" + std::to_string(qk->mr) + "x" +
            std::to_string(qk->nr) + (qk->max_abs_weight < 128 ? "w7" : "") + (ep.kind == kq::OutKind::f32 ? "->f32" : "");
   }
@@ -323,6 +332,12 @@ std::unique_ptr<Kernel> make_qgemm(const KernelInfo& info) {
   for (int64_t j = 0; j < kg->n; ++j)
     for (int64_t kk = 0; kk < kg->k; ++kk)
       w[size_t(j * kg->k + kk)] = trans_b ? bd[j * kg->k + kk] : bd[kk * kg->n + j];
+  if (quant_backend() == QuantBackend::onednn) {
+    // Null when oneDNN refuses the problem: octet's qgemm below runs it (the kernel name says which).
+    kg->onednn = kq::QGemmOnednn::try_create(size_t(kg->m), size_t(kg->n), size_t(kg->k), w.data(), bias.data(), za,
+                                             kg->scale.data(), kg->ep, std::max(1, info.threads));
+    if (kg->onednn) return kg;
+  }
   kg->qk = &kq::qgemm_kernel(info.isa, kq::max_abs_s8(w.data(), w.size()));
   kg->packed = Tensor(DType::u8, Shape{int64_t(kg->qk->packed_bytes(size_t(kg->n), size_t(kg->k)))});
   kg->qk->pack(size_t(kg->n), size_t(kg->k), w.data(), size_t(kg->k), bias.data(), za, kg->packed.data());

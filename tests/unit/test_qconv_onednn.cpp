@@ -161,7 +161,7 @@ float output_lsb(const std::string& model) {
 }  // namespace
 
 TEST_SUITE("qconv_onednn") {
-  TEST_CASE("QDQ test models: OCTET_BACKEND=onednn gives octet's outputs within 1 LSB, every QConv on oneDNN") {
+  TEST_CASE("QDQ test models: OCTET_BACKEND=onednn gives octet's outputs within 1 LSB, every QConv/QGemm on oneDNN") {
     const std::string dir = std::string(OCTET_SOURCE_DIR) + "/tests/data/qdq/";
     for (const std::string m : {"qdq_net", "qop_net"}) {
       CAPTURE(m);
@@ -178,6 +178,9 @@ TEST_SUITE("qconv_onednn") {
           if (r.op == "QConv") {
             ++convs;
             const bool dnn = r.kernel.rfind("qconv/onednn:", 0) == 0;
+            CHECK_MESSAGE(dnn == (backend == ops::QuantBackend::onednn), r.name << " runs " << r.kernel);
+          } else if (r.op == "QGemm") {
+            const bool dnn = r.kernel.rfind("qgemm/onednn:", 0) == 0;
             CHECK_MESSAGE(dnn == (backend == ops::QuantBackend::onednn), r.name << " runs " << r.kernel);
           }
         *onednn_convs = convs;
