@@ -29,8 +29,10 @@ const char* kHelp =
     "                         run ONNX backend test cases (model.onnx + test_data_set_*)\n"
     "  eval MODEL DATASET_DIR [infer's preprocessing flags]\n"
     "                         top-1/top-5 over an image folder (one subfolder per class)\n"
-    "  bench MODEL [--threads N] [--batch B] [--seconds S] [--shape ...] [--json]\n"
-    "                         latency and throughput on generated input\n"
+    "  bench MODEL [--scenario singlestream|offline|server] [--threads N] [--batch B] [--seconds S]\n"
+    "        [--iterations N] [--warmup S] [--qps Q] [--latency-ms L] [--profile TRACE.json] [--shape ...] [--json]\n"
+    "                         latency (p50/p90/p99), throughput, create time and peak RSS on generated input;\n"
+    "                         --profile writes a Chrome trace and prints a per-layer table\n"
     "  inspect MODEL [--shape ...]  the graph after passes, with the kernel of each node\n"
     "  quantize MODEL --calib DIR -o OUT.onnx [--method minmax|percentile|entropy|mse] [--percentile P]\n"
     "        [--exclude NODE,...] [--table FILE] [--samples N] [--weight-bits 8|7] [infer's preprocessing flags]\n"
@@ -41,7 +43,8 @@ const char* kHelp =
     "                         --weight-bits 7 = ORT's reduce_range (exact in ORT's AVX2 int8 kernels)\n"
     "\n"
     "options for every command: --help, --version\n"
-    "environment: OCTET_MAX_ISA=scalar|avx2|avxvnni|avx512|avx512vnni clamps the kernels' instruction set\n";
+    "environment: OCTET_MAX_ISA=scalar|avx2|avxvnni|avx512|avx512vnni clamps the kernels' instruction set;\n"
+    "             OCTET_BACKEND=onednn runs the int8 convolutions and matmuls on oneDNN (for comparison)\n";
 
 // Debian's oneDNN runs on libgomp, which reads its settings when it is loaded, before main(). Without a
 // setting, its idle threads spin for a long time after each parallel region and burn the other core.
