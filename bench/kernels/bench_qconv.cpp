@@ -6,6 +6,8 @@
 //   qconv/<impl>/<model>/network   every conv of the model in order, each shape `count` times (its own weights
 //                                  per occurrence, streaming from memory as in a real run): the total-time ratio
 // over every distinct conv of ResNet-50 (bench/kernels/resnet50_shapes.h) and MobileNetV2 (mobilenet_v2_shapes.h).
+//   qconv/avx2_w7/<model>/...      octet's AVX2 tier on weights with |w| <= 64 (quantize --weight-bits 7), where
+//                                  its exact vpmaddubsw kernel runs (oneDNN's AVX2 kernel is that instruction too)
 // Tiers: every one this CPU runs (OCTET_MAX_ISA clamps); scalar only on shapes up to 3 MMAC (it is the
 // correctness fallback). Counters: GMACps and peak_pct (percent of the int8 peak of the CPU's top tier, peak.h).
 //
@@ -38,6 +40,7 @@ namespace kq = kernels::qgemm;
 using kernels::Isa;
 
 constexpr int kOnednn = -1;  // "tier" of the oneDNN rows
+constexpr int kAvx2W7 = -2;  // octet's AVX2 tier on 7-bit weights (|w| <= 64): its vpmaddubsw kernel is exact there
 
 kc::Geom geom_of(const ConvShape& s) {
   kc::Geom g;
@@ -62,10 +65,10 @@ struct ConvData {
   std::vector<float> scale;
   kq::Epilogue ep;  // u8, z_y = 0, ReLU (lo = z_y)
 
-  ConvData(const ConvShape& s, bool first, uint32_t seed) : g(geom_of(s)), za(first ? 128 : 0) {
+  ConvData(const ConvShape& s, bool first, uint32_t seed, int wmax = 127) : g(geom_of(s)), za(first ? 128 : 0) {
     std::mt19937 rng(seed);
     w.resize(size_t(g.oc * g.icg() * g.kh * g.kw));
-    for (auto& v : w) v = int8_t(int(rng() % 255) - 127);
+    for (auto& v : w) v = int8_t(int(rng() % uint32_t(2 * wmax + 1)) - wmax);
     bias.resize(size_t(g.oc));
     for (auto& v : bias) v = int32_t(rng() % 2001) - 1000;
     scale.assign(size_t(g.oc), 1.f / (64.f * 128.f));
@@ -86,7 +89,8 @@ struct ConvImpl {
       onednn = std::make_unique<kc::QConvOnednn>(data.g, data.w.data(), data.bias.data(), data.scale.data(), data.za,
                                                  data.ep, false, 1);
     else
-      octet = std::make_unique<kc::QConvOctet>(data.g, data.w.data(), data.bias.data(), data.za, Isa(tier));
+      octet = std::make_unique<kc::QConvOctet>(data.g, data.w.data(), data.bias.data(), data.za,
+                                               tier == kAvx2W7 ? Isa::avx2 : Isa(tier));
   }
   size_t workspace_bytes() const { return onednn ? onednn->workspace_bytes() : octet->workspace_bytes(); }
   std::string name() const { return onednn ? onednn->impl() : octet->name(); }
@@ -110,7 +114,7 @@ void set_counters(benchmark::State& state, double macs) {
 }
 
 void bench_layer(benchmark::State& state, const ConvShape& s, bool first, int tier) {
-  const ConvData data(s, first, 7);
+  const ConvData data(s, first, 7, tier == kAvx2W7 ? 64 : 127);
   const size_t copies = std::clamp<size_t>((size_t(4) << 20) / std::max<size_t>(1, weight_bytes(s)), 1, 16);
   std::vector<std::unique_ptr<ConvImpl>> impls;
   size_t ws_bytes = 0;
@@ -149,7 +153,7 @@ void bench_network(benchmark::State& state, const ConvShape (&convs)[N], int tie
     for (int c = 0; c < convs[i].count; ++c) {
       const ConvShape& s = convs[i];
       Layer l;
-      l.data = std::make_unique<ConvData>(s, i == 0, seed++);
+      l.data = std::make_unique<ConvData>(s, i == 0, seed++, tier == kAvx2W7 ? 64 : 127);
       l.impl = std::make_unique<ConvImpl>(*l.data, tier);
       l.x.resize(size_t(s.h) * s.w * s.ic);
       for (auto& v : l.x) v = uint8_t(rng() % 256);
@@ -173,9 +177,11 @@ void register_model(const char* model, const ConvShape (&convs)[N]) {
   std::vector<int> tiers;
   for (Isa t : {Isa::scalar, Isa::avx2, Isa::avxvnni, Isa::avx512, Isa::avx512vnni})
     if (int(t) <= int(kernels::max_isa()) && kq::qgemm_kernel_for(t)) tiers.push_back(int(t));
+  if (int(kernels::max_isa()) >= int(Isa::avx2)) tiers.push_back(kAvx2W7);
   tiers.push_back(kOnednn);
   for (int tier : tiers) {
-    const std::string impl = tier == kOnednn ? "onednn" : kernels::isa_name(Isa(tier));
+    const std::string impl =
+        tier == kOnednn ? "onednn" : tier == kAvx2W7 ? "avx2_w7" : kernels::isa_name(Isa(tier));
     for (size_t i = 0; i < N; ++i) {
       const ConvShape& s = convs[i];
       if (tier == int(Isa::scalar) && s.macs() > 3'000'000) continue;
