@@ -31,6 +31,9 @@ class Kernel {
   virtual std::string name() const = 0;
   /// Index of an input whose buffer output 0 may overwrite (element-wise ops), or -1.
   virtual int inplace_input() const { return -1; }
+  /// True when input i is a constant this kernel copied (packed) at creation and run() never reads: the plan
+  /// then frees the constant's bytes once no other step reads it, and run() gets a view with null data for it.
+  virtual bool input_packed(int i) const { return false; }
 };
 
 /// Everything a kernel factory may look at: the node, and its inputs/outputs with concrete shapes, dtypes,

@@ -84,6 +84,17 @@ void fold_remaining_constants(Graph& g, kernels::Isa isa) {
 Plan::Plan(const Graph& model, const std::vector<Shape>& input_shapes, const SessionOptions& opt,
            const std::vector<const TensorView*>& input_values)
     : g_(model), opt_(opt) {
+  build(input_shapes, input_values);
+}
+
+Plan::Plan(Graph&& model, const std::vector<Shape>& input_shapes, const SessionOptions& opt,
+           const std::vector<const TensorView*>& input_values)
+    : g_(std::move(model)), opt_(opt) {
+  build(input_shapes, input_values);
+}
+
+void Plan::build(const std::vector<Shape>& input_shapes, const std::vector<const TensorView*>& input_values) {
+  const SessionOptions& opt = opt_;
   const int threads = opt.threads > 0 ? opt.threads : available_cores();
   // Sessions share the process-wide pool by default, so N sessions do not start N x threads workers that fight
   // for the cores; a pool of its own isolates a session from the others' runs (ThreadPool runs a concurrent
@@ -162,7 +173,28 @@ void Plan::create_kernels() {
     for (size_t i = 0; i < missing.size(); ++i) msg += (i ? ", " : "") + missing[i];
     throw Unsupported(msg);
   }
-  for (int n : order) steps_.push_back(Step{n, make_kernel(g_, n, opt_.max_isa, threads())});
+  // A constant that every step reading it has packed into its kernel (Kernel::input_packed: conv and GEMM
+  // weights) is never read by run(): once its last reader is created, keep its dtype and shape (for describe()
+  // and the planner) and drop this graph's reference to its bytes. They are freed then, unless the caller still
+  // holds the tensor (a Session that keeps its model's constants, engine/session.h). Without this a ResNet-50
+  // INT8 session holds every weight twice: s8 in the graph and widened to s16 in the packed kernels.
+  std::vector<int> readers_left(g_.values.size(), 0);
+  std::vector<uint8_t> read_at_run(g_.values.size(), 0);
+  for (int n : order)
+    for (int v : g_.nodes[n].inputs)
+      if (v >= 0 && g_.values[v].constant) ++readers_left[size_t(v)];
+  for (int n : order) {
+    steps_.push_back(Step{n, make_kernel(g_, n, opt_.max_isa, threads())});
+    const Node& node = g_.nodes[n];
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      const int v = node.inputs[k];
+      if (v < 0 || !g_.values[v].constant) continue;
+      if (!steps_.back().kernel->input_packed(int(k))) read_at_run[size_t(v)] = 1;
+      if (--readers_left[size_t(v)] > 0 || read_at_run[size_t(v)] || g_.is_output(v)) continue;
+      const Tensor& c = *g_.values[v].constant;
+      g_.values[v].constant = std::make_shared<const Tensor>(c.dtype(), c.shape(), Tensor::Released{});
+    }
+  }
 }
 
 // Arena planning by liveness. Each value computed at run time lives from the step that writes it to the last step

@@ -31,6 +31,11 @@ class Plan {
   /// another value (Session does).
   Plan(const Graph& model, const std::vector<Shape>& input_shapes, const SessionOptions& opt,
        const std::vector<const TensorView*>& input_values = {});
+  /// The same, taking the graph over: when the caller holds no other reference to its constants, each weight's
+  /// bytes are freed as soon as the kernels reading it have packed it (the creation's memory peak is then the
+  /// packed weights, not packed + original).
+  Plan(Graph&& model, const std::vector<Shape>& input_shapes, const SessionOptions& opt,
+       const std::vector<const TensorView*>& input_values = {});
 
   const Graph& graph() const { return g_; }
   /// Runs the plan. Thread-safe: each concurrent call takes its own arena. `on_step`, if set, is called after
@@ -66,6 +71,7 @@ class Plan {
 
   void bind_and_fold(const std::vector<Shape>& input_shapes, const std::vector<const TensorView*>& input_values);
   void create_kernels();
+  void build(const std::vector<Shape>& input_shapes, const std::vector<const TensorView*>& input_values);
   void plan_memory();
   std::unique_ptr<Arena> take_arena();
   void give_arena(std::unique_ptr<Arena> a);

@@ -1,5 +1,9 @@
 #include "engine/session.h"
 
+#include <filesystem>
+#include <optional>
+#include <utility>
+
 #include "engine/kernel.h"
 #include "engine/plan.h"
 #include "engine/thread_pool.h"
@@ -20,8 +24,47 @@ bool is_shape_operand(const Node& n, size_t input) {
 }
 }  // namespace
 
+namespace {
+// The identity of a model file: size and modification time (in file_clock ticks, whose epoch libstdc++ puts in
+// the future: the count may be negative), read before the load so that a write during the load shows as a change
+// later. nullopt when the file cannot be examined.
+std::optional<std::pair<uintmax_t, int64_t>> file_identity(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) return std::nullopt;
+  const auto t = std::filesystem::last_write_time(path, ec);
+  if (ec) return std::nullopt;
+  return std::pair<uintmax_t, int64_t>{size, int64_t(t.time_since_epoch().count())};
+}
+}  // namespace
+
 std::unique_ptr<Session> Session::load(const std::string& path, SessionOptions opt) {
-  return std::make_unique<Session>(load_onnx(path), std::move(opt));
+  const auto id = file_identity(path);
+  auto s = std::make_unique<Session>(load_onnx(path), std::move(opt));
+  if (id && !s->opt_.keep_constants) {
+    s->source_ = path;
+    s->source_size_ = id->first;
+    s->source_mtime_ = id->second;
+  }
+  return s;
+}
+
+// Every constant of the model keeps its dtype and shape and loses its data (Tensor::Released). Data that a plan
+// still reads stays alive through the plan's own reference; the rest (weights only packed kernels read, constants
+// the passes replaced, e.g. BN-folded conv weights) is freed here.
+void Session::release_model_constants() {
+  for (Value& v : model_.values)
+    if (v.constant && !v.constant->empty())
+      v.constant = std::make_shared<const Tensor>(v.constant->dtype(), v.constant->shape(), Tensor::Released{});
+  constants_released_ = true;
+}
+
+Graph Session::reload_model() const {
+  const auto id = file_identity(source_);
+  if (!id || id->first != source_size_ || id->second != source_mtime_)
+    throw Error(source_ + ": the model file changed (or went) since the session loaded it, and compiling for new "
+                "input shapes needs its constants again (SessionOptions::keep_constants keeps them in memory)");
+  return load_onnx(source_);
 }
 
 // Validation at load: every op must be known to shape inference and have a kernel. All problems are reported in
@@ -88,7 +131,16 @@ Plan& Session::plan_for(const std::vector<Shape>& input_shapes, const std::vecto
   std::lock_guard<std::mutex> l(mu_);
   for (CachedPlan& c : plans_)
     if (c.shapes == input_shapes && c.values == values) return *c.plan;
-  auto plan = std::make_unique<Plan>(model_, input_shapes, opt_, frozen);
+  std::unique_ptr<Plan> plan;
+  if (source_.empty()) {
+    plan = std::make_unique<Plan>(model_, input_shapes, opt_, frozen);
+  } else {
+    // The plan gets the only reference to the constants (a copy of the model, or a fresh read of the file), so
+    // each weight is freed as soon as it is packed; the model keeps names, dtypes and shapes.
+    Graph full = constants_released_ ? reload_model() : model_;
+    if (!constants_released_) release_model_constants();
+    plan = std::make_unique<Plan>(std::move(full), input_shapes, opt_, frozen);
+  }
   plans_.push_back(CachedPlan{input_shapes, values, std::move(plan)});
   return *plans_.back().plan;
 }

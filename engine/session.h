@@ -1,6 +1,7 @@
 // A loaded model ready to run: load -> (passes) -> compile for concrete shapes -> run many times.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,9 @@ struct SessionOptions {
   std::map<std::string, Shape> shapes;   // input name -> shape; binds symbolic dims (e.g. the batch)
   bool optimize = true;                  // run the graph passes (folding, fusion)
   bool shared_pool = true;               // run on ThreadPool::shared(threads); false: each plan has its own pool
+  /// A session loaded from a file (Session::load) frees its model's constant data once it has compiled a plan
+  /// (see Session). true keeps them: model() stays complete and new input shapes compile without re-reading.
+  bool keep_constants = false;
 };
 
 /// One line of `octet inspect`: a node of the compiled graph.
@@ -31,6 +35,13 @@ struct NodeReport {
 
 class Plan;  // engine/plan.h
 
+/// Memory: the weights live once. A compiled plan holds what it runs with (packed kernel weights, folded
+/// constants); the model's own constants are needed only to compile. So a session made by Session::load frees its
+/// model's constant data right after compiling its first plan (unless SessionOptions::keep_constants): model()
+/// then still describes every value (names, dtypes, shapes; Value::constant is set but empty()), and a later plan
+/// for other input shapes is compiled from a fresh read of the same file, after checking that the file's size and
+/// modification time are those it had at load (else Error: the file changed). A session made from a Graph (C API
+/// buffers, calibration) has no file to re-read and keeps its constants.
 class Session {
  public:
   /// Loads and validates a model (throws Error naming the file on bad input, listing all unsupported ops).
@@ -38,6 +49,7 @@ class Session {
   Session(Graph g, SessionOptions opt);
   ~Session();
 
+  /// The model as loaded (before passes). Its constants' data may have been released (see above).
   const Graph& model() const { return model_; }
   const SessionOptions& options() const { return opt_; }
   int threads() const;
@@ -65,8 +77,16 @@ class Session {
   bool shape_input(size_t i) const { return shape_input_[i]; }
 
  private:
+  void release_model_constants();
+  Graph reload_model() const;
+
   Graph model_;
   SessionOptions opt_;
+  // The file the model came from (Session::load), and its size and mtime then; empty for a Graph given directly.
+  std::string source_;
+  uintmax_t source_size_ = 0;
+  int64_t source_mtime_ = 0;
+  bool constants_released_ = false;
   std::mutex mu_;
   std::vector<bool> shape_input_;
   struct CachedPlan {

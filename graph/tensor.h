@@ -74,6 +74,11 @@ class Tensor {
   /// costs a pass over memory (~80 M instructions while ResNet-50 loads).
   struct Uninitialized {};
   inline Tensor(DType dtype, Shape shape, Uninitialized);
+  /// Tag of a tensor that keeps its dtype and shape but holds no data (data() is null, empty() is true): what is
+  /// left of a constant whose bytes were released because every kernel reading it packed its own copy
+  /// (engine/plan.cpp), so shapes and `inspect` still describe it.
+  struct Released {};
+  Tensor(DType dtype, Shape shape, Released) : dtype_(dtype), shape_(std::move(shape)) {}
 
   DType dtype() const { return dtype_; }
   const Shape& shape() const { return shape_; }

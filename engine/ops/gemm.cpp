@@ -107,6 +107,8 @@ class GemmKernel final : public Kernel {
   size_t workspace_bytes() const override {
     return kg::sgemm_workspace_bytes(*p_.uk, p_.m, p_.n, p_.k, p_.threads, !p_.packed_b.empty());
   }
+  // A constant B lives on in packed_b only; run() reads in[1] when B is computed at run time.
+  bool input_packed(int i) const override { return i == 1 && !p_.packed_b.empty(); }
   std::string name() const override { return op_ + "/" + p_.uk->name; }
 
  private:

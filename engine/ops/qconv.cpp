@@ -66,6 +66,9 @@ class QConvKernel final : public Kernel {
   size_t workspace_bytes() const override { return x_copy() + r_copy() + y_copy() + impl_bytes(); }
 
   std::string name() const override { return onednn ? "qconv/onednn:" + onednn->impl() : octet->name(); }
+  // Octet's path copies W (packed, or reordered for depthwise) and B (folded into the packed bias) at creation;
+  // oneDNN's may keep pointers to them, so its constants stay.
+  bool input_packed(int i) const override { return octet && (i == 3 || i == 8); }
 
   // oneDNN's `sum` post-op accumulates onto dst: when the planner lets y take over the residual's buffer (the
   // skip tensor dies here, as in every ResNet block), the residual is already in place and run() copies nothing.
