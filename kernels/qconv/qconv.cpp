@@ -6,18 +6,12 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/qgemm/requantize_scalar.h"
+
 namespace octet::kernels::qconv {
 
 uint8_t requantize_u8(int32_t acc, float scale, const qgemm::Epilogue& ep, int32_t r) {
-  float t = float(acc) * scale;
-  if (ep.residual) t = std::fma(float(r - ep.residual_zero_point), ep.residual_scale, t);
-  t = std::min(std::max(t, float(ep.lo - ep.zero_point)), float(ep.hi - ep.zero_point));
-  // Round half to even without a libm call: t is within [-255, 255] after the clamp, and adding then subtracting
-  // 1.5 * 2^23 leaves no fraction bits, so the FPU's default round-to-nearest-even does the rounding (the same
-  // result as nearbyint / vcvtps2dq).
-  constexpr float kMagic = 12582912.0f;
-  // (Exact IEEE arithmetic: without -ffast-math the compiler may not cancel the two operations.)
-  return uint8_t(int32_t((t + kMagic) - kMagic) + ep.zero_point);
+  return qgemm::requantize_u8(acc, scale, r, ep);
 }
 
 void im2col_nhwc(const Geom& g, const uint8_t* x, uint8_t za, int64_t group, int64_t r0, int64_t r1, uint8_t* out,
@@ -110,12 +104,8 @@ void qconv_ref(const Geom& g, const uint8_t* x, int32_t za, const int8_t* w, con
                                       : x[((img * g.h + iy) * g.w + ix) * g.ic + grp * icg + c];
                 acc += (q - za) * int32_t(w[((j * icg + c) * g.kh + ky) * g.kw + kx]);
               }
-          float t = float(acc) * ep.scale[j];
-          if (ep.residual)
-            t = std::fma(float(int32_t(ep.residual[r * ep.ld_residual + j]) - ep.residual_zero_point),
-                         ep.residual_scale, t);
-          t = std::fmin(std::fmax(t, float(ep.lo - ep.zero_point)), float(ep.hi - ep.zero_point));
-          y[r * g.oc + j] = uint8_t(int32_t(std::nearbyint(t)) + ep.zero_point);
+          y[r * g.oc + j] = qgemm::requantize_u8(
+              acc, ep.scale[j], ep.residual ? int32_t(ep.residual[r * ep.ld_residual + j]) : 0, ep);
         }
       }
 }

@@ -25,7 +25,16 @@ inline __m256i requant(__m256i acc, const float* scale, const uint8_t* res, cons
     const __m256i r = _mm256_sub_epi32(
         _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(res))),
         _mm256_set1_epi32(ep.residual_zero_point));
-    t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(r), _mm256_set1_ps(ep.residual_scale), t);
+    if (ep.add_scale > 0.f) {
+      // Two-stage: the conv's own u8 value (minus z_1), then the add's two products and one sum (qgemm.h).
+      __m256 v = _mm256_max_ps(t, _mm256_set1_ps(float(-ep.mid_zero_point)));
+      v = _mm256_min_ps(v, _mm256_set1_ps(float(255 - ep.mid_zero_point)));
+      v = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      t = _mm256_add_ps(_mm256_mul_ps(v, _mm256_set1_ps(ep.add_scale)),
+                        _mm256_mul_ps(_mm256_cvtepi32_ps(r), _mm256_set1_ps(ep.residual_scale)));
+    } else {
+      t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(r), _mm256_set1_ps(ep.residual_scale), t);
+    }
   }
   t = _mm256_max_ps(t, _mm256_set1_ps(float(ep.lo - ep.zero_point)));
   t = _mm256_min_ps(t, _mm256_set1_ps(float(ep.hi - ep.zero_point)));

@@ -137,6 +137,8 @@ void check(const QGemmKernel& kernel, const Epilogue& ep) {
   } else if (ep.residual) {
     throw std::invalid_argument("qgemm: a residual needs u8 output");
   }
+  if (ep.add_scale > 0.f && (!ep.residual || ep.mid_zero_point < 0 || ep.mid_zero_point > 255))
+    throw std::invalid_argument("qgemm: a two-stage epilogue needs a residual and a u8 middle zero point");
 }
 
 }  // namespace

@@ -14,6 +14,12 @@
 //        t = min(max(t, float(lo - z_y)), float(hi - z_y))                   (clamp first: no int overflow)
 //        q = round_half_even(t) + z_y                                         (vcvtps2dq, MXCSR default)
 //      with scale[j] = s_a * s_w[j] / s_y, residual_scale = s_r / s_y; ReLU is lo = z_y, Clip(a, b) sets lo, hi.
+//      Two-stage residual (ep.add_scale > 0): a conv whose u8 output q1 (scale s_1, zero point z_1) was read
+//      only by an int8 Add, fused into one epilogue that gives exactly the bits of the two separate ops:
+//        v = round_half_even(clamp(float(acc) * scale[j], -z_1, 255 - z_1))       (= q1 - z_1, scale = s_a s_w/s_1)
+//        t = add_scale * v + residual_scale * float(r - z_r)                       (two products, one sum, no fma:
+//                                                                                   qeltwise::add_u8's order)
+//        then the clamp and rounding above (lo/hi/z_y are the add's), with add_scale = s_1/s_y.
 //   s32: acc (bias included) as is.
 //   f32: float(acc) * scale[j]  (scale[j] = s_a * s_w[j]: the dequantized output).
 #pragma once

@@ -3,8 +3,10 @@
 #include <cmath>
 
 #include "kernels/qgemm/qgemm.h"
+#include "kernels/qgemm/requantize_scalar.h"
 
 namespace octet::kernels::qgemm {
+
 
 void qgemm_ref(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, int32_t za, const int8_t* w,
                size_t ldw, const int32_t* bias, const Epilogue& ep, void* c, size_t ldc) {
@@ -19,17 +21,10 @@ void qgemm_ref(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, int32
         case OutKind::f32:
           static_cast<float*>(c)[i * ldc + j] = float(acc) * ep.scale[j];
           break;
-        case OutKind::u8: {
-          float t = float(acc) * ep.scale[j];
-          if (ep.residual) {
-            const int32_t r = int32_t(ep.residual[i * ep.ld_residual + j]) - ep.residual_zero_point;
-            t = std::fma(float(r), ep.residual_scale, t);
-          }
-          t = std::fmin(std::fmax(t, float(ep.lo - ep.zero_point)), float(ep.hi - ep.zero_point));
-          // nearbyint rounds half to even under the default rounding mode, like QuantizeLinear and vcvtps2dq.
-          static_cast<uint8_t*>(c)[i * ldc + j] = uint8_t(int32_t(std::nearbyint(t)) + ep.zero_point);
+        case OutKind::u8:
+          static_cast<uint8_t*>(c)[i * ldc + j] =
+              requantize_u8(acc, ep.scale[j], ep.residual ? int32_t(ep.residual[i * ep.ld_residual + j]) : 0, ep);
           break;
-        }
       }
     }
   }

@@ -15,51 +15,13 @@
 
 #include <cstring>
 
+#include "kernels/qgemm/epilogue_zmm.h"
 #include "kernels/qgemm/qgemm_ukernel.h"
 
 namespace octet::kernels::qgemm {
 namespace {
 
 constexpr size_t MR = 14, NR = 32;
-
-inline int32_t load4(const uint8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
-inline __m512i requant(__m512i acc, const float* scale, const uint8_t* res, const Epilogue& ep) {
-  __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(scale));
-  if (res) {
-    const __m512i r = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(res))),
-                                       _mm512_set1_epi32(ep.residual_zero_point));
-    t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(r), _mm512_set1_ps(ep.residual_scale), t);
-  }
-  t = _mm512_max_ps(t, _mm512_set1_ps(float(ep.lo - ep.zero_point)));
-  t = _mm512_min_ps(t, _mm512_set1_ps(float(ep.hi - ep.zero_point)));
-  return _mm512_add_epi32(_mm512_cvtps_epi32(t), _mm512_set1_epi32(ep.zero_point));
-}
-
-// Epilogue of one row of 32 columns (see qgemm.h for the exact arithmetic).
-inline void store_row(__m512i v0, __m512i v1, size_t r, void* c, size_t ldc, const Epilogue& ep) {
-  if (ep.kind == OutKind::s32) {
-    auto* cr = static_cast<int32_t*>(c) + r * ldc;
-    _mm512_storeu_si512(cr, v0);
-    _mm512_storeu_si512(cr + 16, v1);
-  } else if (ep.kind == OutKind::f32) {
-    auto* cr = static_cast<float*>(c) + r * ldc;
-    _mm512_storeu_ps(cr, _mm512_mul_ps(_mm512_cvtepi32_ps(v0), _mm512_loadu_ps(ep.scale)));
-    _mm512_storeu_ps(cr + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(v1), _mm512_loadu_ps(ep.scale + 16)));
-  } else {
-    const uint8_t* res = ep.residual ? ep.residual + r * ep.ld_residual : nullptr;
-    const __m512i q0 = requant(v0, ep.scale, res, ep);
-    const __m512i q1 = requant(v1, ep.scale + 16, res ? res + 16 : nullptr, ep);
-    // Values are already in [lo, hi] within [0, 255]: the saturating narrow (vpmovusdb) just truncates.
-    auto* cr = static_cast<uint8_t*>(c) + r * ldc;
-    _mm512_mask_cvtusepi32_storeu_epi8(cr, __mmask16(0xffff), q0);
-    _mm512_mask_cvtusepi32_storeu_epi8(cr + 16, __mmask16(0xffff), q1);
-  }
-}
 
 #define OCTET_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
 #define OCTET_INIT(r) [[maybe_unused]] __m512i c##r##_0 = b0, c##r##_1 = b1;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernels/qgemm/qgemm_ukernel.h"
+#include "kernels/qgemm/requantize_scalar.h"
 
 namespace octet::kernels::qgemm {
 namespace {
@@ -33,12 +34,8 @@ void qgemm_u8s8_4x16c4_scalar(size_t mr, size_t k, const uint8_t* a, size_t lda,
       } else if (ep.kind == OutKind::f32) {
         static_cast<float*>(c)[r * ldc + j] = float(v) * ep.scale[j];
       } else {
-        float t = float(v) * ep.scale[j];
-        if (ep.residual)
-          t = std::fma(float(int32_t(ep.residual[r * ep.ld_residual + j]) - ep.residual_zero_point),
-                       ep.residual_scale, t);
-        t = std::fmin(std::fmax(t, float(ep.lo - ep.zero_point)), float(ep.hi - ep.zero_point));
-        static_cast<uint8_t*>(c)[r * ldc + j] = uint8_t(int32_t(std::nearbyint(t)) + ep.zero_point);
+        static_cast<uint8_t*>(c)[r * ldc + j] =
+            requantize_u8(v, ep.scale[j], ep.residual ? int32_t(ep.residual[r * ep.ld_residual + j]) : 0, ep);
       }
     }
   }

@@ -23,6 +23,10 @@ struct Epilogue {
   size_t ld_residual = 0;             // its row stride in elements
   float residual_scale = 0.f;         // s_r / s_y
   int32_t residual_zero_point = 0;    // z_r
+  // Two-stage residual (> 0: on; needs residual, u8): a QConv whose u8 output fed only a QAdd, fused, with the
+  // conv's own requantization kept exact in registers (qgemm.h). scale[j] is then s_a*s_w[j]/s_1.
+  float add_scale = 0.f;              // s_1 / s_y (the conv output's ratio in the add)
+  int32_t mid_zero_point = 0;         // z_1 (the conv output's zero point)
 };
 
 /// One tile: rows [0, mr) of A (mr <= MR; rows past mr are not read), all NR columns of one packed panel

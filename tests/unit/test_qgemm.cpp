@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernels/dispatch.h"
+#include "kernels/qeltwise/qeltwise.h"
 #include "kernels/qgemm/qgemm.h"
 
 using namespace octet::kernels;
@@ -249,6 +250,56 @@ TEST_SUITE("qgemm") {
           c.ldc_pad = 3;
           INFO(describe(c));
           REQUIRE(run_case(kernel, c, seed++) == 0);
+        }
+    });
+  }
+
+  TEST_CASE("two-stage epilogue = the conv's requantization, then qeltwise::add_u8, bit for bit") {
+    // The fused form of QConv -> QAdd must give the bits of the two ops run one after the other.
+    for_each_tier([](const QGemmKernel& kernel) {
+      std::mt19937 rng(77);
+      const size_t m = size_t(kernel.mr) * 2 + 3, n = size_t(kernel.nr) + 5, k = 72;
+      std::uniform_int_distribution<int> u8(0, 255), s8(-std::min(kernel.max_abs_weight, 128),
+                                                         std::min(kernel.max_abs_weight, 127));
+      std::vector<uint8_t> a(m * k), r(m * n), two(m * n), fused(m * n), want(m * n);
+      std::vector<int8_t> w(n * k);
+      std::vector<int32_t> bias(n);
+      std::vector<float> scale(n);
+      for (auto& v : a) v = uint8_t(u8(rng));
+      for (auto& v : r) v = uint8_t(u8(rng));
+      for (auto& v : w) v = int8_t(s8(rng));
+      for (auto& v : bias) v = u8(rng) * 20 - 2500;
+      for (auto& v : scale) v = std::uniform_real_distribution<float>(0.3f, 3.f)(rng) / (128.f * 74.f);
+      for (int32_t z1 : {0, 40, 255})
+        for (bool relu : {false, true}) {
+          CAPTURE(z1);
+          CAPTURE(relu);
+          const int32_t za = 9, zr = 100, zy = 60;
+          const float ra = 0.61f, rb = 0.37f;
+          Epilogue conv;  // the conv alone: u8 with zero point z1, full range
+          conv.scale = scale.data();
+          conv.zero_point = z1;
+          qgemm_ref(m, n, k, a.data(), k, za, w.data(), k, bias.data(), conv, two.data(), n);
+          qeltwise::add_u8(two.data(), r.data(), m * n, ra, z1, rb, zr, zy, relu ? zy : 0, 255, want.data());
+          Epilogue ep;  // fused
+          ep.scale = scale.data();
+          ep.zero_point = zy;
+          ep.lo = relu ? zy : 0;
+          ep.residual = r.data();
+          ep.ld_residual = n;
+          ep.residual_scale = rb;
+          ep.residual_zero_point = zr;
+          ep.add_scale = ra;
+          ep.mid_zero_point = z1;
+          qgemm_ref(m, n, k, a.data(), k, za, w.data(), k, bias.data(), ep, fused.data(), n);
+          CHECK(fused == want);
+          std::vector<uint8_t> packed(kernel.packed_bytes(n, k) + 64);
+          kernel.pack(n, k, w.data(), k, bias.data(), za, packed.data());
+          std::vector<uint8_t> got(m * n);
+          qgemm::qgemm(kernel, m, n, k, a.data(), k, packed.data(), ep, got.data(), n);
+          size_t bad = 0;
+          for (size_t i = 0; i < got.size(); ++i) bad += got[i] != want[i];
+          CHECK_MESSAGE(bad == 0, std::string(kernel.name) << ": " << bad << " of " << got.size() << " differ");
         }
     });
   }

@@ -1,0 +1,65 @@
+// The 512-bit (zmm) epilogue shared by the AVX-512 and AVX-512 VNNI micro-kernels: requantize one 16-lane int32
+// vector and store one 32-column row in the requested output kind. Included by each ISA file, so it is compiled
+// with that file's flags; the anonymous namespace keeps each copy private to its file (no cross-ISA symbol
+// merging). The arithmetic is qgemm.h's: clamp in float, round half to even, add the zero point.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/qgemm/qgemm_ukernel.h"
+
+namespace octet::kernels::qgemm {
+namespace {
+
+inline int32_t load4(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+inline __m512i requant(__m512i acc, const float* scale, const uint8_t* res, const Epilogue& ep) {
+  __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(scale));
+  if (res) {
+    const __m512i r = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(res))),
+                                       _mm512_set1_epi32(ep.residual_zero_point));
+    if (ep.add_scale > 0.f) {
+      // Two-stage: the conv's own u8 value (minus z_1), then the add's two products and one sum (qgemm.h).
+      __m512 v = _mm512_max_ps(t, _mm512_set1_ps(float(-ep.mid_zero_point)));
+      v = _mm512_min_ps(v, _mm512_set1_ps(float(255 - ep.mid_zero_point)));
+      v = _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      t = _mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(ep.add_scale)),
+                        _mm512_mul_ps(_mm512_cvtepi32_ps(r), _mm512_set1_ps(ep.residual_scale)));
+    } else {
+      t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(r), _mm512_set1_ps(ep.residual_scale), t);
+    }
+  }
+  t = _mm512_max_ps(t, _mm512_set1_ps(float(ep.lo - ep.zero_point)));
+  t = _mm512_min_ps(t, _mm512_set1_ps(float(ep.hi - ep.zero_point)));
+  return _mm512_add_epi32(_mm512_cvtps_epi32(t), _mm512_set1_epi32(ep.zero_point));
+}
+
+// Epilogue of one row of 32 columns (see qgemm.h for the exact arithmetic).
+inline void store_row(__m512i v0, __m512i v1, size_t r, void* c, size_t ldc, const Epilogue& ep) {
+  if (ep.kind == OutKind::s32) {
+    auto* cr = static_cast<int32_t*>(c) + r * ldc;
+    _mm512_storeu_si512(cr, v0);
+    _mm512_storeu_si512(cr + 16, v1);
+  } else if (ep.kind == OutKind::f32) {
+    auto* cr = static_cast<float*>(c) + r * ldc;
+    _mm512_storeu_ps(cr, _mm512_mul_ps(_mm512_cvtepi32_ps(v0), _mm512_loadu_ps(ep.scale)));
+    _mm512_storeu_ps(cr + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(v1), _mm512_loadu_ps(ep.scale + 16)));
+  } else {
+    const uint8_t* res = ep.residual ? ep.residual + r * ep.ld_residual : nullptr;
+    const __m512i q0 = requant(v0, ep.scale, res, ep);
+    const __m512i q1 = requant(v1, ep.scale + 16, res ? res + 16 : nullptr, ep);
+    // Values are already in [lo, hi] within [0, 255]: the saturating narrow (vpmovusdb) just truncates.
+    auto* cr = static_cast<uint8_t*>(c) + r * ldc;
+    _mm512_mask_cvtusepi32_storeu_epi8(cr, __mmask16(0xffff), q0);
+    _mm512_mask_cvtusepi32_storeu_epi8(cr + 16, __mmask16(0xffff), q1);
+  }
+}
+
+}  // namespace
+}  // namespace octet::kernels::qgemm
