@@ -4,9 +4,13 @@
 //   0 x u8   1 x_scale   2 x_zero_point   3 w s8 (const, OC x IC/group x KH x KW)   4 w_scale (1 or OC)
 //   5 w_zero_point (must be 0: symmetric)   6 y_scale   7 y_zero_point (u8)   8 B int32 (optional, OC)
 //   9 residual u8 (optional, the output's shape)  10 residual scale  11 residual zero point
+//   12 mid scale s_1  13 mid zero point z_1 (optional, with a residual: the two-stage form below)
 // computing  y = Q_y(act(s_x * s_w[j] * (sum (x - z_x) * w + B) + s_r * (r - z_r)))  with the requantization in
 // the qgemm epilogue: scale[j] = s_x * s_w[j] / s_y (ORT's order of the float operations), residual_scale =
 // s_r / s_y, act as the clamp [lo, hi] (quant_clamp).
+// Two-stage form (lower_qdq fused QConv -> QAdd): the conv's own output q1 = Q_{s_1,z_1}(conv) is formed in
+// registers and the add done on it, exactly as the two ops would (qgemm.h): scale[j] = s_x * s_w[j] / s_1,
+// add_scale = s_1 / s_y, and 6/7 are the add's output parameters.
 //
 // Layout: nhwc (the planner's choice inside an int8 chain) runs in place; plain NCHW (passes off) transposes
 // through the workspace. Implementations (choose_impl below): octet's kernels/qconv/qconv_octet (1x1 stride 1 =
@@ -44,7 +48,7 @@ void transpose_u8(const uint8_t* src, uint8_t* dst, int64_t n, int64_t rows, int
 // strides, pads, dilations; u8 x s8 with per-channel scales, residual, clamps), so today oneDNN is the fallback
 // for no shape: it runs only when OCTET_BACKEND=onednn asks for it, and if oneDNN refuses a problem there
 // (dnnl::error at creation) octet's path runs instead and `inspect` shows that. A QConv form octet cannot run
-// but oneDNN can would be routed here.
+// but oneDNN can would be routed here. The two-stage form (QConv -> QAdd fused) always runs on octet's path.
 enum class Impl { octet, onednn };
 Impl choose_impl() { return quant_backend() == QuantBackend::onednn ? Impl::onednn : Impl::octet; }
 
@@ -65,7 +69,10 @@ class QConvKernel final : public Kernel {
   size_t impl_bytes() const { return onednn ? onednn->workspace_bytes() : octet->workspace_bytes(); }
   size_t workspace_bytes() const override { return x_copy() + r_copy() + y_copy() + impl_bytes(); }
 
-  std::string name() const override { return onednn ? "qconv/onednn:" + onednn->impl() : octet->name(); }
+  // "+add": the two-stage residual (a QAdd fused into the epilogue).
+  std::string name() const override {
+    return onednn ? "qconv/onednn:" + onednn->impl() : octet->name() + (ep.add_scale > 0.f ? "+add" : "");
+  }
   // Octet's path copies W (packed, or reordered for depthwise) and B (folded into the packed bias) at creation;
   // oneDNN's may keep pointers to them, so its constants stay.
   bool input_packed(int i) const override { return octet && (i == 3 || i == 8); }
@@ -151,8 +158,16 @@ std::unique_ptr<Kernel> make_qconv(const KernelInfo& info) {
                 ", expected int32 [" + std::to_string(g.oc) + "]");
     bias.assign(b.as<int32_t>(), b.as<int32_t>() + g.oc);
   }
+  // Two-stage: the conv's own output scale s_1 divides the accumulator, the add's s_y the sum (qgemm.h).
+  const bool two_stage = info.has_input(12);
+  if (two_stage && !info.has_input(9)) info.fail("a mid scale (input 12) needs a residual (input 9)");
+  const float s1 = two_stage ? quant_scales(info, 12, "mid scale")[0] : sy;
   k->scale.resize(size_t(g.oc));
-  for (int64_t j = 0; j < g.oc; ++j) k->scale[size_t(j)] = (sx * sw[size_t(j)]) / sy;
+  for (int64_t j = 0; j < g.oc; ++j) k->scale[size_t(j)] = (sx * sw[size_t(j)]) / s1;
+  if (two_stage) {
+    k->ep.add_scale = s1 / sy;
+    k->ep.mid_zero_point = quant_zero_points(info, 13, "mid zero point", DType::u8)[0];
+  }
   k->ep.kind = kq::OutKind::u8;
   k->ep.zero_point = zy;
   quant_clamp(info, sy, zy, k->ep.lo, k->ep.hi);
@@ -169,7 +184,8 @@ std::unique_ptr<Kernel> make_qconv(const KernelInfo& info) {
   if (k->residual >= 0) k->res_nhwc = k->res_nhwc || (g.oh == 1 && g.ow == 1);
 
   const int8_t* wd = wt->as<int8_t>();
-  if (choose_impl() == Impl::onednn) {
+  // oneDNN has no two-stage epilogue (its sum post-op adds onto the float result before one rounding).
+  if (choose_impl() == Impl::onednn && !two_stage) {
     // Null when oneDNN has no implementation for the problem: octet's path below runs it (inspect shows which).
     k->onednn = kc::QConvOnednn::try_create(g, wd, bias.data(), k->scale.data(), za, k->ep, k->residual >= 0,
                                             std::max(1, info.threads));

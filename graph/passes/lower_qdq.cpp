@@ -17,6 +17,10 @@
 //     else the dequantized float output (y = s_a * s_w[j] * acc, the f32 epilogue): the classifier at the end.
 //  6. Q(act(Add(DQ(a), DQ(b)))) with a, b and the output of one shape -> QAdd (act: Relu/Clip clamp).
 //  7. Q(GlobalAveragePool(DQ(x))) -> QGlobalAveragePool.
+//  8. QConv (no residual, no activation) whose u8 output only a QAdd reads -> one QConv with the QAdd's other
+//     input as a two-stage residual (inputs 12/13 = the conv's own output scale and zero point): the conv's
+//     requantization and the add run in the conv's epilogue, bit-identical to the two ops (kernels/qgemm/qgemm.h),
+//     and the conv's output never goes to memory. ResNet's and MobileNetV2's residual adds in a QDQ model.
 // Conditions everywhere: activations u8 per tensor, weights s8 per output channel (zero point 0), scales and
 // zero points constant, and each absorbed float value read only by the pattern (not a graph output). What does
 // not match stays as QuantizeLinear / DequantizeLinear / float ops: correct, only slower; after the passes the
@@ -479,6 +483,47 @@ bool lower_global_pool(Graph& g, std::string* note) {
   return false;
 }
 
+// ---- 8. QConv -> QAdd ---------------------------------------------------------------------------------------------
+
+bool fuse_qconv_qadd(Graph& g, std::string* note) {
+  const auto cons = g.consumers();
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& conv = g.nodes[i];
+    if (!is_octet(conv, "QConv") || conv.fusion.residual_input >= 0 || !conv.fusion.activation.empty()) continue;
+    if (conv.inputs.size() < 8 || conv.num_inputs() > 9 || conv.outputs.size() != 1) continue;
+    const int v = conv.outputs[0];
+    if (g.is_output(v) || cons[v].size() != 1) continue;
+    const int ai = cons[v][0];
+    const Node& add = g.nodes[ai];
+    if (!is_octet(add, "QAdd") || add.inputs.size() < 8) continue;
+    const bool conv_is_a = add.inputs[0] == v;
+    if (!conv_is_a && add.inputs[3] != v) continue;
+    if (add.inputs[0] == add.inputs[3]) continue;  // x + x: nothing to take from memory
+    const int other = conv_is_a ? 3 : 0, mine = conv_is_a ? 0 : 3;
+    // The add must read the conv's output with the parameters it was written with (Q and DQ of one tensor share
+    // them in every layout we know; a file that does not is left as two ops).
+    const Tensor* s1 = const_of(g, conv.inputs[6]);
+    const Tensor* sa = const_of(g, add.inputs[size_t(mine) + 1]);
+    if (!s1 || !sa || s1->numel() != 1 || sa->numel() != 1 || *s1->as<float>() != *sa->as<float>()) continue;
+    if (zp_value(g, input_or_none(conv, 7)) != zp_value(g, input_or_none(add, size_t(mine) + 2))) continue;
+    Node n = conv;
+    n.inputs.resize(9, -1);
+    n.inputs[6] = add.inputs[6];
+    n.inputs[7] = add.inputs[7];
+    n.inputs.insert(n.inputs.end(), {add.inputs[size_t(other)], add.inputs[size_t(other) + 1],
+                                     add.inputs[size_t(other) + 2], conv.inputs[6], conv.inputs[7]});
+    n.fusion.residual_input = 9;
+    n.fusion.activation = add.fusion.activation;
+    n.fusion.parts.push_back(add.name);
+    for (const std::string& p : add.fusion.parts) n.fusion.parts.push_back(p);
+    const int out = add.outputs[0];
+    if (note) *note = "lower_qdq: '" + add.name + "' (QAdd) into '" + conv.name + "' (QConv) as a two-stage residual";
+    install(g, std::move(n), out, {int(i), ai});
+    return true;
+  }
+  return false;
+}
+
 // ---- why a node stayed float ---------------------------------------------------------------------------------------
 
 // The reason node i of a quantized graph runs in float after lowering ("" when there is nothing to say).
@@ -532,7 +577,7 @@ std::string float_reason(const Graph& g, const std::vector<std::vector<int>>& co
 
 bool pass_lower_qdq(Graph& g, std::string* note) {
   return rename_qoperator(g, note) || push_dq_down(g, note) || remove_q_dq_pair(g, note) || lower_conv(g, note) ||
-         lower_gemm(g, note) || lower_add(g, note) || lower_global_pool(g, note);
+         lower_gemm(g, note) || lower_add(g, note) || lower_global_pool(g, note) || fuse_qconv_qadd(g, note);
 }
 
 void explain_float_nodes(Graph& g) {
