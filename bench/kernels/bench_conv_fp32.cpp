@@ -1,7 +1,9 @@
 // FP32 convolution and SGEMM benchmarks, 1 thread:
 //   conv/onednn_fp32/resnet50/<layer>       every distinct ResNet-50 conv, NHWC (the engine's layout), bias+ReLU
 //   conv/onednn_fp32_nchw/resnet50/<layer>  the same in plain NCHW, for the layout decision
-//   conv/im2col_sgemm/resnet50/<layer>      the same NHWC convs as im2col + octet's SGEMM (conv_fp32_im2col)
+//   conv/im2col_sgemm/resnet50/<layer>      the same NHWC convs through conv_fp32_im2col as the engine builds it
+//                                           (indirect SGEMM over the image for all but 1x1 s1 convs)
+//   conv/im2col_copy/resnet50/<layer>       the same with the patches copied (im2col) before a plain SGEMM
 //   conv/onednn_fp32/resnet50/network       all 53 convs one after another (one ResNet-50's worth of conv work)
 //   sgemm/<tier>/square/<n>, sgemm/<tier>/fc/1x2048x1000 (ResNet-50's FC layer, B packed at load)
 //   sgemm/onednn/...                        oneDNN's dnnl_sgemm on the same sizes, for comparison
@@ -74,7 +76,7 @@ struct Im2colRun {
   std::vector<float> src, dst;
   std::unique_ptr<Buffer> ws;
 
-  explicit Im2colRun(const ConvShape& s) {
+  explicit Im2colRun(const ConvShape& s, bool indirect = true) {
     p.ic = s.ic, p.oc = s.oc, p.ih = s.h, p.iw = s.w, p.oh = s.oh(), p.ow = s.ow(), p.kh = p.kw = s.k;
     p.stride_h = p.stride_w = s.stride;
     p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = s.pad;
@@ -82,7 +84,7 @@ struct Im2colRun {
     p.has_bias = true;
     p.act.kind = kg::Activation::relu;
     const std::vector<float> w = random_vec(size_t(s.oc) * s.ic * s.k * s.k, 1), b = random_vec(size_t(s.oc), 2);
-    conv = std::make_unique<kc::ConvFp32Im2col>(p, w.data(), b.data(), kg::sgemm_kernel(), 1);
+    conv = std::make_unique<kc::ConvFp32Im2col>(p, w.data(), b.data(), kg::sgemm_kernel(), 1, indirect);
     src = random_vec(size_t(s.ic) * s.h * s.w, 3);
     dst.resize(size_t(s.oc) * s.oh() * s.ow());
     ws = std::make_unique<Buffer>(conv->workspace_bytes());
@@ -109,8 +111,8 @@ void bench_conv(benchmark::State& state, const ConvShape& s, bool nhwc) {
   state.SetLabel(r.conv->impl());
 }
 
-void bench_im2col(benchmark::State& state, const ConvShape& s) {
-  Im2colRun r(s);
+void bench_im2col(benchmark::State& state, const ConvShape& s, bool indirect) {
+  Im2colRun r(s, indirect);
   for (auto _ : state) {
     r.run();
     benchmark::DoNotOptimize(r.dst.data());
@@ -170,7 +172,9 @@ int register_all() {
     benchmark::RegisterBenchmark((std::string("conv/onednn_fp32/resnet50/") + s.name).c_str(),
                                  [&s](benchmark::State& st) { bench_conv(st, s, true); });
     benchmark::RegisterBenchmark((std::string("conv/im2col_sgemm/resnet50/") + s.name).c_str(),
-                                 [&s](benchmark::State& st) { bench_im2col(st, s); });
+                                 [&s](benchmark::State& st) { bench_im2col(st, s, true); });
+    benchmark::RegisterBenchmark((std::string("conv/im2col_copy/resnet50/") + s.name).c_str(),
+                                 [&s](benchmark::State& st) { bench_im2col(st, s, false); });
     benchmark::RegisterBenchmark((std::string("conv/onednn_fp32_nchw/resnet50/") + s.name).c_str(),
                                  [&s](benchmark::State& st) { bench_conv(st, s, false); });
   }

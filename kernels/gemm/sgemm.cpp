@@ -75,6 +75,35 @@ struct Part {
   int64_t m0, m1, s0, s1;
 };
 
+// Static split into `threads` parts: by B strips when there are enough of them (each thread then streams
+// its own slice of B, the larger operand for small M), else by rows in multiples of mr.
+std::vector<Part> split_parts(int64_t m, int64_t strips, int mr, int threads) {
+  std::vector<Part> parts;
+  const int64_t row_blocks = ceil_div(m, mr);
+  if (threads == 1) {
+    parts.push_back({0, m, 0, strips});
+  } else if (strips >= 4 * threads || row_blocks < 2 * threads) {
+    const int64_t t = std::min<int64_t>(threads, strips);
+    for (int64_t i = 0; i < t; ++i) parts.push_back({0, m, strips * i / t, strips * (i + 1) / t});
+  } else {
+    for (int64_t i = 0; i < threads; ++i)
+      parts.push_back({std::min(m, row_blocks * i / threads * mr), std::min(m, row_blocks * (i + 1) / threads * mr),
+                       0, strips});
+  }
+  return parts;
+}
+
+// The epilogue the tile applies in registers, when it can: a per-column bias (scale 1) and relu/clip. Any other
+// epilogue runs after the tile (sgemm_epilogue). Returns whether the tile takes it; *bias is the bias addend.
+bool tile_fusable(const Addend (&add)[2], const Activation& act, const Addend** bias) {
+  *bias = nullptr;
+  int addends = 0;
+  for (const Addend& ad : add)
+    if (ad.data) ++addends, *bias = &ad;
+  return (act.kind == Activation::none || act.kind == Activation::relu || act.kind == Activation::clip) &&
+         (addends == 0 || (addends == 1 && (*bias)->rs == 0 && (*bias)->cs == 1 && (*bias)->scale == 1.f));
+}
+
 // One thread's share of C.
 void compute_part(const SgemmKernel& uk, const SgemmArgs& g, const float* packed_b, const Part& part, float* apack) {
   const int mr = uk.mr, nr = uk.nr;
@@ -87,13 +116,8 @@ void compute_part(const SgemmKernel& uk, const SgemmArgs& g, const float* packed
   // The strided tile also applies a per-column bias (scale 1) and relu/clip in registers on the last K block;
   // any other epilogue runs after the tile (sgemm_epilogue).
   const Addend* bias = nullptr;
-  int addends = 0;
-  for (const Addend& ad : g.add)
-    if (ad.data) ++addends, bias = &ad;
+  const bool fuse = in_place && tile_fusable(g.add, g.act, &bias);
   const Activation::Kind act = g.act.kind;
-  const bool fuse = in_place && (act == Activation::none || act == Activation::relu || act == Activation::clip) &&
-                    (addends == 0 || (addends == 1 && bias->rs == 0 && bias->cs == 1 && bias->scale == 1.f));
-  if (addends == 0) bias = nullptr;
   alignas(32) float bias_tail[32] = {};
   for (int64_t sb = part.s0; sb < part.s1; sb += strips_per_nc) {
     const int64_t se = std::min(part.s1, sb + strips_per_nc);
@@ -137,6 +161,69 @@ void compute_part(const SgemmKernel& uk, const SgemmArgs& g, const float* packed
               for (int r = 0; r < rows; ++r) std::memcpy(cp + r * g.ldc, tile + r * nr, size_t(cols) * 4);
             }
             if (last && !fuse) sgemm_epilogue(g, ic + ir, j0, rows, cols, cp, g.ldc);
+          }
+        }
+      }
+    }
+  }
+}
+
+// One thread's share of an indirect GEMM. The same loop nest as compute_part (A is never packed: the tile reads
+// the rows through their pointers), with K blocks that never split a row pointer's run: whole taps when a tap is
+// shallower than KC (C = 64: 4 taps = 256 deep per block), else one tap in near-equal channel chunks of at most
+// KC (C = 512: 2 x 256). The B slice of a block is contiguous either way: p runs from t0*C + c0 to t1*C or
+// t0*C + c0 + cc.
+void compute_part_indirect(const SgemmKernel& uk, const SgemmIndirectArgs& g, const Part& part) {
+  const int mr = uk.mr, nr = uk.nr;
+  const int64_t mc_max = mc_of(uk), strips_per_nc = std::max<int64_t>(1, kNcCols / nr);
+  const int64_t ch = g.channels, k = g.taps * ch;
+  const int64_t taps_per = ch >= kKc ? 1 : std::max<int64_t>(1, kKc / ch);
+  const int64_t cc_max = ch >= kKc ? ceil_div(ch, ceil_div(ch, kKc)) : ch;
+  const Addend* bias = nullptr;
+  const bool fuse = tile_fusable(g.add, g.act, &bias);
+  SgemmArgs eg;  // the epilogue's view of g, for sgemm_epilogue
+  eg.add[0] = g.add[0], eg.add[1] = g.add[1], eg.act = g.act;
+  alignas(64) float tile[kMaxMr * 32];
+  alignas(32) float bias_tail[32] = {};
+  for (int64_t sb = part.s0; sb < part.s1; sb += strips_per_nc) {
+    const int64_t se = std::min(part.s1, sb + strips_per_nc);
+    for (int64_t t0 = 0; t0 < g.taps; t0 += taps_per) {
+      const int64_t nt = std::min(taps_per, g.taps - t0);
+      for (int64_t c0 = 0; c0 < ch; c0 += cc_max) {
+        const int64_t cc = std::min(cc_max, ch - c0);
+        const bool accumulate = t0 > 0 || c0 > 0 || g.accumulate, last = t0 + nt >= g.taps && c0 + cc >= ch;
+        for (int64_t ic = part.m0; ic < part.m1; ic += mc_max) {
+          const int64_t mc = std::min(mc_max, part.m1 - ic);
+          for (int64_t s = sb; s < se; ++s) {
+            const float* bp = g.packed_b + s * k * nr + (t0 * ch + c0) * nr;
+            const int64_t j0 = s * nr, cols = std::min<int64_t>(nr, g.n - j0);
+            TileEpilogue ep;
+            if (fuse && last) {
+              ep.relu = g.act.kind == Activation::relu, ep.clip = g.act.kind == Activation::clip;
+              ep.lo = g.act.alpha, ep.hi = g.act.beta;
+              if (bias && cols == nr) {
+                ep.bias = bias->data + j0;
+              } else if (bias) {  // the tile reads nr floats of bias: pad the tail with zeros
+                std::copy_n(bias->data + j0, cols, bias_tail);
+                ep.bias = bias_tail;
+              }
+            }
+            const TileEpilogue* epp = fuse && last ? &ep : nullptr;
+            for (int64_t ir = 0; ir < mc; ir += mr) {
+              const int rows = int(std::min<int64_t>(mr, mc - ir));
+              // part.m0 and MC are multiples of mr, so row ic + ir starts a tile of the table.
+              const float* const* ap = g.a + (ic + ir) / mr * g.taps * mr + t0 * mr;
+              float* cp = g.c + (ic + ir) * g.ldc + j0;
+              if (cols == nr) {
+                uk.rows_indirect[rows](nt, cc, ap, c0, bp, cp, g.ldc, accumulate, epp);
+              } else {
+                if (accumulate)
+                  for (int r = 0; r < rows; ++r) std::memcpy(tile + r * nr, cp + r * g.ldc, size_t(cols) * 4);
+                uk.rows_indirect[rows](nt, cc, ap, c0, bp, tile, nr, accumulate, epp);
+                for (int r = 0; r < rows; ++r) std::memcpy(cp + r * g.ldc, tile + r * nr, size_t(cols) * 4);
+              }
+              if (last && !fuse) sgemm_epilogue(eg, ic + ir, j0, rows, cols, cp, g.ldc);
+            }
           }
         }
       }
@@ -251,25 +338,34 @@ void sgemm(const SgemmKernel& uk, const SgemmArgs& g, void* workspace, Parallel*
     packed_b = pb;
   }
 
-  // Static split into `threads` parts: by B strips when there are enough of them (each thread then streams
-  // its own slice of B, the larger operand for small M), else by rows in multiples of mr.
-  std::vector<Part> parts;
-  const int64_t row_blocks = ceil_div(g.m, uk.mr);
-  if (threads == 1) {
-    parts.push_back({0, g.m, 0, strips});
-  } else if (strips >= 4 * threads || row_blocks < 2 * threads) {
-    const int64_t t = std::min<int64_t>(threads, strips);
-    for (int64_t i = 0; i < t; ++i) parts.push_back({0, g.m, strips * i / t, strips * (i + 1) / t});
-  } else {
-    for (int64_t i = 0; i < threads; ++i)
-      parts.push_back({std::min(g.m, row_blocks * i / threads * uk.mr),
-                       std::min(g.m, row_blocks * (i + 1) / threads * uk.mr), 0, strips});
-  }
+  const std::vector<Part> parts = split_parts(g.m, strips, uk.mr, threads);
   auto run = [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i)
       compute_part(uk, g, packed_b, parts[size_t(i)], reinterpret_cast<float*>(ws + size_t(i) * a_bytes));
   };
   parallel_for(par, int64_t(parts.size()), run);
+}
+
+size_t sgemm_indirect_table_size(const SgemmKernel& uk, int64_t m, int64_t taps) {
+  return size_t(ceil_div(m, uk.mr) * taps * uk.mr);
+}
+
+void sgemm_indirect(const SgemmKernel& uk, const SgemmIndirectArgs& g, Parallel* par) {
+  if (g.m <= 0 || g.n <= 0) return;
+  if (g.taps <= 0 || g.channels <= 0) {  // an empty sum, as in sgemm()
+    SgemmArgs eg;
+    eg.m = g.m, eg.n = g.n, eg.c = g.c, eg.ldc = g.ldc, eg.accumulate = g.accumulate;
+    eg.add[0] = g.add[0], eg.add[1] = g.add[1], eg.act = g.act;
+    if (!g.accumulate)
+      for (int64_t i = 0; i < g.m; ++i) std::fill_n(g.c + i * g.ldc, g.n, 0.f);
+    sgemm_epilogue(eg, 0, 0, g.m, g.n, g.c, g.ldc);
+    return;
+  }
+  const int threads = par ? std::max(par->threads(), 1) : 1;
+  const std::vector<Part> parts = split_parts(g.m, ceil_div(g.n, uk.nr), uk.mr, threads);
+  parallel_for(par, int64_t(parts.size()), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) compute_part_indirect(uk, g, parts[size_t(i)]);
+  });
 }
 
 }  // namespace octet::kernels::gemm

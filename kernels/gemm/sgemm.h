@@ -37,6 +37,13 @@ struct TileEpilogue {
 using SgemmUkernelStrided = void (*)(int64_t kc, const float* a, int64_t a_rs, const float* b, float* c,
                                      int64_t ldc, bool accumulate, const TileEpilogue* ep);
 
+/// The same tile reading A through row pointers (indirect GEMM: a convolution without an im2col copy). The
+/// depth is `taps` groups of kc: for tap t, row r's kc values are the contiguous floats at a[t*mr + r] + a_off
+/// (mr the kernel's rows; a pixel's C channels of one kernel tap in an NHWC image, or a row of zeros for a tap in
+/// the padding). b is the packed B strip slice for those taps*kc depth steps, in tap order.
+using SgemmUkernelIndirect = void (*)(int64_t taps, int64_t kc, const float* const* a, int64_t a_off, const float* b,
+                                      float* c, int64_t ldc, bool accumulate, const TileEpilogue* ep);
+
 inline constexpr int kMaxMr = 16;
 
 /// The micro-kernel of one tier. rows[r] computes r rows (1 <= r <= mr); rows[0] is unused.
@@ -47,6 +54,8 @@ struct SgemmKernel {
   SgemmUkernel rows[kMaxMr + 1];
   /// Optional (null: the driver packs A): used when A has unit column stride and alpha == 1.
   SgemmUkernelStrided rows_strided[kMaxMr + 1] = {};
+  /// Optional (null: no sgemm_indirect on this tier; callers copy A instead, e.g. im2col).
+  SgemmUkernelIndirect rows_indirect[kMaxMr + 1] = {};
 };
 
 /// The kernel of exactly `tier` (null when this build has none). Does not check the CPU.
@@ -96,6 +105,26 @@ size_t sgemm_workspace_bytes(const SgemmKernel& kernel, int64_t m, int64_t n, in
 /// C = epilogue(A * B) as documented above. `workspace` holds sgemm_workspace_bytes(..., threads, ...) bytes
 /// for threads = par ? par->threads() : 1, 64-byte aligned.
 void sgemm(const SgemmKernel& kernel, const SgemmArgs& args, void* workspace, Parallel* par = nullptr);
+
+/// An indirect GEMM (XNNPACK's igemm): C = epilogue(A * B) with A's rows given by pointers rather than a matrix, so a
+/// convolution reads its input image in place. K = taps * channels, depth index p = t*channels + c, and
+///   A(i, p) = a[(i / mr) * taps * mr + t * mr + i % mr][c]
+/// i.e. for each tile of mr rows a [taps][mr] table of row pointers, each to `channels` contiguous floats (a
+/// tail tile's unused entries are never read). B is packed (sgemm_pack_b of the K x N matrix). The epilogue is
+/// SgemmArgs's (add, act, accumulate). No workspace. Needs kernel.rows_indirect.
+struct SgemmIndirectArgs {
+  int64_t m = 0, n = 0, taps = 0, channels = 0;
+  const float* const* a = nullptr;
+  const float* packed_b = nullptr;
+  float* c = nullptr;
+  int64_t ldc = 0;
+  bool accumulate = false;
+  Addend add[2];
+  Activation act;
+};
+/// Entries (pointers) of the indirection table sgemm_indirect reads for m rows: ceil(m / mr) * taps * mr.
+size_t sgemm_indirect_table_size(const SgemmKernel& kernel, int64_t m, int64_t taps);
+void sgemm_indirect(const SgemmKernel& kernel, const SgemmIndirectArgs& args, Parallel* par = nullptr);
 
 /// The source of truth: three plain loops in double precision, then the same epilogue.
 void sgemm_ref(const SgemmArgs& args);

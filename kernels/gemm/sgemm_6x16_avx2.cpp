@@ -106,6 +106,48 @@ void tile_1x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc
   store_tile<1>(&s0, &s1, c, ldc, accumulate, ep);
 }
 
+// The indirect tile (sgemm_indirect): per tap, R row pointers into the image, then the same 12 FMAs per depth
+// step as tile_6x16 - only the base address of each row's broadcast changes at a tap boundary. One row keeps
+// tile_1x16's four accumulator pairs (8 independent chains) over p mod 4.
+template <int R>
+void tile_6x16_indirect(int64_t taps, int64_t kc, const float* const* a, int64_t a_off, const float* b, float* c,
+                        int64_t ldc, bool accumulate, const TileEpilogue* ep) {
+  constexpr int U = R == 1 ? 4 : 1;  // accumulator sets over p mod U
+  __m256 acc0[R * U], acc1[R * U];
+#pragma GCC unroll 6
+  for (int r = 0; r < R * U; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
+  for (int64_t t = 0; t < taps; ++t, a += kMr) {
+    const float* ap[R];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) ap[r] = a[r] + a_off;
+    int64_t p = 0;
+    if constexpr (R == 1) {
+      for (; p + 4 <= kc; p += 4, b += 4 * kNr) {
+#pragma GCC unroll 4
+        for (int u = 0; u < 4; ++u) {
+          const __m256 ar = _mm256_broadcast_ss(ap[0] + p + u);
+          acc0[u] = _mm256_fmadd_ps(ar, _mm256_loadu_ps(b + u * kNr), acc0[u]);
+          acc1[u] = _mm256_fmadd_ps(ar, _mm256_loadu_ps(b + u * kNr + 8), acc1[u]);
+        }
+      }
+    }
+    for (; p < kc; ++p, b += kNr) {
+      const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 6
+      for (int r = 0; r < R; ++r) {
+        const __m256 ar = _mm256_broadcast_ss(ap[r] + p);
+        acc0[r] = _mm256_fmadd_ps(ar, b0, acc0[r]);
+        acc1[r] = _mm256_fmadd_ps(ar, b1, acc1[r]);
+      }
+    }
+  }
+  if constexpr (R == 1) {
+    acc0[0] = _mm256_add_ps(_mm256_add_ps(acc0[0], acc0[1]), _mm256_add_ps(acc0[2], acc0[3]));
+    acc1[0] = _mm256_add_ps(_mm256_add_ps(acc1[0], acc1[1]), _mm256_add_ps(acc1[2], acc1[3]));
+  }
+  store_tile<R>(acc0, acc1, c, ldc, accumulate, ep);
+}
+
 template <int R>
 void ukernel_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
   if constexpr (R == 1)
@@ -133,7 +175,9 @@ const SgemmKernel& sgemm_kernel_avx2() {
                              {nullptr, ukernel_6x16<1>, ukernel_6x16<2>, ukernel_6x16<3>, ukernel_6x16<4>,
                               ukernel_6x16<5>, ukernel_6x16<6>},
                              {nullptr, ukernel_6x16_strided<1>, ukernel_6x16_strided<2>, ukernel_6x16_strided<3>,
-                              ukernel_6x16_strided<4>, ukernel_6x16_strided<5>, ukernel_6x16_strided<6>}};
+                              ukernel_6x16_strided<4>, ukernel_6x16_strided<5>, ukernel_6x16_strided<6>},
+                             {nullptr, tile_6x16_indirect<1>, tile_6x16_indirect<2>, tile_6x16_indirect<3>,
+                              tile_6x16_indirect<4>, tile_6x16_indirect<5>, tile_6x16_indirect<6>}};
   return k;
 }
 

@@ -1,4 +1,5 @@
 // The scalar tier of SGEMM and the reference every tier is tested against.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -26,12 +27,40 @@ void ukernel_4x16(int64_t kc, const float* a, const float* b, float* c, int64_t 
     for (int j = 0; j < kNr; ++j) c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[r][j] : acc[r][j];
 }
 
+// The indirect tile (sgemm_indirect) on this tier: row r's depth steps of tap t are a[t*kMr + r][a_off ..].
+template <int R>
+void ukernel_4x16_indirect(int64_t taps, int64_t kc, const float* const* a, int64_t a_off, const float* b, float* c,
+                           int64_t ldc, bool accumulate, const TileEpilogue* ep) {
+  float acc[R][kNr] = {};
+  for (int64_t t = 0; t < taps; ++t, a += kMr)
+    for (int64_t p = 0; p < kc; ++p, b += kNr)
+      for (int r = 0; r < R; ++r) {
+        const float ar = a[r][a_off + p];
+        for (int j = 0; j < kNr; ++j) acc[r][j] += ar * b[j];
+      }
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < kNr; ++j) {
+      float v = accumulate ? c[r * ldc + j] + acc[r][j] : acc[r][j];
+      if (ep) {
+        if (ep->bias) v += ep->bias[j];
+        if (ep->relu) v = v > 0.f ? v : 0.f;
+        if (ep->clip) v = std::min(std::max(v, ep->lo), ep->hi);
+      }
+      c[r * ldc + j] = v;
+    }
+}
+
 }  // namespace
 
 const SgemmKernel& sgemm_kernel_scalar() {
-  static const SgemmKernel k{
-      Isa::scalar, "sgemm_4x16_scalar", kMr, kNr, {nullptr, ukernel_4x16<1>, ukernel_4x16<2>, ukernel_4x16<3>,
-                                                   ukernel_4x16<4>}};
+  static const SgemmKernel k{Isa::scalar,
+                             "sgemm_4x16_scalar",
+                             kMr,
+                             kNr,
+                             {nullptr, ukernel_4x16<1>, ukernel_4x16<2>, ukernel_4x16<3>, ukernel_4x16<4>},
+                             {},
+                             {nullptr, ukernel_4x16_indirect<1>, ukernel_4x16_indirect<2>, ukernel_4x16_indirect<3>,
+                              ukernel_4x16_indirect<4>}};
   return k;
 }
 

@@ -90,6 +90,70 @@ void check_case(const SgemmKernel& uk, const Case& cs, uint32_t seed) {
                                   << " threads=" << cs.threads << ": " << bad << " bad elements");
 }
 
+// An indirect GEMM (sgemm_indirect) against sgemm_ref on the equivalent dense A. The table points each (tile,
+// tap, row) at one of `pool` random rows of `ch` floats or at a zero row, as a convolution's does (image pixels,
+// padding), with repeats. epi: 0 none, 1 bias [N] (fused in the tile), 2 bias [N] scale 0.5 + [M,N] addend
+// (after the tile), 3 accumulate onto C + bias.
+struct IndirectCase {
+  IndirectCase(int64_t m_, int64_t n_, int64_t taps_, int64_t ch_, int epi_ = 0, int threads_ = 1)
+      : m(m_), n(n_), taps(taps_), ch(ch_), epi(epi_), threads(threads_) {}
+  int64_t m, n, taps, ch;
+  int epi;
+  Activation act;
+  int threads;
+};
+
+void check_indirect(const SgemmKernel& uk, const IndirectCase& cs, uint32_t seed) {
+  const int64_t m = cs.m, n = cs.n, k = cs.taps * cs.ch, mr = uk.mr, pool = 7;
+  const std::vector<float> rows = random_floats(size_t(pool * cs.ch), -1, 1, seed);
+  const std::vector<float> zeros(size_t(cs.ch), 0.f);
+  std::vector<const float*> table(sgemm_indirect_table_size(uk, m, cs.taps), nullptr);
+  std::vector<float> a(size_t(m * k));
+  uint32_t h = seed;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t t = 0; t < cs.taps; ++t) {
+      h = h * 1103515245u + 12345u;
+      const int64_t pick = int64_t(h >> 16) % (pool + 1);  // pool: the zero row
+      const float* row = pick == pool ? zeros.data() : rows.data() + pick * cs.ch;
+      table[size_t(i / mr * cs.taps * mr + t * mr + i % mr)] = row;
+      std::copy_n(row, cs.ch, a.begin() + i * k + t * cs.ch);
+    }
+  const std::vector<float> b = random_floats(size_t(k * n), -1, 1, seed + 1);
+  const std::vector<float> bias = random_floats(size_t(n), -1, 1, seed + 2), add = random_floats(size_t(m * n), -1, 1, seed + 3);
+  const std::vector<float> c0 = random_floats(size_t(m * n), -1, 1, seed + 4);
+  SgemmArgs r;
+  r.m = m, r.n = n, r.k = k, r.a = a.data(), r.a_rs = k, r.b = b.data(), r.b_rs = n, r.ldc = n, r.act = cs.act;
+  if (cs.epi == 1 || cs.epi == 3) r.add[0] = {bias.data(), 0, 1, 1.f};
+  if (cs.epi == 2) r.add[0] = {bias.data(), 0, 1, 0.5f}, r.add[1] = {add.data(), n, 1, 1.f};
+  r.accumulate = cs.epi == 3;
+  std::vector<float> want = c0;
+  r.c = want.data();
+  sgemm_ref(r);
+  std::vector<float> packed(sgemm_packed_b_floats(uk, k, n));
+  sgemm_pack_b(uk, k, n, b.data(), n, 1, packed.data());
+  SgemmIndirectArgs g;
+  g.m = m, g.n = n, g.taps = cs.taps, g.channels = cs.ch, g.a = table.data(), g.packed_b = packed.data();
+  g.ldc = n, g.accumulate = r.accumulate, g.add[0] = r.add[0], g.add[1] = r.add[1], g.act = cs.act;
+  std::vector<float> guarded(size_t(m * n + 64), 12345.f);
+  std::copy(c0.begin(), c0.end(), guarded.begin());
+  g.c = guarded.data();
+  octet::test::SerialChunks par(cs.threads);
+  sgemm_indirect(uk, g, cs.threads > 1 ? &par : nullptr);
+  size_t bad = 0;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double mag = r.accumulate ? std::abs(c0[size_t(i * n + j)]) : 0;  // size of the summed terms
+      for (int64_t p = 0; p < k; ++p) mag += std::abs(a[size_t(i * k + p)] * b[size_t(p * n + j)]);
+      mag += std::abs(bias[size_t(j)]) + std::abs(add[size_t(i * n + j)]);
+      if (!(std::abs(guarded[size_t(i * n + j)] - want[size_t(i * n + j)]) <= 1e-4 * mag + 1e-6)) ++bad;
+    }
+  for (size_t i = size_t(m * n); i < guarded.size(); ++i)
+    if (guarded[i] != 12345.f) ++bad;
+  CHECK_MESSAGE(bad == 0, uk.name << " indirect m=" << m << " n=" << n << " taps=" << cs.taps << " ch=" << cs.ch
+                                  << " epi=" << cs.epi << " act=" << int(cs.act.kind) << " threads=" << cs.threads
+                                  << ": " << bad << " bad elements");
+}
+
 std::vector<const SgemmKernel*> tier_kernels() {
   std::vector<const SgemmKernel*> r;
   for (kernels::Isa t : octet::test::cpu_tiers())
@@ -115,6 +179,38 @@ TEST_SUITE("gemm") {
               c.prepack = (m + n + k) % 2;
               check_case(*uk, c, seed++);
             }
+    }
+  }
+
+  TEST_CASE("sgemm_indirect: every m tail, n tails, taps, channels below/at/above KC, epilogues, threads") {
+    uint32_t seed = 3000;
+    for (const SgemmKernel* uk : tier_kernels()) {
+      if (!uk->rows_indirect[1]) continue;
+      INFO(uk->name);
+      const int64_t mr = uk->mr, nr = uk->nr;
+      // Every row count of a tail tile (m = mr..2mr-1 covers 1..mr-1 extra rows) and 1-row GEMMs; the 1-row tile
+      // splits p by 4, so channels 1, 3 and 5 hit its remainder loop.
+      for (int64_t m = 1; m <= 2 * mr; ++m)
+        for (int64_t n : {nr, nr + 3})
+          for (int64_t ch : {1, 5, 16})
+            check_indirect(*uk, IndirectCase{m, n, 3, ch, int(m % 4)}, seed++);
+      // A tap deeper than KC = 256 runs in chunks (a nonzero channel offset into each row) on every tile height.
+      for (int64_t m = 1; m <= 2 * mr; ++m) check_indirect(*uk, IndirectCase{m, nr, 2, 300, int(m % 4)}, seed++);
+      // K blocks: whole taps per block (ch < KC = 256: 4 taps of 64, 3 of 80), one tap split into chunks
+      // (ch = 300 -> 2 x 150, 513 -> 3 x 171), and M beyond one M block (MC = 16 mr).
+      const IndirectCase big[] = {{37, 40, 9, 64, 1},  {20, 33, 9, 80, 2},   {13, 17, 2, 300, 3},
+                                  {7, 16, 1, 513, 1},  {17 * mr + 2, 50, 2, 24, 0}, {9, 600, 1, 32, 1}};
+      for (IndirectCase c : big)
+        for (int act : {int(Activation::none), int(Activation::relu), int(Activation::clip), int(Activation::sigmoid)}) {
+          c.act.kind = Activation::Kind(act);
+          c.act.alpha = -0.2f, c.act.beta = 0.3f;
+          check_indirect(*uk, c, seed++);
+        }
+      for (int threads : {2, 3}) {
+        check_indirect(*uk, IndirectCase{40, 20, 9, 8, 1, threads}, seed++);   // rows split
+        check_indirect(*uk, IndirectCase{5, 300, 4, 8, 3, threads}, seed++);   // strips split
+      }
+      check_indirect(*uk, IndirectCase{3, 5, 0, 4, 2}, seed++);  // K = 0: C = epilogue(addends)
     }
   }
 
