@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <random>
 
+#include <unistd.h>
+
 #include "engine/plan.h"
 #include "engine/session.h"
 
@@ -35,7 +37,8 @@ size_t released_constants(const Graph& g) {
 
 TEST_SUITE("session_memory") {
   TEST_CASE("constants are released after the first plan, later shapes reload the file, results unchanged") {
-    const fs::path path = fs::temp_directory_path() / "octet_session_memory.onnx";
+    // Per process: two test runs on one machine (two build trees) must not share the file.
+    const fs::path path = fs::temp_directory_path() / ("octet_session_memory_" + std::to_string(::getpid()) + ".onnx");
     fs::copy_file(kModel, path, fs::copy_options::overwrite_existing);
     SessionOptions keep;
     keep.threads = 1;
