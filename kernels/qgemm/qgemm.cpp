@@ -218,13 +218,25 @@ void qgemm(const QGemmKernel& kernel, size_t m, size_t n, size_t k, const uint8_
   const size_t blocks = (tiles_m + mc_tiles - 1) / mc_tiles;
   const size_t total = tiles_m * panels;
   parallel_for(par, int64_t(total), [&](int64_t begin, int64_t end) {
+    if (begin >= end) return;
+    // Decode the first item t -> (block b, panel p, tile i within the block; blocks are full except the last)
+    // once, then step through the range with counters: three 64-bit divisions per tile cost ~25% of a k = 64
+    // tile (ResNet-50's 1x1 convs on 56x56: 16 k-steps of ~12 cycles each).
+    const size_t per_block = mc_tiles * panels;
+    size_t b = size_t(begin) / per_block;
+    size_t block_tiles = b + 1 < blocks ? mc_tiles : tiles_m - b * mc_tiles;
+    const size_t rest = size_t(begin) - b * per_block;
+    size_t p = rest / block_tiles, i = rest % block_tiles;
     for (int64_t t = begin; t < end; ++t) {
-      // t -> (block b, panel p, tile within block): blocks are full except the last.
-      const size_t per_block = mc_tiles * panels;
-      const size_t b = size_t(t) / per_block, rest = size_t(t) % per_block;
-      const size_t block_tiles = b + 1 < blocks ? mc_tiles : tiles_m - b * mc_tiles;
-      const size_t p = rest / block_tiles, tm = b * mc_tiles + rest % block_tiles;
-      run_tile(tm, p);
+      run_tile(b * mc_tiles + i, p);
+      if (++i == block_tiles) {
+        i = 0;
+        if (++p == panels) {
+          p = 0;
+          ++b;
+          block_tiles = b + 1 < blocks ? mc_tiles : tiles_m - b * mc_tiles;
+        }
+      }
     }
   });
 }
