@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 namespace octet::kernels::qconv {
 namespace {
@@ -44,16 +45,30 @@ QConvOctet::QConvOctet(const Geom& g, const int8_t* w, const int32_t* bias, int3
   // ResNet-50: K = 7*7*3 = 147).
   const int64_t kk = path_ == Path::im2col ? (g.k() + 3) / 4 * 4 : g.k();
   k_padded_ = kk;
-  std::vector<int8_t> wr(size_t(g.oc * kk), 0);
-  for (int64_t j = 0; j < g.oc; ++j)
-    for (int64_t c = 0; c < icg; ++c)
-      for (int64_t t = 0; t < taps; ++t) wr[size_t(j * kk + t * icg + c)] = w[(j * icg + c) * taps + t];
+  // One tap and no padding (1x1 convs): ONNX order already is that order, pack straight from w. Otherwise the
+  // reorder writes each row of W' front to back (taps outer, channels inner: sequential stores, reads strided by
+  // the few taps), and only the depth padding is zeroed. Start-up time: ResNet-50's weights pass through here.
+  std::unique_ptr<int8_t[]> wr;
+  const int8_t* wsrc = w;
+  if (taps != 1 || kk != icg) {
+    wr.reset(new int8_t[size_t(g.oc * kk)]);
+    for (int64_t j = 0; j < g.oc; ++j) {
+      int8_t* dst = wr.get() + j * kk;
+      const int8_t* src = w + j * icg * taps;
+      for (int64_t t = 0; t < taps; ++t, dst += icg)
+        for (int64_t c = 0; c < icg; ++c) dst[c] = src[c * taps + t];
+      std::fill(wr.get() + j * kk + taps * icg, wr.get() + (j + 1) * kk, int8_t(0));
+    }
+    wsrc = wr.get();
+  }
   group_bytes_ = round64(qk_->packed_bytes(size_t(ocg), size_t(kk)));
-  packed_.resize(group_bytes_ * size_t(g.groups) + 64);
-  packed_offset_ = size_t(-reinterpret_cast<uintptr_t>(packed_.data()) & 63);
+  // Not value-initialised: pack() writes every byte of each group's panels (the gaps to the next 64-byte
+  // boundary are never read).
+  packed_.reset(new uint8_t[group_bytes_ * size_t(g.groups) + 64]);
+  packed_offset_ = size_t(-reinterpret_cast<uintptr_t>(packed_.get()) & 63);
   for (int64_t grp = 0; grp < g.groups; ++grp)
-    qk_->pack(size_t(ocg), size_t(kk), wr.data() + grp * ocg * kk, size_t(kk), b.data() + grp * ocg, za,
-              packed_.data() + packed_offset_ + size_t(grp) * group_bytes_);
+    qk_->pack(size_t(ocg), size_t(kk), wsrc + grp * ocg * kk, size_t(kk), b.data() + grp * ocg, za,
+              packed_.get() + packed_offset_ + size_t(grp) * group_bytes_);
   if (path_ == Path::im2col) {
     // About 1 MB of im2col rows per block (L2-sized), whole tiles, at least one tile.
     const int64_t mr = qk_->mr;
@@ -77,7 +92,7 @@ std::string QConvOctet::name() const {
 void QConvOctet::run(const uint8_t* x, uint8_t* y, const qgemm::Epilogue& ep, void* workspace,
                      Parallel* par) const {
   const Geom& g = g_;
-  const uint8_t* pk = packed_.data() + packed_offset_;
+  const uint8_t* pk = packed_.get() + packed_offset_;
   switch (path_) {
     case Path::pointwise:
       qgemm::qgemm(*qk_, size_t(g.rows()), size_t(g.oc), size_t(g.ic), x, size_t(g.ic), pk, ep, y, size_t(g.oc),

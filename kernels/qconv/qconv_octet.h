@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,7 @@ class QConvOctet {
   Path path_ = Path::im2col;
   int32_t za_ = 0;
   const qgemm::QGemmKernel* qk_ = nullptr;
-  std::vector<uint8_t> packed_;  // per group: group_bytes_ (64-byte aligned offsets into an aligned buffer)
+  std::unique_ptr<uint8_t[]> packed_;  // per group: group_bytes_ (64-byte aligned offsets into the buffer)
   size_t packed_offset_ = 0;     // alignment padding at the front of packed_
   size_t group_bytes_ = 0;
   std::vector<int8_t> dw_w_;     // depthwise: [KH*KW][C]
