@@ -30,6 +30,13 @@ QConvOctet::QConvOctet(const Geom& g, const int8_t* w, const int32_t* bias, int3
   if (bias) b.assign(bias, bias + g.oc);
   if (g.is_depthwise() && icg == 1) {
     path_ = Path::depthwise;
+    // AVX2 when the tier allows it (the CPU's best at most `limit`): its weights are re-laid at creation
+    // (pack_dw_avx2); the baseline loop keeps [taps][C].
+    if (int(clamp_isa(limit, max_isa())) >= int(Isa::avx2) && taps <= kDwAvx2MaxTaps) {
+      dw_avx2_ = true;
+      dw_packed_ = pack_dw_avx2(g, w, bias, za);
+      return;
+    }
     dw_w_.resize(size_t(taps * g.oc));
     for (int64_t c = 0; c < g.oc; ++c)
       for (int64_t t = 0; t < taps; ++t) dw_w_[size_t(t * g.oc + c)] = w[c * taps + t];
@@ -82,7 +89,7 @@ size_t QConvOctet::workspace_bytes() const {
 }
 
 std::string QConvOctet::name() const {
-  if (path_ == Path::depthwise) return "qconv_dw/baseline";
+  if (path_ == Path::depthwise) return dw_avx2_ ? "qconv_dw/avx2" : "qconv_dw/baseline";
   std::string s =
       std::string("qconv/") + isa_name(qk_->isa) + ":" + std::to_string(qk_->mr) + "x" + std::to_string(qk_->nr);
   if (qk_->max_abs_weight < 128) s += "w7";  // the 7-bit-weight kernel (exact because |w| <= 64)
@@ -100,7 +107,10 @@ void QConvOctet::run(const uint8_t* x, uint8_t* y, const qgemm::Epilogue& ep, vo
       break;
     case Path::depthwise:
       split(par, g.rows(), g.oc * g.kh * g.kw, [&](int64_t r0, int64_t r1) {
-        depthwise_nhwc(g, x, za_, dw_w_.data(), dw_bias_.data(), ep, r0, r1, y);
+        if (dw_avx2_)
+          depthwise_nhwc_avx2(g, x, dw_packed_, ep, r0, r1, y);
+        else
+          depthwise_nhwc(g, x, za_, dw_w_.data(), dw_bias_.data(), ep, r0, r1, y);
       });
       break;
     case Path::im2col: {

@@ -30,7 +30,8 @@ class QConvOctet {
 
   /// The im2col block (0 for the other paths).
   size_t workspace_bytes() const;
-  /// For `octet inspect`: "qconv/avx2:4x16", "qconv/avx2:4x16+im2col", "qconv_dw/baseline".
+  /// For `octet inspect`: "qconv/avx2:4x16", "qconv/avx2:4x16+im2col", "qconv_dw/baseline",
+  /// "qconv_dw/avx2".
   std::string name() const;
   Path path() const { return path_; }
   const Geom& geom() const { return g_; }
@@ -47,8 +48,10 @@ class QConvOctet {
   std::unique_ptr<uint8_t[]> packed_;  // per group: group_bytes_ (64-byte aligned offsets into the buffer)
   size_t packed_offset_ = 0;     // alignment padding at the front of packed_
   size_t group_bytes_ = 0;
-  std::vector<int8_t> dw_w_;     // depthwise: [KH*KW][C]
+  std::vector<int8_t> dw_w_;     // depthwise, baseline loop: [KH*KW][C]
   std::vector<int32_t> dw_bias_;
+  bool dw_avx2_ = false;         // depthwise on depthwise_nhwc_avx2 (then dw_w_/dw_bias_ are empty)
+  DwAvx2Weights dw_packed_;
   int64_t k_padded_ = 0;         // im2col GEMM depth: k() rounded up to a multiple of 4
   int64_t block_rows_ = 0;       // im2col rows per block
 };

@@ -4,6 +4,7 @@
 // layouts, one and three thread chunks.
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <random>
 
 #include "engine/kernel.h"
@@ -154,9 +155,107 @@ void run_case(const Case& c, kernels::Isa isa, int chunks) {
   CHECK(got[want.size()] == 0xCD);  // nothing written past the output
 }
 
+// One depthwise case straight on the kernels (no engine): the baseline loop and, on an AVX2 CPU, the AVX2 kernel
+// against qconv_ref, with the epilogue built by hand so the two-stage residual is covered too. Rows are split in
+// three uneven ranges (as threads would); the output has a guard after it.
+struct DwCase {
+  int64_t n, c, h, w, kh, kw, stride, pad, dil;
+  int32_t za = 128;
+  int residual = 0;  // 0 none, 1 one-stage, 2 two-stage
+  int act = 0;       // 0 none, 1 ReLU (lo = z_y), 2 clip to [z_y - 20, z_y + 60]
+};
+
+void run_dw_case(const DwCase& d) {
+  const std::string what = "n" + std::to_string(d.n) + " c" + std::to_string(d.c) + " " + std::to_string(d.h) +
+                           "x" + std::to_string(d.w) + " k" + std::to_string(d.kh) + "x" + std::to_string(d.kw) +
+                           " s" + std::to_string(d.stride) + " p" + std::to_string(d.pad) + " d" +
+                           std::to_string(d.dil) + " za" + std::to_string(d.za) + " res" +
+                           std::to_string(d.residual) + " act" + std::to_string(d.act);
+  CAPTURE(what);
+  std::mt19937 rng(uint32_t(d.c * 977 + d.kh * 31 + d.h + d.residual * 7 + d.act));
+  kc::Geom g;
+  g.n = d.n, g.ic = g.oc = g.groups = d.c, g.h = d.h, g.w = d.w, g.kh = d.kh, g.kw = d.kw;
+  g.sh = g.sw = d.stride, g.dh = g.dw = d.dil, g.pad_t = g.pad_l = d.pad;
+  g.oh = (d.h + 2 * d.pad - d.dil * (d.kh - 1) - 1) / d.stride + 1;
+  g.ow = (d.w + 2 * d.pad - d.dil * (d.kw - 1) - 1) / d.stride + 1;
+  const int64_t taps = d.kh * d.kw, rows = g.rows();
+  std::vector<uint8_t> x(size_t(d.n * d.h * d.w * d.c)), res(size_t(rows * d.c));
+  std::vector<int8_t> w(size_t(d.c * taps));
+  std::vector<int32_t> bias(size_t(d.c));
+  std::vector<float> scale(size_t(d.c));
+  for (auto& v : x) v = uint8_t(rng() % 256);
+  for (auto& v : res) v = uint8_t(rng() % 256);
+  for (auto& v : w) v = int8_t(int(rng() % 256) - 128);
+  // The extremes: |(q - z_a) * w| up to 255 * 128 in every tap of the first pixel's channels.
+  for (size_t i = 0; i < size_t(d.c) && i < x.size(); ++i) x[i] = d.za >= 128 ? 0 : 255;
+  for (size_t i = 0; i < size_t(d.c) && i < w.size(); ++i) w[i * size_t(taps)] = -128;
+  for (auto& v : bias) v = int32_t(rng() % 20001) - 10000;
+  for (auto& v : scale) v = (0.002f + float(rng() % 1000) * 1e-5f) * 0.02f / (0.3f * float(taps) * 0.02f);
+  kernels::qgemm::Epilogue ep;
+  ep.scale = scale.data();
+  ep.zero_point = 100;
+  if (d.act == 1) ep.lo = 100;
+  if (d.act == 2) ep.lo = 80, ep.hi = 160;
+  if (d.residual > 0) {
+    ep.residual = res.data(), ep.ld_residual = size_t(d.c), ep.residual_scale = 0.7f, ep.residual_zero_point = 90;
+    if (d.residual == 2) ep.add_scale = 1.3f, ep.mid_zero_point = 120;
+  }
+  std::vector<uint8_t> want(size_t(rows * d.c));
+  kc::qconv_ref(g, x.data(), d.za, w.data(), bias.data(), ep, want.data());
+  const int64_t cuts[] = {0, rows / 3, rows / 3 + 1, rows};
+
+  auto check = [&](const char* name, const std::function<void(int64_t, int64_t, uint8_t*)>& fn) {
+    CAPTURE(name);
+    std::vector<uint8_t> got(want.size() + 64, 0xCD);
+    for (int i = 0; i < 3; ++i) fn(cuts[i], cuts[i + 1], got.data());
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < want.size(); ++i)
+      if (got[i] != want[i] && bad++ == 0) first = i;
+    CHECK_MESSAGE(bad == 0, bad << " of " << want.size() << " differ; first at " << first << ": got "
+                                << int(got[first]) << " want " << int(want[first]));
+    CHECK(got[want.size()] == 0xCD);
+  };
+  // The baseline loop reads [taps][C] weights (the layout QConvOctet builds for it).
+  std::vector<int8_t> wt(w.size());
+  for (int64_t ch = 0; ch < d.c; ++ch)
+    for (int64_t t = 0; t < taps; ++t) wt[size_t(t * d.c + ch)] = w[size_t(ch * taps + t)];
+  check("baseline", [&](int64_t a, int64_t b, uint8_t* y) {
+    kc::depthwise_nhwc(g, x.data(), d.za, wt.data(), bias.data(), ep, a, b, y);
+  });
+  if (int(kernels::detected_isa()) >= int(kernels::Isa::avx2)) {
+    const kc::DwAvx2Weights pw = kc::pack_dw_avx2(g, w.data(), bias.data(), d.za);
+    check("avx2", [&](int64_t a, int64_t b, uint8_t* y) { kc::depthwise_nhwc_avx2(g, x.data(), pw, ep, a, b, y); });
+  }
+}
+
 }  // namespace
 
 TEST_SUITE("qconv") {
+  TEST_CASE("Depthwise kernels (baseline, AVX2) match qconv_ref exactly over a shape and epilogue sweep") {
+    const std::vector<DwCase> shapes = {
+        // n c h w kh kw s p d
+        DwCase{1, 32, 9, 9, 3, 3, 1, 1, 1},   // 3x3 s1 (MobileNetV2), whole 16-channel blocks
+        DwCase{1, 48, 10, 11, 3, 3, 2, 1, 1},  // 3x3 s2, odd width
+        DwCase{2, 20, 7, 7, 3, 3, 1, 1, 1},   // C % 16 = 4 (a tail block after a full one), batch 2
+        DwCase{1, 7, 6, 5, 3, 3, 2, 1, 1},    // C < 16: the tail only
+        DwCase{1, 33, 8, 8, 3, 3, 1, 0, 1},   // no padding, C % 16 = 1
+        DwCase{1, 40, 9, 9, 5, 5, 1, 2, 1},   // 5x5 pad 2 (13 pairs)
+        DwCase{1, 24, 9, 9, 5, 5, 2, 2, 1},   // 5x5 s2
+        DwCase{1, 17, 9, 9, 3, 3, 1, 2, 2},   // dilation 2
+        DwCase{1, 16, 5, 8, 1, 3, 1, 1, 1},   // 1x3 (odd taps, generic pair loop), pad larger than the kernel row
+        DwCase{1, 16, 6, 6, 2, 2, 1, 0, 1},   // 2x2 (even taps)
+        DwCase{1, 18, 3, 3, 3, 3, 1, 3, 1},   // pad 3 > kernel reach: pixels with every tap outside
+    };
+    for (DwCase d : shapes)
+      for (int32_t za : {0, 128, 255})
+        for (int residual : {0, 1, 2})
+          for (int act : {0, 1, 2}) {
+            d.za = za, d.residual = residual, d.act = act;
+            run_dw_case(d);
+          }
+  }
+
+
   TEST_CASE("QConv matches the scalar reference exactly over a shape sweep on every tier") {
     const std::vector<Case> cases = {
         // n ic h w oc k s p d g
@@ -170,6 +269,8 @@ TEST_SUITE("qconv") {
         Case{1, 8, 6, 6, 12, 3, 1, 1, 1, 2},    // 2 groups
         Case{1, 32, 7, 7, 32, 3, 1, 1, 1, 32},  // depthwise
         Case{1, 20, 8, 8, 20, 3, 2, 1, 1, 20},  // depthwise stride 2, channels not a multiple of 16
+        Case{1, 40, 9, 9, 40, 5, 1, 2, 1, 40},  // depthwise 5x5, C % 16 = 8
+        Case{1, 24, 9, 9, 24, 3, 1, 2, 2, 24},  // depthwise dilation 2
         Case{1, 1, 4, 4, 1, 1, 1, 0, 1, 1},     // 1 channel, M = 16
     };
     std::vector<Case> all;
