@@ -2,6 +2,11 @@
 // defined) and copies everything into the IR; op semantics are shape inference's job.
 #include "graph/onnx_import.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -240,10 +245,31 @@ Graph load_onnx_buffer(const void* data, size_t size, const std::string& name, c
 
 Graph load_onnx(const std::string& path) {
   onnx::ModelProto m;
-  {
-    // The file's bytes are freed as soon as they are parsed, before the graph's tensors are built: at most two
-    // copies of the weights exist at any time during the load (file + message, then message + graph).
-    const std::string bytes = read_file_bytes(path);
+  // The file's bytes are released as soon as they are parsed, before the graph's tensors are built: at most two
+  // copies of the weights exist at any time during the load (file + message, then message + graph).
+  // A regular file is mapped read-only rather than read(): reading copies every byte into fresh anonymous pages,
+  // which the kernel must fault in and clear first, while mapping shares the page cache's pages (faulted in
+  // batches by MAP_POPULATE, nothing cleared, nothing copied). For ResNet-50 INT8 (25 MB) that was about a fifth
+  // of session creation (perf: clear_page + copy_to_iter + the zero-fill). Anything else (pipes, /proc, a failed
+  // mmap) takes the read() path. The mapping is private and read-only, so the file is never written; like any
+  // mmap, a file truncated by another process during the parse would fault - the same as ONNX Runtime's
+  // external-data mapping.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  void* map = MAP_FAILED;
+  if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+      uint64_t(st.st_size) <= uint64_t(std::numeric_limits<int>::max()))
+    map = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  if (fd >= 0) ::close(fd);  // a mapping outlives its descriptor
+  if (map != MAP_FAILED) {
+    struct Unmap {
+      void* p;
+      size_t n;
+      ~Unmap() { ::munmap(p, n); }
+    } unmap{map, size_t(st.st_size)};
+    parse_model(map, size_t(st.st_size), path, m);
+  } else {
+    const std::string bytes = read_file_bytes(path);  // also the one place that reports open errors
     parse_model(bytes.data(), bytes.size(), path, m);
   }
   std::filesystem::path dir = std::filesystem::path(path).parent_path();

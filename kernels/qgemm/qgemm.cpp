@@ -2,6 +2,10 @@
 // only the register tile (qgemm_u8s8_<MR>x<NR>c4_<isa>.cpp).
 #include "kernels/qgemm/qgemm.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -19,6 +23,26 @@ namespace {
 //   bias'[j] = bias[j] - z_a * colsum(w)[j]
 // and the micro-kernels accumulate raw u8 x s8 products (exactly what vpdpbusd computes) on top of bias'.
 // Padding columns (j >= n) get bias' = 0 and zero weights, so they compute 0 and are never stored.
+// sum_k w[k] for one weight row (a colsum of the GEMM's B). Every weight passes through here at load, so 16
+// bytes a step with SSE2's psadbw: u = w ^ 0x80 = w + 128 is unsigned, psadbw against zero adds 8 u8 into each
+// 64-bit lane, and sum(w) = sum(u) - 128 * count.
+int64_t row_sum_s8(const int8_t* w, size_t k) {
+  size_t i = 0;
+  int64_t s = 0;
+#if defined(__SSE2__)
+  if (k >= 16) {
+    const __m128i flip = _mm_set1_epi8(char(0x80)), zero = _mm_setzero_si128();
+    __m128i acc = _mm_setzero_si128();  // two 64-bit lanes: cannot overflow for any k < 2^55
+    for (; i + 16 <= k; i += 16)
+      acc = _mm_add_epi64(acc, _mm_sad_epu8(_mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i)),
+                                                          flip), zero));
+    s = int64_t(_mm_cvtsi128_si64(acc)) + int64_t(_mm_cvtsi128_si64(_mm_unpackhi_epi64(acc, acc))) - 128 * int64_t(i);
+  }
+#endif
+  for (; i < k; ++i) s += w[i];
+  return s;
+}
+
 void pack_bias(size_t n, size_t j0, size_t nr, size_t k, const int8_t* w, size_t ldw, const int32_t* bias,
                int32_t za, int32_t* out) {
   for (size_t jj = 0; jj < nr; ++jj) {
@@ -27,8 +51,7 @@ void pack_bias(size_t n, size_t j0, size_t nr, size_t k, const int8_t* w, size_t
       out[jj] = 0;
       continue;
     }
-    int64_t colsum = 0;
-    for (size_t kk = 0; kk < k; ++kk) colsum += w[j * ldw + kk];
+    const int64_t colsum = row_sum_s8(w + j * ldw, k);
     out[jj] = int32_t((bias ? int64_t(bias[j]) : 0) - int64_t(za) * colsum);
   }
 }
@@ -90,7 +113,29 @@ void pack_s16(size_t n, size_t k, const int8_t* w, size_t ldw, const int32_t* bi
     for (size_t jj = 0; jj < rows; ++jj) {
       const int8_t* r = w + (j0 + jj) * ldw;
       int16_t* d = q + (jj / L) * 4 * L + (jj % L) * 2;
-      for (size_t g = 0; g < full_groups; ++g) {
+      size_t g = 0;
+#if defined(__SSE2__)
+      // Four groups (16 weights) per step: widen to s16 (unpack with itself, arithmetic shift), swap the middle
+      // pair of each group ([w0 w1 w2 w3] -> [w0 w2 w1 w3]), so its dwords are E_g, O_g, E_g+1, O_g+1; then
+      // scalar dword stores to the strided places. About 2 instructions per weight instead of 5.
+      for (; g + 4 <= full_groups; g += 4) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + 4 * g));
+        const __m128i halves[2] = {_mm_srai_epi16(_mm_unpacklo_epi8(x, x), 8),
+                                   _mm_srai_epi16(_mm_unpackhi_epi8(x, x), 8)};
+        for (int h = 0; h < 2; ++h) {
+          const __m128i y = _mm_shufflehi_epi16(_mm_shufflelo_epi16(halves[h], 0xD8), 0xD8);
+          const uint64_t a = uint64_t(_mm_cvtsi128_si64(y)), b = uint64_t(_mm_cvtsi128_si64(_mm_srli_si128(y, 8)));
+          int16_t* e0 = d + (g + 2 * h) * 4 * NR;
+          int16_t* e1 = e0 + 4 * NR;
+          const uint32_t e0_e = uint32_t(a), e0_o = uint32_t(a >> 32), e1_e = uint32_t(b), e1_o = uint32_t(b >> 32);
+          std::memcpy(e0, &e0_e, 4);
+          std::memcpy(e0 + 2 * L, &e0_o, 4);
+          std::memcpy(e1, &e1_e, 4);
+          std::memcpy(e1 + 2 * L, &e1_o, 4);
+        }
+      }
+#endif
+      for (; g < full_groups; ++g) {
         int16_t* e = d + g * 4 * NR;
         e[0] = r[4 * g];
         e[1] = r[4 * g + 2];
@@ -161,9 +206,34 @@ const QGemmKernel& qgemm_kernel(Isa limit, int max_abs_weight) {
 }
 
 int max_abs_s8(const int8_t* w, size_t n) {
-  int m = 0;
-  for (size_t i = 0; i < n; ++i) m = std::max(m, w[i] < 0 ? -int(w[i]) : int(w[i]));
-  return m;
+  // Every layer's weights pass through here at load (25 M bytes for ResNet-50), so 16 at a time. SSE2 has
+  // unsigned byte max/min only: u = w ^ 0x80 = w + 128 maps s8 onto u8 in order, and
+  // max |w| = max(max(w), -min(w)) = max(max(u) - 128, 128 - min(u)).
+  size_t i = 0;
+  int hi = 0, lo = 0;  // max(w) and min(w) so far (0 when n == 0: the answer is then 0)
+#if defined(__SSE2__)
+  if (n >= 16) {
+    const __m128i flip = _mm_set1_epi8(char(0x80));
+    __m128i vmax = _mm_setzero_si128(), vmin = _mm_set1_epi8(char(0xff));
+    for (; i + 16 <= n; i += 16) {
+      const __m128i u = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i)), flip);
+      vmax = _mm_max_epu8(vmax, u);
+      vmin = _mm_min_epu8(vmin, u);
+    }
+    alignas(16) uint8_t mx[16], mn[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(mx), vmax);
+    _mm_store_si128(reinterpret_cast<__m128i*>(mn), vmin);
+    for (int l = 0; l < 16; ++l) {
+      hi = std::max(hi, int(mx[l]) - 128);
+      lo = std::min(lo, int(mn[l]) - 128);
+    }
+  }
+#endif
+  for (; i < n; ++i) {
+    hi = std::max(hi, int(w[i]));
+    lo = std::min(lo, int(w[i]));
+  }
+  return std::max(hi, -lo);
 }
 
 // --- The driver ---------------------------------------------------------------------------------------------
