@@ -209,17 +209,39 @@ void compute_part_indirect(const SgemmKernel& uk, const SgemmIndirectArgs& g, co
               }
             }
             const TileEpilogue* epp = fuse && last ? &ep : nullptr;
+            // The slice of B the tiles read next: strip s + 1 of this K block, else (a new M block, or the next
+            // K block) strip sb. Its lines are prefetched while this slice's tiles run, spread over the full
+            // tiles: each takes ceil(lines / tiles) of them, one per depth step. ResNet-50 layer4 3x3 (M = 49,
+            // 9 tiles per 16 KB slice, 576 slices of 9.4 MB): min CPU ms per round of 5, 6 interleaved rounds,
+            // median 3.19 (2.99-3.38) vs 3.89 (3.65-4.48) without; layer3 3x3 (33 tiles per slice) unchanged.
+            const float* next = nullptr;
+            if (s + 1 < se)
+              next = bp + k * nr;
+            else if (ic + mc < part.m1)
+              next = g.packed_b + sb * k * nr + (t0 * ch + c0) * nr;
+            else if (c0 + cc < ch)
+              next = g.packed_b + sb * k * nr + (t0 * ch + c0 + cc) * nr;
+            else if (t0 + nt < g.taps)
+              next = g.packed_b + sb * k * nr + (t0 + nt) * ch * nr;
+            const int64_t next_depth = next == nullptr ? 0
+                                       : s + 1 < se || ic + mc < part.m1 ? nt * cc
+                                       : c0 + cc < ch ? std::min(cc_max, ch - c0 - cc)
+                                                      : std::min(taps_per, g.taps - t0 - nt) * std::min(cc_max, ch);
+            const int64_t lines = next_depth * nr / 16, full_tiles = std::max<int64_t>(1, mc / mr);
+            const int64_t per_tile = ceil_div(lines, full_tiles);
             for (int64_t ir = 0; ir < mc; ir += mr) {
               const int rows = int(std::min<int64_t>(mr, mc - ir));
               // part.m0 and MC are multiples of mr, so row ic + ir starts a tile of the table.
               const float* const* ap = g.a + (ic + ir) / mr * g.taps * mr + t0 * mr;
               float* cp = g.c + (ic + ir) * g.ldc + j0;
+              const int64_t done = ir / mr * per_tile, pf_lines = std::clamp<int64_t>(lines - done, 0, per_tile);
+              const float* pf = pf_lines > 0 ? next + done * 16 : nullptr;
               if (cols == nr) {
-                uk.rows_indirect[rows](nt, cc, ap, c0, bp, cp, g.ldc, accumulate, epp);
+                uk.rows_indirect[rows](nt, cc, ap, c0, bp, cp, g.ldc, accumulate, epp, pf, pf_lines);
               } else {
                 if (accumulate)
                   for (int r = 0; r < rows; ++r) std::memcpy(tile + r * nr, cp + r * g.ldc, size_t(cols) * 4);
-                uk.rows_indirect[rows](nt, cc, ap, c0, bp, tile, nr, accumulate, epp);
+                uk.rows_indirect[rows](nt, cc, ap, c0, bp, tile, nr, accumulate, epp, pf, pf_lines);
                 for (int r = 0; r < rows; ++r) std::memcpy(cp + r * g.ldc, tile + r * nr, size_t(cols) * 4);
               }
               if (last && !fuse) sgemm_epilogue(eg, ic + ir, j0, rows, cols, cp, g.ldc);

@@ -40,9 +40,12 @@ using SgemmUkernelStrided = void (*)(int64_t kc, const float* a, int64_t a_rs, c
 /// The same tile reading A through row pointers (indirect GEMM: a convolution without an im2col copy). The
 /// depth is `taps` groups of kc: for tap t, row r's kc values are the contiguous floats at a[t*mr + r] + a_off
 /// (mr the kernel's rows; a pixel's C channels of one kernel tap in an NHWC image, or a row of zeros for a tap in
-/// the padding). b is the packed B strip slice for those taps*kc depth steps, in tap order.
+/// the padding). b is the packed B strip slice for those taps*kc depth steps, in tap order. pf, pf_lines: a hint
+/// to prefetch pf_lines 64-byte lines from pf (at most one per depth step; a tile may ignore it). The driver
+/// points it at the next packed B slice, inside packed_b (a prefetch never faults, but it should not waste a miss).
 using SgemmUkernelIndirect = void (*)(int64_t taps, int64_t kc, const float* const* a, int64_t a_off, const float* b,
-                                      float* c, int64_t ldc, bool accumulate, const TileEpilogue* ep);
+                                      float* c, int64_t ldc, bool accumulate, const TileEpilogue* ep,
+                                      const float* pf, int64_t pf_lines);
 
 inline constexpr int kMaxMr = 16;
 

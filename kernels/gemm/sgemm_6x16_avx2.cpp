@@ -109,9 +109,15 @@ void tile_1x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc
 // The indirect tile (sgemm_indirect): per tap, R row pointers into the image, then the same 12 FMAs per depth
 // step as tile_6x16 - only the base address of each row's broadcast changes at a tap boundary. One row keeps
 // tile_1x16's four accumulator pairs (8 independent chains) over p mod 4.
+//
+// Prefetch: the tile also touches pf_lines cache lines from pf, one per depth step (the driver points it at
+// the next B strip slice, spread over the tiles that share the current one). A strip slice is 16 KB of B that
+// the first of its tiles reads from L3/DRAM; strips sit k*16 floats apart (295 KB for ResNet-50 layer4's
+// K = 4608), so every slice starts a fresh stream that the hardware prefetcher has to detect again. One
+// prefetch per 6-cycle step costs 1 load-queue slot next to 2 loads + 6 broadcasts.
 template <int R>
 void tile_6x16_indirect(int64_t taps, int64_t kc, const float* const* a, int64_t a_off, const float* b, float* c,
-                        int64_t ldc, bool accumulate, const TileEpilogue* ep) {
+                        int64_t ldc, bool accumulate, const TileEpilogue* ep, const float* pf, int64_t pf_lines) {
   constexpr int U = R == 1 ? 4 : 1;  // accumulator sets over p mod U
   __m256 acc0[R * U], acc1[R * U];
 #pragma GCC unroll 6
@@ -123,6 +129,7 @@ void tile_6x16_indirect(int64_t taps, int64_t kc, const float* const* a, int64_t
     int64_t p = 0;
     if constexpr (R == 1) {
       for (; p + 4 <= kc; p += 4, b += 4 * kNr) {
+        if (pf_lines > 0) _mm_prefetch(reinterpret_cast<const char*>(pf), _MM_HINT_T0), pf += 16, --pf_lines;
 #pragma GCC unroll 4
         for (int u = 0; u < 4; ++u) {
           const __m256 ar = _mm256_broadcast_ss(ap[0] + p + u);
@@ -132,6 +139,7 @@ void tile_6x16_indirect(int64_t taps, int64_t kc, const float* const* a, int64_t
       }
     }
     for (; p < kc; ++p, b += kNr) {
+      if (pf_lines > 0) _mm_prefetch(reinterpret_cast<const char*>(pf), _MM_HINT_T0), pf += 16, --pf_lines;
       const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
       for (int r = 0; r < R; ++r) {

@@ -27,10 +27,12 @@ void ukernel_4x16(int64_t kc, const float* a, const float* b, float* c, int64_t 
     for (int j = 0; j < kNr; ++j) c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[r][j] : acc[r][j];
 }
 
-// The indirect tile (sgemm_indirect) on this tier: row r's depth steps of tap t are a[t*kMr + r][a_off ..].
+// The indirect tile (sgemm_indirect) on this tier: row r's depth steps of tap t are a[t*kMr + r][a_off ..]. The
+// prefetch hint (pf, pf_lines) is ignored: this tier is the portable reference, not a speed path.
 template <int R>
 void ukernel_4x16_indirect(int64_t taps, int64_t kc, const float* const* a, int64_t a_off, const float* b, float* c,
-                           int64_t ldc, bool accumulate, const TileEpilogue* ep) {
+                           int64_t ldc, bool accumulate, const TileEpilogue* ep, const float* /*pf*/,
+                           int64_t /*pf_lines*/) {
   float acc[R][kNr] = {};
   for (int64_t t = 0; t < taps; ++t, a += kMr)
     for (int64_t p = 0; p < kc; ++p, b += kNr)
