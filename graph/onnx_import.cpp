@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <set>
 
 #include "graph/onnx_tensor.h"
@@ -68,11 +70,16 @@ class Importer {
   }
 
   void read_initializers(onnx::GraphProto& gp) {
+    size_t index = 0;
     for (auto& t : *gp.mutable_initializer()) {
       const std::string what = name_ + ": initializer '" + t.name() + "'";
       if (t.name().empty()) fail("an initializer has no name");
       if (g_.find_value(t.name()) >= 0) fail("initializer '" + t.name() + "' is defined twice");
-      g_.add_constant(t.name(), std::make_shared<const Tensor>(tensor_from_proto(t, {what, base_dir_})));
+      const std::optional<std::string_view>* raw = lifted_ && index < lifted_->size() ? &(*lifted_)[index] : nullptr;
+      ++index;
+      g_.add_constant(t.name(), std::make_shared<const Tensor>(raw && raw->has_value()
+                                                                   ? tensor_from_proto(t, **raw, {what, base_dir_})
+                                                                   : tensor_from_proto(t, {what, base_dir_})));
       // Swap, not clear(): clear() keeps the string's capacity. (Typed-field data, used by small tensors only,
       // stays until the message goes.)
       if (t.has_raw_data()) std::string().swap(*t.mutable_raw_data());
@@ -220,11 +227,99 @@ class Importer {
 
   std::string name_, base_dir_;
   Graph g_;
+
+ public:
+  // The raw_data of initializer i when the loader lifted it out of the message (lift_raw_data), else null.
+  const std::vector<std::optional<std::string_view>>* lifted_ = nullptr;
 };
 
 }  // namespace
 
 namespace {
+
+// ---- Lifting the initializers' raw_data out before parsing --------------------------------------------------
+//
+// Parsing copies every bytes field into a std::string: the weights would be copied file -> message -> Tensor,
+// and each copy lands in fresh pages the kernel must fault in and clear (a third of ResNet-50 INT8's creation
+// was page faults). So the loader walks the protobuf wire format of the three levels that lead to the weights -
+// ModelProto.graph (field 7) > GraphProto.initializer (field 5) > TensorProto.raw_data (field 9), numbers from
+// onnx.proto - and copies everything else (a few KB) into a smaller message without those raw_data fields,
+// re-encoding the enclosing lengths. raws[i] keeps initializer i's bytes in place (a view into the caller's
+// buffer); a Tensor copies them once. A repeated raw_data keeps the last, as protobuf does. Anything the walker
+// does not expect (a malformed length, a group) makes it give up: the buffer is then parsed as it is, with the
+// same result and errors as before.
+
+struct WireField {
+  uint64_t number = 0;
+  int type = 0;
+  std::string_view bytes;    // the whole field, key included
+  std::string_view payload;  // a length-delimited field's contents
+};
+
+bool read_varint(const char*& p, const char* end, uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64 && p < end; shift += 7) {
+    const auto b = uint8_t(*p++);
+    v |= uint64_t(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
+bool next_field(const char*& p, const char* end, WireField& f) {
+  const char* start = p;
+  uint64_t key = 0, v = 0;
+  if (!read_varint(p, end, key)) return false;
+  f.number = key >> 3;
+  f.type = int(key & 7);
+  switch (f.type) {
+    case 0: if (!read_varint(p, end, v)) return false; break;
+    case 1: if (end - p < 8) return false; p += 8; break;
+    case 5: if (end - p < 4) return false; p += 4; break;
+    case 2:
+      if (!read_varint(p, end, v) || v > uint64_t(end - p)) return false;
+      f.payload = std::string_view(p, size_t(v));
+      p += v;
+      break;
+    default: return false;  // groups (3, 4) are not used by onnx.proto; 6, 7 are invalid
+  }
+  f.bytes = std::string_view(start, size_t(p - start));
+  return true;
+}
+
+void put_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(char(uint8_t(v) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(char(v));
+}
+
+// level 0: ModelProto, 1: GraphProto, 2: TensorProto (an initializer). Appends the rewritten message to out.
+bool lift_level(std::string_view in, int level, std::string& out, std::vector<std::optional<std::string_view>>& raws) {
+  const char* p = in.data();
+  const char* end = p + in.size();
+  WireField f;
+  while (p < end) {
+    if (!next_field(p, end, f)) return false;
+    if (level == 2 && f.number == 9 && f.type == 2) {
+      raws.back() = f.payload;
+      continue;
+    }
+    const bool descend = f.type == 2 && ((level == 0 && f.number == 7) || (level == 1 && f.number == 5));
+    if (!descend) {
+      out.append(f.bytes);
+      continue;
+    }
+    if (level == 1) raws.emplace_back();
+    std::string inner;
+    if (!lift_level(f.payload, level + 1, inner, raws)) return false;
+    put_varint(out, f.number << 3 | 2);
+    put_varint(out, inner.size());
+    out += inner;
+  }
+  return true;
+}
 
 void parse_model(const void* data, size_t size, const std::string& name, onnx::ModelProto& m) {
   if (size == 0) throw Error(name + ": file is empty, not an ONNX model");
@@ -235,25 +330,38 @@ void parse_model(const void* data, size_t size, const std::string& name, onnx::M
     throw Error(name + ": not a valid ONNX model (protobuf parse failed; truncated?)");
 }
 
+// Parses the model in [data, size) - which must stay valid until this returns - with the weights lifted out.
+Graph load_lifted(const void* data, size_t size, const std::string& name, const std::string& base_dir) {
+  onnx::ModelProto m;
+  std::string rest;
+  std::vector<std::optional<std::string_view>> raws;
+  const bool lifted = size > 0 && size <= size_t(std::numeric_limits<int>::max()) &&
+                      lift_level(std::string_view(static_cast<const char*>(data), size), 0, rest, raws);
+  if (lifted && !rest.empty())
+    parse_model(rest.data(), rest.size(), name, m);
+  else
+    parse_model(data, size, name, m);
+  Importer importer(name, base_dir);
+  if (lifted) importer.lifted_ = &raws;
+  return importer.run(m);
+}
+
 }  // namespace
 
 Graph load_onnx_buffer(const void* data, size_t size, const std::string& name, const std::string& base_dir) {
-  onnx::ModelProto m;
-  parse_model(data, size, name, m);
-  return Importer(name, base_dir).run(m);
+  return load_lifted(data, size, name, base_dir);
 }
 
 Graph load_onnx(const std::string& path) {
-  onnx::ModelProto m;
-  // The file's bytes are released as soon as they are parsed, before the graph's tensors are built: at most two
-  // copies of the weights exist at any time during the load (file + message, then message + graph).
   // A regular file is mapped read-only rather than read(): reading copies every byte into fresh anonymous pages,
   // which the kernel must fault in and clear first, while mapping shares the page cache's pages (faulted in
-  // batches by MAP_POPULATE, nothing cleared, nothing copied). For ResNet-50 INT8 (25 MB) that was about a fifth
-  // of session creation (perf: clear_page + copy_to_iter + the zero-fill). Anything else (pipes, /proc, a failed
+  // batches by MAP_POPULATE, nothing cleared, nothing copied); with the raw_data lifted out (load_lifted) the
+  // weights are then copied once, from the page cache into the Tensors. Anything else (pipes, /proc, a failed
   // mmap) takes the read() path. The mapping is private and read-only, so the file is never written; like any
-  // mmap, a file truncated by another process during the parse would fault - the same as ONNX Runtime's
-  // external-data mapping.
+  // mmap, a file truncated by another process during the load would fault - as ONNX Runtime's external-data
+  // mapping would. At most two copies of the weights exist at any time: the file's and the graph's.
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = std::filesystem::current_path();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st {};
   void* map = MAP_FAILED;
@@ -267,14 +375,10 @@ Graph load_onnx(const std::string& path) {
       size_t n;
       ~Unmap() { ::munmap(p, n); }
     } unmap{map, size_t(st.st_size)};
-    parse_model(map, size_t(st.st_size), path, m);
-  } else {
-    const std::string bytes = read_file_bytes(path);  // also the one place that reports open errors
-    parse_model(bytes.data(), bytes.size(), path, m);
+    return load_lifted(map, size_t(st.st_size), path, dir.string());
   }
-  std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (dir.empty()) dir = std::filesystem::current_path();
-  return Importer(path, dir.string()).run(m);
+  const std::string bytes = read_file_bytes(path);  // also the one place that reports open errors
+  return load_lifted(bytes.data(), bytes.size(), path, dir.string());
 }
 
 }  // namespace octet

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "graph/tensor.h"
 
@@ -26,6 +27,9 @@ DType dtype_from_onnx(int32_t t, const std::string& what);
 
 /// Decodes a TensorProto; checks that the data size matches the dims. Throws Error prefixed by src.what.
 Tensor tensor_from_proto(const onnx::TensorProto& p, const TensorSource& src);
+/// The same for a message whose raw_data field the loader lifted out before parsing (the model file is mapped,
+/// and the bytes are copied once, straight into the Tensor): `raw_data` stands for that field.
+Tensor tensor_from_proto(const onnx::TensorProto& p, std::string_view raw_data, const TensorSource& src);
 
 /// Encodes `t` (plain or nhwc layout; written in logical order) as a TensorProto with raw_data.
 void tensor_to_proto(const TensorView& t, const std::string& name, onnx::TensorProto& p);

@@ -168,7 +168,11 @@ std::string read_external(const onnx::TensorProto& p, const TensorSource& src) {
 
 }  // namespace
 
-Tensor tensor_from_proto(const onnx::TensorProto& p, const TensorSource& src) {
+namespace {
+
+// `lifted`: the raw_data bytes when the loader took that field out of `p` before parsing (zero-copy load), else
+// null and p.raw_data() is used. Either way the same precedence: external data, then raw bytes, then typed fields.
+Tensor from_proto(const onnx::TensorProto& p, const std::string_view* lifted, const TensorSource& src) {
   const DType dt = dtype_from_onnx(p.data_type(), src.what);
   if (p.has_segment()) throw Unsupported(src.what + ": segmented tensors are not supported");
   const int64_t n = checked_numel(p, src.what);
@@ -176,9 +180,10 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const TensorSource& src) {
 
   // Raw bytes (little endian, as x86 stores them): raw_data or an external file.
   const bool external = p.data_location() == onnx::TensorProto_DataLocation_EXTERNAL;
-  if (external || p.has_raw_data()) {
+  if (external || lifted || p.has_raw_data()) {
     std::string ext;
-    const std::string& raw = external ? (ext = read_external(p, src)) : p.raw_data();
+    const std::string_view raw = external ? std::string_view(ext = read_external(p, src))
+                                          : lifted ? *lifted : std::string_view(p.raw_data());
     if (raw.size() != want_bytes) size_mismatch(src.what, p, dt, raw.size(), "bytes");
     Tensor t(dt, Shape(p.dims().begin(), p.dims().end()), Tensor::Uninitialized{});  // every byte copied below
     if (want_bytes) std::memcpy(t.data(), raw.data(), want_bytes);
@@ -214,6 +219,14 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const TensorSource& src) {
     default: throw Unsupported(src.what + std::string(": data type ") + dtype_name(dt) + " is not supported");
   }
   return t;
+}
+
+}  // namespace
+
+Tensor tensor_from_proto(const onnx::TensorProto& p, const TensorSource& src) { return from_proto(p, nullptr, src); }
+
+Tensor tensor_from_proto(const onnx::TensorProto& p, std::string_view raw_data, const TensorSource& src) {
+  return from_proto(p, &raw_data, src);
 }
 
 void tensor_to_proto(const TensorView& t, const std::string& name, onnx::TensorProto& p) {
