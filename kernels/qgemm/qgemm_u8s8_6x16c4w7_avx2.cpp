@@ -16,72 +16,26 @@
 // operand of vpmaddwd (GCC keeps it in L1 as a constant).
 #include <immintrin.h>
 
-#include <cstring>
-
-#include "kernels/qgemm/epilogue_ymm.h"
 #include "kernels/qgemm/qgemm_ukernel.h"
 
 namespace octet::kernels::qgemm {
 namespace {
 
-constexpr size_t MR = 6, NR = 16;
-
-#define OCTET_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
-#define OCTET_INIT(r) [[maybe_unused]] __m256i c##r##_0 = b0, c##r##_1 = b1;
-#define OCTET_DOT(r)                                                                          \
-  if constexpr (r < M) {                                                                      \
-    const __m256i x = _mm256_set1_epi32(load4(ap + r * astride));                             \
-    c##r##_0 = _mm256_add_epi32(c##r##_0, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w0), ones)); \
-    c##r##_1 = _mm256_add_epi32(c##r##_1, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w1), ones)); \
-  }
-#define OCTET_STORE(r) \
-  if constexpr (r < M) store_row(c##r##_0, c##r##_1, r, c, ldc, e);
-
-template <size_t M>
-void tile(size_t k, const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc, const Epilogue& ep) {
-  const auto* bias = static_cast<const int32_t*>(w);
-  const __m256i ones = _mm256_set1_epi16(1);
-  const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias));
-  const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + 8));
-  OCTET_ROWS(OCTET_INIT)
-  const auto* wk = reinterpret_cast<const int8_t*>(bias + NR);
-  const size_t kfull = k / 4;
-  size_t astride = lda;
-  for (size_t g = 0; g < kfull; ++g, wk += NR * 4) {
-    const uint8_t* ap = a + g * 4;
-    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk));
-    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 32));
-    OCTET_ROWS(OCTET_DOT)
-  }
-  if (const size_t rem = k % 4) {
-    // The last, partial group: copy the `rem` bytes that exist (never read past a row); zero weights pad it.
-    uint8_t tail[MR][4] = {};
-    for (size_t r = 0; r < M; ++r) std::memcpy(tail[r], a + r * lda + kfull * 4, rem);
-    const uint8_t* ap = &tail[0][0];
-    astride = 4;
-    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk));
-    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 32));
-    OCTET_ROWS(OCTET_DOT)
-  }
-  // The epilogue reads a local copy of ep: the u8 stores may alias any object (char type), so with ep itself GCC
-  // reloads every field and rebuilds every broadcast constant after each row's store (~40 instructions per
-  // 8-lane vector, as many as 3 k-steps); a local whose address does not escape stays in registers.
-  const Epilogue e = ep;
-  OCTET_ROWS(OCTET_STORE)
+// One 4-product group per int32 lane, added to acc (the step tile_6x16c4_ymm.h's tile calls).
+inline __attribute__((always_inline)) __m256i dot4(__m256i acc, __m256i x, __m256i w) {
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), _mm256_set1_epi16(1)));
 }
 
-#undef OCTET_ROWS
-#undef OCTET_INIT
-#undef OCTET_DOT
-#undef OCTET_STORE
-
 }  // namespace
+}  // namespace octet::kernels::qgemm
 
-void qgemm_u8s8_6x16c4w7_avx2(size_t mr, size_t k, const uint8_t* a, size_t lda, const void* w, void* c,
-                              size_t ldc, const Epilogue& ep) {
-  using Fn = void (*)(size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
-  static constexpr Fn kTiles[MR] = {tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>};
-  kTiles[mr - 1](k, a, lda, w, c, ldc, ep);
+#include "kernels/qgemm/tile_6x16c4_ymm.h"
+
+namespace octet::kernels::qgemm {
+
+void qgemm_u8s8_6x16c4w7_avx2(size_t mr, size_t k, const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc,
+    const Epilogue& ep) {
+  run_tile_6x16c4(mr, k, a, lda, w, c, ldc, ep);
 }
 
 }  // namespace octet::kernels::qgemm
