@@ -109,7 +109,8 @@ bool dq_weight(const Graph& g, int v, int axis, int64_t n, QRef& r, std::vector<
 
 // The int32 bias on scale s_x * s_w[j] for bias value b (absent, DQ(int32 const) or f32 const); -1 on absent,
 // -2 when it cannot be used.
-int int32_bias(Graph& g, int b, float sx, const std::vector<float>& sw, const std::string& name) {
+// `add` false: only ask whether the bias is usable (no constant is added; a usable requantized bias returns 0).
+int int32_bias(Graph& g, int b, float sx, const std::vector<float>& sw, const std::string& name, bool add = true) {
   if (b < 0) return -1;
   const size_t n = sw.size();
   std::vector<double> real(n);
@@ -141,7 +142,7 @@ int int32_bias(Graph& g, int b, float sx, const std::vector<float>& sw, const st
     if (std::fabs(q) > 2147483647.0) return -2;
     t->as<int32_t>()[j] = int32_t(q);
   }
-  return g.add_constant(unique_value_name(g, name + "_bias_i32"), t);
+  return add ? g.add_constant(unique_value_name(g, name + "_bias_i32"), t) : 0;
 }
 
 // The only reader of value v is a per-tensor u8 QuantizeLinear (and v is not a graph output): its node id.
@@ -549,7 +550,7 @@ bool fuse_qconv_qadd(Graph& g, std::string* note) {
 // ---- why a node stayed float ---------------------------------------------------------------------------------------
 
 // The reason node i of a quantized graph runs in float after lowering ("" when there is nothing to say).
-std::string float_reason(const Graph& g, const std::vector<std::vector<int>>& cons, int i) {
+std::string float_reason(Graph& g, const std::vector<std::vector<int>>& cons, int i) {
   const Node& n = g.nodes[i];
   if (n.domain == "octet" && n.op_type.size() > 1 && n.op_type[0] == 'Q') return "";  // lowered
   if (is_op(n, "QuantizeLinear")) return "the start of an int8 chain";
@@ -565,8 +566,7 @@ std::string float_reason(const Graph& g, const std::vector<std::vector<int>>& co
     ConvMatch m;
     std::string why = match_conv(g, cons, i, m);
     if (why.empty()) {
-      Graph scratch = g;  // int32_bias adds a constant when it succeeds: ask it on a copy
-      if (int32_bias(scratch, input_or_none(n, 2), scalar_f32(g, m.x.scale), m.sw, n.name) == -2)
+      if (int32_bias(g, input_or_none(n, 2), scalar_f32(g, m.x.scale), m.sw, n.name, false) == -2)
         why = "the bias is neither int32 on scale s_x * s_w nor a float constant (or overflows int32)";
     }
     return why;
@@ -575,8 +575,7 @@ std::string float_reason(const Graph& g, const std::vector<std::vector<int>>& co
     GemmMatch m;
     std::string why = match_gemm(g, cons, i, m);
     if (why.empty() && is_op(n, "Gemm") && input_or_none(n, 2) >= 0) {
-      Graph scratch = g;
-      if (int32_bias(scratch, n.inputs[2], scalar_f32(g, m.a.scale), m.sw, n.name) == -2)
+      if (int32_bias(g, n.inputs[2], scalar_f32(g, m.a.scale), m.sw, n.name, false) == -2)
         why = "the bias is neither int32 on scale s_a * s_w nor a float constant (or overflows int32)";
     }
     return why;
