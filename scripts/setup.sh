@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs every Debian package octet needs. Idempotent: installs only what is missing.
+# ocl-icd-opencl-dev: only a Recommends of libdnnl-dev, but dnnl-config.cmake find_package()s OpenCL (GPU runtime OCL).
 #   scripts/setup.sh            build + test dependencies
 #   scripts/setup.sh --models   also what the model-making scripts need (torch, torchvision, Fashion-MNIST)
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config
-      libdnnl-dev libxsimd-dev libbenchmark-dev doctest-dev
+      libdnnl-dev ocl-icd-opencl-dev libxsimd-dev libbenchmark-dev doctest-dev
       libprotobuf-dev protobuf-compiler libonnx-dev libstb-dev libonnx-testdata
       python3 python3-numpy python3-onnx)
 if [[ "${1:-}" == "--models" ]]; then
