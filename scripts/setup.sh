@@ -9,7 +9,10 @@ pkgs=(build-essential cmake ninja-build pkg-config
       libprotobuf-dev protobuf-compiler libonnx-dev libstb-dev libonnx-testdata
       python3 python3-numpy python3-onnx)
 if [[ "${1:-}" == "--models" ]]; then
-  pkgs+=(python3-torch python3-torchvision python3-pil python3-matplotlib dataset-fashion-mnist nodejs npm)
+  pkgs+=(python3-torch python3-torchvision python3-pil python3-matplotlib dataset-fashion-mnist)
+  # Node.js + npm for the peer (bench/ort_bench.js): Debian's, unless the machine already has a node and npm (a
+  # NodeSource nodejs ships its own npm and conflicts with Debian's npm package).
+  command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
