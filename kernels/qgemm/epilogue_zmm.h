@@ -61,5 +61,36 @@ inline void store_row(__m512i v0, __m512i v1, size_t r, void* c, size_t ldc, con
   }
 }
 
+// u8 output without a residual, two rows (four vectors) at once, bit-identical to store_row's requant():
+// round(min(t, 2^20)) (the min only keeps cvtps away from its 0x80000000 overflow value; anything that large
+// saturates to 255 below anyway), then the clamps as saturating packs: s32 -> s16 (vpackssdw), + z_y (vpaddsw),
+// s16 -> u8 (vpackuswb), then [lo, hi] on bytes. Each step clamps to a range that contains the next one's, and
+// lo - z_y, hi - z_y are integers, so this equals clamp(round(t) + z_y, lo, hi) = requant(). The packs work per
+// 128-bit lane, so dword 4l + s of the packed vector holds columns 4l..4l+3 of source vector s (s = row r
+// cols 0-15, row r cols 16-31, row r+1 cols 0-15, row r+1 cols 16-31); one vpermd puts each row's 32 bytes in
+// order. About 6 instructions per 16 outputs instead of 9 (the K = 64 1x1 convs spend a third of a tile here).
+inline __m512i round_scaled(__m512i acc, const float* scale) {
+  const __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(scale));
+  return _mm512_cvtps_epi32(_mm512_min_ps(t, _mm512_set1_ps(1048576.f)));
+}
+
+template <bool TwoRows>
+inline void store_u8_rows(__m512i r0a, __m512i r0b, __m512i r1a, __m512i r1b, size_t r, void* c, size_t ldc,
+                          const Epilogue& ep) {
+  const __m512i zp = _mm512_set1_epi16(int16_t(ep.zero_point));
+  const __m512i top = _mm512_adds_epi16(
+      _mm512_packs_epi32(round_scaled(r0a, ep.scale), round_scaled(r0b, ep.scale + 16)), zp);
+  const __m512i bottom =
+      TwoRows ? _mm512_adds_epi16(_mm512_packs_epi32(round_scaled(r1a, ep.scale), round_scaled(r1b, ep.scale + 16)),
+                                  zp)
+              : top;
+  __m512i b = _mm512_packus_epi16(top, bottom);
+  b = _mm512_min_epu8(_mm512_max_epu8(b, _mm512_set1_epi8(char(ep.lo))), _mm512_set1_epi8(char(ep.hi)));
+  b = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), b);
+  auto* cr = static_cast<uint8_t*>(c) + r * ldc;
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(cr), _mm512_castsi512_si256(b));
+  if constexpr (TwoRows) _mm256_storeu_si256(reinterpret_cast<__m256i*>(cr + ldc), _mm512_extracti64x4_epi64(b, 1));
+}
+
 }  // namespace
 }  // namespace octet::kernels::qgemm

@@ -9,8 +9,9 @@
 // The accumulators are named variables (macros below), not an array: GCC 12 keeps a 28-zmm array in memory and
 // spills every accumulator on every k-step.
 // GCC 12 warns that the _mm512_undefined_*() placeholders inside AVX-512 intrinsics "may be used
-// uninitialized" (GCC PR 105593, fixed in GCC 13): a false positive that -Werror would turn into a build failure.
+// uninitialized" or "is used uninitialized" (GCC PR 105593, fixed in GCC 13): a false positive that -Werror would turn into a build failure.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"  // the same false positive, definite form (_mm512_extracti64x4_epi64)
 #include <immintrin.h>
 
 #include <cstring>
@@ -33,6 +34,12 @@ constexpr size_t MR = 14, NR = 32;
   }
 #define OCTET_STORE(r) \
   if constexpr (r < M) store_row(c##r##_0, c##r##_1, r, c, ldc, ep);
+#define OCTET_PAIRS(X) X(0, 1) X(2, 3) X(4, 5) X(6, 7) X(8, 9) X(10, 11) X(12, 13)
+#define OCTET_STORE_PAIR(r, s)                                                        \
+  if constexpr (s < M)                                                                \
+    store_u8_rows<true>(c##r##_0, c##r##_1, c##s##_0, c##s##_1, r, c, ldc, ep);       \
+  else if constexpr (r < M)                                                           \
+    store_u8_rows<false>(c##r##_0, c##r##_1, c##r##_0, c##r##_1, r, c, ldc, ep);
 
 // One instantiation per row count (tails m < MR included): rows unroll at compile time.
 template <size_t M>
@@ -60,13 +67,19 @@ void tile(size_t k, const uint8_t* a, size_t lda, const void* w, void* c, size_t
     const __m512i w1 = _mm512_loadu_si512(wk + 64);
     OCTET_ROWS(OCTET_DOT)
   }
-  OCTET_ROWS(OCTET_STORE)
+  if (ep.kind == OutKind::u8 && !ep.residual) {
+    OCTET_PAIRS(OCTET_STORE_PAIR)
+  } else {
+    OCTET_ROWS(OCTET_STORE)
+  }
 }
 
 #undef OCTET_ROWS
 #undef OCTET_INIT
 #undef OCTET_DOT
 #undef OCTET_STORE
+#undef OCTET_PAIRS
+#undef OCTET_STORE_PAIR
 
 }  // namespace
 
