@@ -50,10 +50,7 @@ common=(--scenario "$scenario" --threads "$threads" --batch "$batch" --seconds "
 for m in "${models[@]}"; do [[ -f "$m" ]] || { echo "compare.sh: $m: no such file" >&2; exit 1; }; done
 [[ -x "$octet" ]] || { echo "compare.sh: $octet: not built (scripts/build.sh) - set --octet or OCTET" >&2; exit 1; }
 command -v node >/dev/null || { echo "compare.sh: node not found (scripts/setup.sh --models)" >&2; exit 1; }
-if [[ ! -d "$here/node_modules/onnxruntime-node" ]]; then
-  echo "compare.sh: installing the peer (onnxruntime-node) under bench/" >&2
-  (cd "$here" && npm install --ignore-scripts --no-audit --no-fund >&2)
-fi
+"$here/install_peer.sh"
 
 results="$(mktemp)"
 trap 'rm -f "$results"' EXIT

@@ -40,7 +40,7 @@ for b in octet octet-bench-kernels; do
 done
 /usr/bin/python3 -c 'import onnx, matplotlib' 2>/dev/null \
   || { echo "plot_layers.sh: /usr/bin/python3 needs python3-onnx and python3-matplotlib (apt)" >&2; exit 1; }
-[[ -d "$here/node_modules/onnxruntime-node" ]] || (cd "$here" && npm install --ignore-scripts --no-audit --no-fund >&2)
+"$here/install_peer.sh"
 
 work="${keep:-$(mktemp -d)}"
 mkdir -p "$work" "$out"

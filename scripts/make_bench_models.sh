@@ -21,7 +21,7 @@ for m in resnet50 mobilenet_v2; do
     "$octet" quantize build/models/$m.onnx --calib models/images -o build/models/${m}_int8_w7.onnx --weight-bits 7
 done
 # make_qdq_models.py takes its activation ranges from ONNX Runtime (bench/ort_bench.js): install the peer first.
-[[ -d bench/node_modules/onnxruntime-node ]] || (cd bench && npm install --ignore-scripts --no-audit --no-fund >&2)
+bench/install_peer.sh
 [[ -f build/models/resnet50_ortstyle_qdq.onnx ]] ||
   $py scripts/make_qdq_models.py --resnet50 build/models/resnet50.onnx build/models/resnet50_ortstyle_qdq.onnx
 [[ -f build/models/resnet50_ortstyle_qdq_w7.onnx ]] ||

@@ -26,9 +26,7 @@ if ((${#missing[@]})); then
   echo "installing ${missing[*]}" >&2
   apt-get update -qq && apt-get install -y -qq "${missing[@]}"
 fi
-if [[ ! -d "$root/bench/node_modules/onnxruntime-node" ]]; then
-  (cd "$root/bench" && npm install --ignore-scripts --no-audit --no-fund >&2)
-fi
+"$root/bench/install_peer.sh"
 
 mkdir -p "$out"
 tmp="$(mktemp -d)"

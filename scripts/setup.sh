@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs every Debian package octet needs. Idempotent: installs only what is missing.
-# ocl-icd-opencl-dev: only a Recommends of libdnnl-dev, but dnnl-config.cmake find_package()s OpenCL (GPU runtime OCL).
 #   scripts/setup.sh            build + test dependencies
 #   scripts/setup.sh --models   also what the model-making scripts need (torch, torchvision, Fashion-MNIST)
 set -euo pipefail
+# ocl-icd-opencl-dev: only a Recommends of libdnnl-dev, but dnnl-config.cmake find_package()s OpenCL (its GPU
+# runtime is OCL), so cmake fails without it.
 pkgs=(build-essential cmake ninja-build pkg-config
       libdnnl-dev ocl-icd-opencl-dev libxsimd-dev libbenchmark-dev doctest-dev
       libprotobuf-dev protobuf-compiler libonnx-dev libstb-dev libonnx-testdata

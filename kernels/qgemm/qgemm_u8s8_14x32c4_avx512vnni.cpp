@@ -9,9 +9,10 @@
 // The accumulators are named variables (macros below), not an array: GCC 12 keeps a 28-zmm array in memory and
 // spills every accumulator on every k-step.
 // GCC 12 warns that the _mm512_undefined_*() placeholders inside AVX-512 intrinsics "may be used
-// uninitialized" or "is used uninitialized" (GCC PR 105593, fixed in GCC 13): a false positive that -Werror would turn into a build failure.
+// uninitialized" (or, for _mm512_extracti64x4_epi64, "is used uninitialized"; GCC PR 105593, fixed in GCC 13):
+// a false positive that -Werror would turn into a build failure.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"  // the same false positive, definite form (_mm512_extracti64x4_epi64)
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include <cstring>
