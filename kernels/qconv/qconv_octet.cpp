@@ -21,6 +21,16 @@ void split(Parallel* par, int64_t n, int64_t unit_cost, const std::function<void
     parallel_for(par, n, fn);
 }
 
+// The taps path (qgemm_taps) needs a tier with the segmented-A tile, one group, no horizontal dilation (a kernel
+// row must be one contiguous run of NHWC bytes) and output lines that tile well: tiles never cross a line, so a
+// width of 7 under MR = 14 would waste half of each tile (im2col packs such rows densely; its copy is cheap
+// next to their deep K anyway).
+bool use_taps(const Geom& g, const qgemm::QGemmKernel& qk) {
+  if (!qk.taps_ukernel || g.groups != 1 || g.dw != 1 || g.is_pointwise()) return false;
+  const int64_t mr = qk.mr, tiles = (g.ow + mr - 1) / mr;
+  return g.ow * 100 >= tiles * mr * 85;
+}
+
 }  // namespace
 
 QConvOctet::QConvOctet(const Geom& g, const int8_t* w, const int32_t* bias, int32_t za, Isa limit)
@@ -45,12 +55,15 @@ QConvOctet::QConvOctet(const Geom& g, const int8_t* w, const int32_t* bias, int3
   }
   // The largest |w| decides whether a restricted kernel (AVX2 7-bit) is exact for this conv (qgemm.h).
   qk_ = &qgemm::qgemm_kernel(limit, qgemm::max_abs_s8(w, size_t(g.oc * icg * taps)));
-  path_ = g.is_pointwise() ? Path::pointwise : Path::im2col;
+  path_ = g.is_pointwise() ? Path::pointwise : use_taps(g, *qk_) ? Path::taps : Path::im2col;
   // Weights to the im2col column order: W'[j][(ky*KW + kx)*ICg + c] = W[j][c][ky][kx], then packed per group
   // with z_x folded into the bias (qgemm.h). The im2col path rounds the depth up to whole 4-byte groups (zero
   // weights, z_x activations: they add nothing) so the micro-kernels never take their k % 4 tail (conv1 of
-  // ResNet-50: K = 7*7*3 = 147).
-  const int64_t kk = path_ == Path::im2col ? (g.k() + 3) / 4 * 4 : g.k();
+  // ResNet-50: K = 7*7*3 = 147). The taps path rounds up each kernel row instead (kc_ = KW*IC to a multiple
+  // of 4: conv1's rows are 21 bytes, read as 24, the 3 extra bytes - the next pixel's - meet zero weights).
+  const int64_t row = g.kw * icg;  // one kernel row of W'
+  const int64_t row_padded = path_ == Path::taps ? (row + 3) / 4 * 4 : row;
+  const int64_t kk = path_ == Path::im2col ? (g.k() + 3) / 4 * 4 : g.kh * row_padded;
   k_padded_ = kk;
   // One tap and no padding (1x1 convs): ONNX order already is that order, pack straight from w. Otherwise the
   // reorder writes each row of W' front to back (taps outer, channels inner: sequential stores, reads strided by
@@ -62,9 +75,15 @@ QConvOctet::QConvOctet(const Geom& g, const int8_t* w, const int32_t* bias, int3
     for (int64_t j = 0; j < g.oc; ++j) {
       int8_t* dst = wr.get() + j * kk;
       const int8_t* src = w + j * icg * taps;
-      for (int64_t t = 0; t < taps; ++t, dst += icg)
-        for (int64_t c = 0; c < icg; ++c) dst[c] = src[c * taps + t];
-      std::fill(wr.get() + j * kk + taps * icg, wr.get() + (j + 1) * kk, int8_t(0));
+      for (int64_t ky = 0; ky < g.kh; ++ky) {
+        for (int64_t kx = 0; kx < g.kw; ++kx, dst += icg) {
+          const int64_t t = ky * g.kw + kx;
+          for (int64_t c = 0; c < icg; ++c) dst[c] = src[c * taps + t];
+        }
+        std::fill(dst, dst + (row_padded - row), int8_t(0));
+        dst += row_padded - row;
+      }
+      std::fill(dst, wr.get() + (j + 1) * kk, int8_t(0));
     }
     wsrc = wr.get();
   }
@@ -76,6 +95,17 @@ QConvOctet::QConvOctet(const Geom& g, const int8_t* w, const int32_t* bias, int3
   for (int64_t grp = 0; grp < g.groups; ++grp)
     qk_->pack(size_t(ocg), size_t(kk), wsrc + grp * ocg * kk, size_t(kk), b.data() + grp * ocg, za,
               packed_.get() + packed_offset_ + size_t(grp) * group_bytes_);
+  if (path_ == Path::taps) {
+    // The input as the tiles read it: hp_ x wp_ pixels from (-pad_t, -pad_l), every output pixel's window
+    // inside. X itself when that is X (no padding, rows not rounded up, nothing read past it); else a copy with
+    // z_a around it.
+    kc_ = row_padded;
+    hp_ = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1;
+    wp_ = (g.ow - 1) * g.sw + g.kw;
+    pad_copy_ = g.pad_t != 0 || g.pad_l != 0 || row_padded != row || hp_ > g.h || wp_ > g.w;
+    if (!pad_copy_) hp_ = g.h, wp_ = g.w;
+    for (int64_t ky = 0; ky < g.kh; ++ky) tap_off_.push_back(ptrdiff_t(ky * g.dh * wp_ * g.ic));
+  }
   if (path_ == Path::im2col) {
     // About 1 MB of im2col rows per block (L2-sized), whole tiles, at least one tile.
     const int64_t mr = qk_->mr;
@@ -85,7 +115,10 @@ QConvOctet::QConvOctet(const Geom& g, const int8_t* w, const int32_t* bias, int3
 }
 
 size_t QConvOctet::workspace_bytes() const {
-  return path_ == Path::im2col ? round64(size_t(block_rows_ * k_padded_)) : 0;
+  if (path_ == Path::im2col) return round64(size_t(block_rows_ * k_padded_));
+  // The padded copy, and 64 bytes after it for the rounded-up last kernel row (kc_ - KW*IC < 4 bytes).
+  if (path_ == Path::taps && pad_copy_) return round64(size_t(g_.n * hp_ * wp_ * g_.ic)) + 64;
+  return 0;
 }
 
 std::string QConvOctet::name() const {
@@ -93,7 +126,21 @@ std::string QConvOctet::name() const {
   std::string s =
       std::string("qconv/") + isa_name(qk_->isa) + ":" + std::to_string(qk_->mr) + "x" + std::to_string(qk_->nr);
   if (qk_->max_abs_weight < 128) s += "w7";  // the 7-bit-weight kernel (exact because |w| <= 64)
-  return path_ == Path::im2col ? s + "+im2col" : s;
+  return path_ == Path::im2col ? s + "+im2col" : path_ == Path::taps ? s + "+taps" : s;
+}
+
+void QConvOctet::pad_row(const uint8_t* x, int64_t img, int64_t py, uint8_t* dst) const {
+  const Geom& g = g_;
+  const int64_t c = g.ic, iy = py - g.pad_t;
+  if (iy < 0 || iy >= g.h) {
+    std::memset(dst, za_, size_t(wp_ * c));
+    return;
+  }
+  // Columns [lo, hi) of the padded row are image columns [lo - pad_l, hi - pad_l).
+  const int64_t lo = std::min(g.pad_l, wp_), hi = std::clamp(g.pad_l + g.w, lo, wp_);
+  std::memset(dst, za_, size_t(lo * c));
+  std::memcpy(dst + lo * c, x + ((img * g.h + iy) * g.w + lo - g.pad_l) * c, size_t((hi - lo) * c));
+  std::memset(dst + hi * c, za_, size_t((wp_ - hi) * c));
 }
 
 void QConvOctet::run(const uint8_t* x, uint8_t* y, const qgemm::Epilogue& ep, void* workspace,
@@ -113,6 +160,26 @@ void QConvOctet::run(const uint8_t* x, uint8_t* y, const qgemm::Epilogue& ep, vo
           depthwise_nhwc(g, x, za_, dw_w_.data(), dw_bias_.data(), ep, r0, r1, y);
       });
       break;
+    case Path::taps: {
+      const uint8_t* xp = x;
+      const size_t line = size_t(wp_ * g.ic);  // bytes of one padded input row
+      if (pad_copy_) {
+        auto* buf = static_cast<uint8_t*>(workspace);
+        split(par, g.n * hp_, line, [&](int64_t a, int64_t b) {
+          for (int64_t r = a; r < b; ++r) pad_row(x, r / hp_, r % hp_, buf + r * int64_t(line));
+        });
+        std::memset(buf + g.n * hp_ * int64_t(line), za_, 64);
+        xp = buf;
+      }
+      qgemm::TapsA ta;
+      ta.a = xp;
+      ta.lda = size_t(g.sw * g.ic);
+      ta.lines = size_t(g.n * g.oh), ta.line_len = size_t(g.ow), ta.lines_per_image = size_t(g.oh);
+      ta.line_step = size_t(g.sh) * line, ta.image_step = size_t(hp_) * line;
+      ta.tap_off = tap_off_.data(), ta.taps = tap_off_.size(), ta.kc = size_t(kc_);
+      qgemm::qgemm_taps(*qk_, ta, size_t(g.oc), pk, ep, y, size_t(g.oc), par);
+      break;
+    }
     case Path::im2col: {
       auto* block = static_cast<uint8_t*>(workspace);
       const int64_t k = k_padded_, ocg = g.ocg();

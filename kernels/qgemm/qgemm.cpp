@@ -164,7 +164,7 @@ const QGemmKernel kKernels[] = {
     {Isa::avx512, "qgemm_u8s8_12x32c4_avx512", 12, 32, 4, qgemm_u8s8_12x32c4_avx512, panel_bytes_s16<32, 16>,
      pack_s16<32, 16>},
     {Isa::avx512vnni, "qgemm_u8s8_14x32c4_avx512vnni", 14, 32, 4, qgemm_u8s8_14x32c4_avx512vnni,
-     panel_bytes_c4<32>, pack_c4<32>},
+     panel_bytes_c4<32>, pack_c4<32>, 128, qgemm_taps_u8s8_14x32c4_avx512vnni},
 };
 
 size_t elem_bytes(OutKind k) { return k == OutKind::u8 ? 1 : 4; }
@@ -244,29 +244,37 @@ int max_abs_s8(const int8_t* w, size_t n) {
 // keeps the same locality. Tails: m < MR is handled inside the micro-kernel (it reads and writes only mr rows);
 // the last panel's n < NR columns go through a padded local tile (scale, residual and output), so micro-kernels
 // always see NR valid columns and never touch memory past the caller's buffers.
-void qgemm(const QGemmKernel& kernel, size_t m, size_t n, size_t k, const uint8_t* a, size_t lda,
-           const void* packed, const Epilogue& ep, void* c, size_t ldc, Parallel* par) {
-  check(kernel, ep);
-  if (m == 0 || n == 0) return;
-  const size_t mr = size_t(kernel.mr), nr = size_t(kernel.nr);
-  const size_t panels = (n + nr - 1) / nr, tiles_m = (m + mr - 1) / mr;
+//
+// The GEMM and the implicit convolution differ only in where a tile's rows are (`locate`: tile index -> first
+// output row, row count, A) and which micro-kernel entry reads them (`call`).
+namespace {
+
+struct TileRows {
+  size_t row0, rows;
+  const uint8_t* a;
+};
+
+template <class Locate, class Call>
+void drive(const QGemmKernel& kernel, size_t tiles_m, size_t n, size_t k, const void* packed, const Epilogue& ep,
+           void* c, size_t ldc, Parallel* par, const Locate& locate, const Call& call) {
+  const size_t nr = size_t(kernel.nr);
+  const size_t panels = (n + nr - 1) / nr;
   const size_t panel_bytes = kernel.panel_bytes(k);
-  const size_t mc_tiles = std::max<size_t>(1, (size_t(128) << 10) / std::max<size_t>(1, k * mr));
+  const size_t mc_tiles = std::max<size_t>(1, (size_t(128) << 10) / std::max<size_t>(1, k * size_t(kernel.mr)));
   const size_t esize = elem_bytes(ep.kind);
   const auto* wbase = static_cast<const uint8_t*>(packed);
   auto* cbase = static_cast<uint8_t*>(c);
 
   auto run_tile = [&](size_t tm, size_t p) {
-    const size_t i0 = tm * mr, j0 = p * nr;
-    const size_t rows = std::min(mr, m - i0), cols = std::min(nr, n - j0);
-    const uint8_t* at = a + i0 * lda;
+    const TileRows t = locate(tm);
+    const size_t j0 = p * nr, cols = std::min(nr, n - j0);
     const void* wt = wbase + p * panel_bytes;
     Epilogue e = ep;
     if (e.scale) e.scale += j0;
-    if (e.residual) e.residual += i0 * e.ld_residual + j0;
-    uint8_t* ct = cbase + (i0 * ldc + j0) * esize;
+    if (e.residual) e.residual += t.row0 * e.ld_residual + j0;
+    uint8_t* ct = cbase + (t.row0 * ldc + j0) * esize;
     if (cols == nr) {
-      kernel.ukernel(rows, k, at, lda, wt, ct, ldc, e);
+      call(t.rows, t.a, wt, ct, ldc, e);
       return;
     }
     alignas(64) float scale_pad[kMaxNr] = {};
@@ -277,12 +285,12 @@ void qgemm(const QGemmKernel& kernel, size_t m, size_t n, size_t k, const uint8_
       e.scale = scale_pad;
     }
     if (e.residual) {
-      for (size_t r = 0; r < rows; ++r) std::memcpy(res_pad + r * nr, e.residual + r * e.ld_residual, cols);
+      for (size_t r = 0; r < t.rows; ++r) std::memcpy(res_pad + r * nr, e.residual + r * e.ld_residual, cols);
       e.residual = res_pad;
       e.ld_residual = nr;
     }
-    kernel.ukernel(rows, k, at, lda, wt, out_pad, nr, e);
-    for (size_t r = 0; r < rows; ++r) std::memcpy(ct + r * ldc * esize, out_pad + r * nr * esize, cols * esize);
+    call(t.rows, t.a, wt, out_pad, nr, e);
+    for (size_t r = 0; r < t.rows; ++r) std::memcpy(ct + r * ldc * esize, out_pad + r * nr * esize, cols * esize);
   };
 
   const size_t blocks = (tiles_m + mc_tiles - 1) / mc_tiles;
@@ -309,6 +317,48 @@ void qgemm(const QGemmKernel& kernel, size_t m, size_t n, size_t k, const uint8_
       }
     }
   });
+}
+
+}  // namespace
+
+void qgemm(const QGemmKernel& kernel, size_t m, size_t n, size_t k, const uint8_t* a, size_t lda,
+           const void* packed, const Epilogue& ep, void* c, size_t ldc, Parallel* par) {
+  check(kernel, ep);
+  if (m == 0 || n == 0) return;
+  const size_t mr = size_t(kernel.mr);
+  drive(
+      kernel, (m + mr - 1) / mr, n, k, packed, ep, c, ldc, par,
+      [&](size_t tm) {
+        const size_t i0 = tm * mr;
+        return TileRows{i0, std::min(mr, m - i0), a + i0 * lda};
+      },
+      [&](size_t rows, const uint8_t* at, const void* wt, void* ct, size_t ldct, const Epilogue& e) {
+        kernel.ukernel(rows, k, at, lda, wt, ct, ldct, e);
+      });
+}
+
+void qgemm_taps(const QGemmKernel& kernel, const TapsA& a, size_t n, const void* packed, const Epilogue& ep,
+                void* c, size_t ldc, Parallel* par) {
+  check(kernel, ep);
+  if (!kernel.taps_ukernel) throw std::invalid_argument(std::string("qgemm_taps: ") + kernel.name +
+                                                        " has no segmented-A entry");
+  if (a.taps > 1 && a.kc % 4 != 0) throw std::invalid_argument("qgemm_taps: kc must be a multiple of 4");
+  if (a.lines == 0 || a.line_len == 0 || n == 0) return;
+  const size_t mr = size_t(kernel.mr);
+  // Tiles never cross a line: line L holds tiles [L * per_line, (L + 1) * per_line), the last one short when
+  // line_len % mr != 0.
+  const size_t per_line = (a.line_len + mr - 1) / mr;
+  drive(
+      kernel, a.lines * per_line, n, a.taps * a.kc, packed, ep, c, ldc, par,
+      [&](size_t tm) {
+        const size_t line = tm / per_line, p0 = (tm % per_line) * mr;
+        const size_t img = line / a.lines_per_image, y = line % a.lines_per_image;
+        return TileRows{line * a.line_len + p0, std::min(mr, a.line_len - p0),
+                        a.a + img * a.image_step + y * a.line_step + p0 * a.lda};
+      },
+      [&](size_t rows, const uint8_t* at, const void* wt, void* ct, size_t ldct, const Epilogue& e) {
+        kernel.taps_ukernel(rows, a.taps, a.tap_off, a.kc, at, a.lda, wt, ct, ldct, e);
+      });
 }
 
 }  // namespace octet::kernels::qgemm

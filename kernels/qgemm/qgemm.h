@@ -48,6 +48,8 @@ struct QGemmKernel {
   void (*pack)(size_t n, size_t k, const int8_t* w, size_t ldw, const int32_t* bias, int32_t za, void* out);
   /// The largest |w| the kernel computes exactly: 128 (any s8) for all but the AVX2 7-bit kernel (64).
   int max_abs_weight = 128;
+  /// The same tile over segmented A (implicit convolution, qgemm_taps); null where the tier has none.
+  TapsUkernelFn taps_ukernel = nullptr;
 
   size_t packed_bytes(size_t n, size_t k) const { return (n + nr - 1) / nr * panel_bytes(k); }
 };
@@ -69,6 +71,28 @@ int max_abs_s8(const int8_t* w, size_t n);
 /// parameters (u8 clamp outside [0, 255], missing scale).
 void qgemm(const QGemmKernel& kernel, size_t m, size_t n, size_t k, const uint8_t* a, size_t lda,
            const void* packed, const Epilogue& ep, void* c, size_t ldc, Parallel* par = nullptr);
+
+/// The A of an implicit convolution: output pixels come in `lines` lines (image rows over the batch) of
+/// `line_len` pixels each, and pixel p of line L (GEMM row L * line_len + p) reads the `taps` segments
+///   a + (L / lines_per_image) * image_step + (L % lines_per_image) * line_step + p * lda + tap_off[t]
+/// of kc bytes each (kc % 4 == 0 when taps > 1), in order against the packed depth k = taps * kc. Over an NHWC
+/// input that already holds its padding (zero-point bytes), segment t is kernel row t's KW pixels x C channels
+/// (contiguous when the horizontal dilation is 1), lda = stride_w * C and line_step = stride_h * row bytes:
+/// the convolution runs with no im2col copy.
+struct TapsA {
+  const uint8_t* a = nullptr;
+  size_t lda = 0;
+  size_t lines = 0, line_len = 0, lines_per_image = 1;
+  size_t line_step = 0, image_step = 0;  // bytes
+  const ptrdiff_t* tap_off = nullptr;
+  size_t taps = 0, kc = 0;
+};
+
+/// C = epilogue(A * W) over a segmented A (TapsA); C and the epilogue's residual have rows() = lines * line_len
+/// rows. kernel.taps_ukernel must be set; packed comes from kernel.pack(n, taps * kc, ...). Tiles never cross a
+/// line (a line's last tile may be short). Throws std::invalid_argument like qgemm().
+void qgemm_taps(const QGemmKernel& kernel, const TapsA& a, size_t n, const void* packed, const Epilogue& ep,
+                void* c, size_t ldc, Parallel* par = nullptr);
 
 /// The source of truth: plain loops over unpacked W (n x k, row stride ldw), z_a subtracted explicitly.
 void qgemm_ref(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, int32_t za, const int8_t* w,

@@ -15,6 +15,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include "kernels/qgemm/epilogue_zmm.h"
@@ -42,31 +43,39 @@ constexpr size_t MR = 14, NR = 32;
   else if constexpr (r < M)                                                           \
     store_u8_rows<false>(c##r##_0, c##r##_1, c##r##_0, c##r##_1, r, c, ldc, ep);
 
-// One instantiation per row count (tails m < MR included): rows unroll at compile time.
+// One instantiation per row count (tails m < MR included): rows unroll at compile time. A comes as `taps`
+// segments of kc bytes each (segment t of row r at a + tap_off[t] + r * lda), consumed in order against the
+// packed panel's k = taps * kc: a plain GEMM is one segment at offset 0; an implicit convolution passes one
+// segment per kernel row (qgemm.h, qgemm_taps).
 template <size_t M>
-void tile(size_t k, const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc, const Epilogue& ep) {
+void tile(size_t taps, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, size_t lda, const void* w, void* c,
+          size_t ldc, const Epilogue& ep) {
   const auto* bias = static_cast<const int32_t*>(w);
   const __m512i b0 = _mm512_loadu_si512(bias);
   const __m512i b1 = _mm512_loadu_si512(bias + 16);
   OCTET_ROWS(OCTET_INIT)
   const int8_t* wk = reinterpret_cast<const int8_t*>(bias + NR);
-  const size_t kfull = k / 4;
-  size_t astride = lda;
-  for (size_t g = 0; g < kfull; ++g, wk += NR * 4) {
-    const uint8_t* ap = a + g * 4;
-    const __m512i w0 = _mm512_loadu_si512(wk);
-    const __m512i w1 = _mm512_loadu_si512(wk + 64);
-    OCTET_ROWS(OCTET_DOT)
-  }
-  if (const size_t rem = k % 4) {
-    // The last, partial group: copy the `rem` bytes that exist (never read past a row); zero weights pad it.
-    uint8_t tail[MR][4] = {};
-    for (size_t r = 0; r < M; ++r) std::memcpy(tail[r], a + r * lda + kfull * 4, rem);
-    const uint8_t* ap = &tail[0][0];
-    astride = 4;
-    const __m512i w0 = _mm512_loadu_si512(wk);
-    const __m512i w1 = _mm512_loadu_si512(wk + 64);
-    OCTET_ROWS(OCTET_DOT)
+  const size_t kfull = kc / 4, rem = kc % 4;
+  for (size_t t = 0; t < taps; ++t) {
+    const uint8_t* at = a + tap_off[t];
+    size_t astride = lda;
+    for (size_t g = 0; g < kfull; ++g, wk += NR * 4) {
+      const uint8_t* ap = at + g * 4;
+      const __m512i w0 = _mm512_loadu_si512(wk);
+      const __m512i w1 = _mm512_loadu_si512(wk + 64);
+      OCTET_ROWS(OCTET_DOT)
+    }
+    if (rem) {
+      // The last, partial group: copy the `rem` bytes that exist (never read past a row); zero weights pad it.
+      uint8_t tail[MR][4] = {};
+      for (size_t r = 0; r < M; ++r) std::memcpy(tail[r], at + r * lda + kfull * 4, rem);
+      const uint8_t* ap = &tail[0][0];
+      astride = 4;
+      const __m512i w0 = _mm512_loadu_si512(wk);
+      const __m512i w1 = _mm512_loadu_si512(wk + 64);
+      OCTET_ROWS(OCTET_DOT)
+      wk += NR * 4;
+    }
   }
   if (ep.kind == OutKind::u8 && !ep.residual) {
     OCTET_PAIRS(OCTET_STORE_PAIR)
@@ -74,6 +83,11 @@ void tile(size_t k, const uint8_t* a, size_t lda, const void* w, void* c, size_t
     OCTET_ROWS(OCTET_STORE)
   }
 }
+
+using TileFn = void (*)(size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*, void*, size_t,
+                        const Epilogue&);
+constexpr TileFn kTiles[MR] = {tile<1>, tile<2>, tile<3>,  tile<4>,  tile<5>,  tile<6>,  tile<7>,
+                               tile<8>, tile<9>, tile<10>, tile<11>, tile<12>, tile<13>, tile<14>};
 
 #undef OCTET_ROWS
 #undef OCTET_INIT
@@ -86,10 +100,14 @@ void tile(size_t k, const uint8_t* a, size_t lda, const void* w, void* c, size_t
 
 void qgemm_u8s8_14x32c4_avx512vnni(size_t mr, size_t k, const uint8_t* a, size_t lda, const void* w, void* c,
                                    size_t ldc, const Epilogue& ep) {
-  using Fn = void (*)(size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
-  static constexpr Fn kTiles[MR] = {tile<1>, tile<2>, tile<3>,  tile<4>,  tile<5>,  tile<6>,  tile<7>,
-                                    tile<8>, tile<9>, tile<10>, tile<11>, tile<12>, tile<13>, tile<14>};
-  kTiles[mr - 1](k, a, lda, w, c, ldc, ep);
+  static constexpr ptrdiff_t kNoOffset[1] = {0};
+  kTiles[mr - 1](1, kNoOffset, k, a, lda, w, c, ldc, ep);
+}
+
+void qgemm_taps_u8s8_14x32c4_avx512vnni(size_t mr, size_t taps, const ptrdiff_t* tap_off, size_t kc,
+                                        const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc,
+                                        const Epilogue& ep) {
+  kTiles[mr - 1](taps, tap_off, kc, a, lda, w, c, ldc, ep);
 }
 
 }  // namespace octet::kernels::qgemm

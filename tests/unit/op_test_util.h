@@ -25,6 +25,15 @@ inline std::vector<kernels::Isa> cpu_tiers() {
   return r;
 }
 
+/// Every int8 tier this CPU runs (the int8 kernels have five: the float ones' three plus the two VNNI tiers).
+inline std::vector<kernels::Isa> int8_tiers() {
+  std::vector<kernels::Isa> r;
+  for (kernels::Isa i : {kernels::Isa::scalar, kernels::Isa::avx2, kernels::Isa::avxvnni, kernels::Isa::avx512,
+                         kernels::Isa::avx512vnni})
+    if (int(i) <= int(kernels::detected_isa())) r.push_back(i);
+  return r;
+}
+
 /// A Parallel that runs the chunks one after another on the calling thread: exercises the splitting logic
 /// deterministically (a real pool is tested separately).
 class SerialChunks final : public kernels::Parallel {

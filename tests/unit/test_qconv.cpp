@@ -22,6 +22,7 @@ struct Case {
   bool residual = false;
   std::string act;  // "", "Relu", "Clip"
   Layout layout = Layout::nhwc;
+  std::string path;  // if set, the kernel's name() must contain it (the path the case is meant to take)
 
   Case(int64_t n_, int64_t ic_, int64_t h_, int64_t w_, int64_t oc_, int64_t k_, int64_t s_, int64_t p_, int64_t d_,
        int64_t g_)
@@ -46,7 +47,8 @@ std::shared_ptr<Tensor> tensor(DType t, Shape s, const std::vector<T>& v) {
 
 void run_case(const Case& c, kernels::Isa isa, int chunks) {
   CAPTURE(describe(c));
-  CAPTURE(kernels::isa_name(isa));
+  const std::string tier = kernels::isa_name(isa);
+  CAPTURE(tier);
   CAPTURE(chunks);
   std::mt19937 rng(uint32_t(c.ic * 131 + c.oc * 7 + c.k + c.za));
   kc::Geom g;
@@ -147,6 +149,7 @@ void run_case(const Case& c, kernels::Isa isa, int chunks) {
   if (c.residual) in[9] = TensorView{DType::u8, ys, c.layout, r.data()};
   std::vector<TensorView> out{TensorView{DType::u8, ys, c.layout, got.data()}};
   kernel->run(ctx, in, out);
+  if (!c.path.empty()) CHECK_MESSAGE(kernel->name().find(c.path) != std::string::npos, kernel->name());
   size_t bad = 0, first = 0;
   for (size_t i = 0; i < want.size(); ++i)
     if (got[i] != want[i] && bad++ == 0) first = i;
@@ -283,7 +286,7 @@ TEST_SUITE("qconv") {
       v.za = 255, v.zy = 0, v.act = "Clip", v.layout = Layout::plain;
       all.push_back(v);
     }
-    for (kernels::Isa isa : cpu_tiers())
+    for (kernels::Isa isa : int8_tiers())
       for (const Case& c : all)
         for (int chunks : {1, 3}) run_case(c, isa, chunks);
   }
@@ -292,7 +295,47 @@ TEST_SUITE("qconv") {
     Case c{1, 64, 40, 40, 64, 3, 1, 1, 1, 1};  // K = 576, 1600 rows -> 2 blocks
     c.residual = true;
     c.act = "Relu";
-    for (kernels::Isa isa : cpu_tiers()) run_case(c, isa, 2);
+    for (kernels::Isa isa : int8_tiers()) run_case(c, isa, 2);
+  }
+
+  // The implicit convolution (QConvOctet's taps path: qgemm_taps over a zero-point-padded copy of X, one A
+  // segment per kernel row) on the tiers that have it, with `path` checking that the case really took it; the
+  // other tiers run the same cases through im2col.
+  TEST_CASE("QConv taps path (no im2col) matches the scalar reference exactly") {
+    struct Tc {
+      Case c;
+      const char* why;
+    };
+    const std::vector<Tc> cases = {
+        {Case{1, 16, 14, 14, 32, 3, 1, 1, 1, 1}, "3x3 pad 1, one whole tile per line"},
+        {Case{2, 8, 28, 28, 40, 3, 1, 1, 1, 1}, "batch 2, two tiles per line, a partial N panel"},
+        {Case{1, 8, 13, 13, 16, 3, 1, 1, 1, 1}, "a line of 13: one short tile"},
+        {Case{1, 12, 40, 40, 32, 3, 1, 1, 1, 1}, "lines of 14 + 14 + 12"},
+        {Case{1, 12, 55, 55, 32, 3, 2, 1, 1, 1}, "3x3 stride 2"},
+        {Case{1, 8, 16, 16, 32, 3, 1, 0, 1, 1}, "no padding: reads X itself, no copy"},
+        {Case{1, 16, 28, 28, 32, 1, 2, 0, 1, 1}, "1x1 stride 2 (a downsample): X itself"},
+        {Case{2, 3, 55, 55, 16, 7, 2, 3, 1, 1}, "ResNet stem: 7x7 stride 2 on 3 channels (rows of 21 read as 24)"},
+        {Case{1, 3, 28, 28, 32, 3, 2, 1, 1, 1}, "MobileNet stem: 3x3 stride 2 on 3 channels (rows of 9 as 12)"},
+        {Case{1, 5, 14, 14, 8, 3, 1, 1, 1, 1}, "5 channels: rows of 15 read as 16"},
+        {Case{1, 4, 14, 14, 16, 5, 1, 2, 1, 1}, "5x5 pad 2"},
+        {Case{1, 5, 16, 16, 16, 3, 1, 0, 1, 1}, "no padding but rows rounded up: a copy all the same"},
+    };
+    for (const Tc& t : cases) {
+      const std::string why = t.why;
+      CAPTURE(why);
+      std::vector<Case> all{t.c};
+      Case v = t.c;
+      v.za = 0, v.zy = 255, v.act = "Relu", v.residual = true;
+      all.push_back(v);
+      v = t.c;
+      v.za = 255, v.zy = 0, v.act = "Clip", v.layout = Layout::plain;
+      all.push_back(v);
+      for (kernels::Isa isa : int8_tiers())
+        for (Case c : all) {
+          if (isa == kernels::Isa::avx512vnni) c.path = "+taps";
+          for (int chunks : {1, 3}) run_case(c, isa, chunks);
+        }
+    }
   }
 
   TEST_CASE("QConv rejects what it cannot run with a message naming the node") {

@@ -50,7 +50,7 @@ void check_model(const std::string& model, bool optimize, kernels::Isa isa) {
 TEST_SUITE("qdq") {
   TEST_CASE("QDQ and QOperator models match ONNX Runtime exactly on every tier, passes on and off") {
     for (const char* m : {"qdq_net", "qop_net"})
-      for (kernels::Isa isa : cpu_tiers())
+      for (kernels::Isa isa : int8_tiers())
         for (bool optimize : {true, false}) check_model(m, optimize, isa);
   }
 
