@@ -55,12 +55,15 @@ class Im2colConvKernel final : public Kernel {
 //    outputs (MobileNetV2's 144->24 projections: 0.30 vs 0.72 ms, a 16-wide tile half empty) and on strided
 //    1x1 (the downsample, ~3.2 vs ~3.6 ms, im2col gathers every other pixel);
 //  - C < 64, e.g. the 7x7 stem on 3 channels: im2col copies runs of only C floats; oneDNN's jit conv is better.
-bool choose_im2col(const ConvParams& p) {
+// On an AVX-512 CPU (tier >= avx512) oneDNN runs its brgemm convolutions instead (brgconv, brgconv_1x1), and they
+// win every ResNet-50 shape: 85-94 GMAC/s against im2col + the 12x32 SGEMM's 36-70 (Zen 5, 1 thread; the whole
+// FP32 model 49.7 ms with oneDNN throughout vs 63.9 with the rule above). There the rule is off.
+bool choose_im2col(const ConvParams& p, kernels::Isa isa) {
   if (const char* force = std::getenv("OCTET_CONV_FP32")) {
     if (std::strcmp(force, "im2col") == 0) return true;
     if (std::strcmp(force, "onednn") == 0) return false;
   }
-  if (p.ic < 64) return false;
+  if (p.ic < 64 || int(isa) >= int(kernels::Isa::avx512)) return false;
   const bool spatial = p.kh * p.kw > 1, strided = p.stride_h > 1 || p.stride_w > 1;
   return spatial || (!strided && p.ic <= 256 && p.oc >= 64 && p.oh * p.ow >= 28 * 28);
 }
@@ -154,7 +157,8 @@ std::unique_ptr<Kernel> make_conv(const KernelInfo& info) {
 
   const Tensor* wc = info.in_const(1);
   const Tensor* bc = p.has_bias ? info.in_const(2) : nullptr;
-  if (wc && (!p.has_bias || bc) && ConvFp32Im2col::supports(p) && choose_im2col(p)) {
+  if (wc && (!p.has_bias || bc) && ConvFp32Im2col::supports(p) &&
+      choose_im2col(p, kernels::clamp_isa(info.isa, kernels::max_isa()))) {
     const auto& uk = kernels::gemm::sgemm_kernel(info.isa);
     auto conv = std::make_unique<ConvFp32Im2col>(p, wc->as<float>(), bc ? bc->as<float>() : nullptr, uk,
                                                  std::max(1, info.threads));
