@@ -19,7 +19,7 @@ inline int32_t load4(const uint8_t* p) {
   return v;
 }
 
-inline __m512i requant(__m512i acc, const float* scale, const uint8_t* res, const Epilogue& ep) {
+[[gnu::always_inline]] inline __m512i requant(__m512i acc, const float* scale, const uint8_t* res, const Epilogue& ep) {
   __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(scale));
   if (res) {
     const __m512i r = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(res))),
@@ -41,7 +41,7 @@ inline __m512i requant(__m512i acc, const float* scale, const uint8_t* res, cons
 }
 
 // Epilogue of one row of 32 columns (see qgemm.h for the exact arithmetic).
-inline void store_row(__m512i v0, __m512i v1, size_t r, void* c, size_t ldc, const Epilogue& ep) {
+[[gnu::always_inline]] inline void store_row(__m512i v0, __m512i v1, size_t r, void* c, size_t ldc, const Epilogue& ep) {
   if (ep.kind == OutKind::s32) {
     auto* cr = static_cast<int32_t*>(c) + r * ldc;
     _mm512_storeu_si512(cr, v0);
@@ -69,13 +69,15 @@ inline void store_row(__m512i v0, __m512i v1, size_t r, void* c, size_t ldc, con
 // 128-bit lane, so dword 4l + s of the packed vector holds columns 4l..4l+3 of source vector s (s = row r
 // cols 0-15, row r cols 16-31, row r+1 cols 0-15, row r+1 cols 16-31); one vpermd puts each row's 32 bytes in
 // order. About 6 instructions per 16 outputs instead of 9 (the K = 64 1x1 convs spend a third of a tile here).
-inline __m512i round_scaled(__m512i acc, const float* scale) {
+[[gnu::always_inline]] inline __m512i round_scaled(__m512i acc, const float* scale) {
   const __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(scale));
   return _mm512_cvtps_epi32(_mm512_min_ps(t, _mm512_set1_ps(1048576.f)));
 }
 
+// always_inline: an out-of-line call here (GCC 12 chose one for the 7 calls of the 14-row tile) makes every
+// other live accumulator a spill, since the ABI has no callee-saved vector registers.
 template <bool TwoRows>
-inline void store_u8_rows(__m512i r0a, __m512i r0b, __m512i r1a, __m512i r1b, size_t r, void* c, size_t ldc,
+[[gnu::always_inline]] inline void store_u8_rows(__m512i r0a, __m512i r0b, __m512i r1a, __m512i r1b, size_t r, void* c, size_t ldc,
                           const Epilogue& ep) {
   const __m512i zp = _mm512_set1_epi16(int16_t(ep.zero_point));
   const __m512i top = _mm512_adds_epi16(
