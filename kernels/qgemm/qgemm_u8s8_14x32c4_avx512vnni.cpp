@@ -35,13 +35,13 @@ constexpr size_t MR = 14, NR = 32;
     c##r##_1 = _mm512_dpbusd_epi32(c##r##_1, x, w1);                  \
   }
 #define OCTET_STORE(r) \
-  if constexpr (r < M) store_row(c##r##_0, c##r##_1, r, c, ldc, ep);
+  if constexpr (r < M) store_row(c##r##_0, c##r##_1, r, c, ldc, e);
 #define OCTET_PAIRS(X) X(0, 1) X(2, 3) X(4, 5) X(6, 7) X(8, 9) X(10, 11) X(12, 13)
 #define OCTET_STORE_PAIR(r, s)                                                        \
   if constexpr (s < M)                                                                \
-    store_u8_rows<true>(c##r##_0, c##r##_1, c##s##_0, c##s##_1, r, c, ldc, ep);       \
+    store_u8_rows<true>(c##r##_0, c##r##_1, c##s##_0, c##s##_1, r, c, ldc, e);       \
   else if constexpr (r < M)                                                           \
-    store_u8_rows<false>(c##r##_0, c##r##_1, c##r##_0, c##r##_1, r, c, ldc, ep);
+    store_u8_rows<false>(c##r##_0, c##r##_1, c##r##_0, c##r##_1, r, c, ldc, e);
 
 // One instantiation per row count (tails m < MR included): rows unroll at compile time. A comes as `taps`
 // segments of kc bytes each (segment t of row r at a + tap_off[t] + r * lda), consumed in order against the
@@ -77,7 +77,11 @@ void tile(size_t taps, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, si
       wk += NR * 4;
     }
   }
-  if (ep.kind == OutKind::u8 && !ep.residual) {
+  // The epilogue reads a local copy of ep: the u8 stores may alias any object (char type), so with ep itself GCC
+  // reloads every field and rebuilds every broadcast constant after each store; a local whose address does not
+  // escape stays in registers.
+  const Epilogue e = ep;
+  if (e.kind == OutKind::u8 && !e.residual) {
     OCTET_PAIRS(OCTET_STORE_PAIR)
   } else {
     OCTET_ROWS(OCTET_STORE)
