@@ -40,11 +40,16 @@ std::optional<std::pair<uintmax_t, int64_t>> file_identity(const std::string& pa
 
 std::unique_ptr<Session> Session::load(const std::string& path, SessionOptions opt) {
   const auto id = file_identity(path);
-  auto s = std::make_unique<Session>(load_onnx(path), std::move(opt));
+  // Without keep_constants the constants are dropped once the first plan has packed them, so the int8 weights
+  // may borrow the file's mapping until then (load_onnx's `borrow`); plan_for checks the file is unchanged
+  // before reading them.
+  const bool borrow = id && !opt.keep_constants;
+  auto s = std::make_unique<Session>(load_onnx(path, borrow), std::move(opt));
   if (id && !s->opt_.keep_constants) {
     s->source_ = path;
     s->source_size_ = id->first;
     s->source_mtime_ = id->second;
+    s->borrowed_ = borrow;
   }
   return s;
 }
@@ -59,12 +64,16 @@ void Session::release_model_constants() {
   constants_released_ = true;
 }
 
-Graph Session::reload_model() const {
+void Session::check_source_unchanged(const char* why) const {
   const auto id = file_identity(source_);
   if (!id || id->first != source_size_ || id->second != source_mtime_)
-    throw Error(source_ + ": the model file changed (or went) since the session loaded it, and compiling for new "
-                "input shapes needs its constants again (SessionOptions::keep_constants keeps them in memory)");
-  return load_onnx(source_);
+    throw Error(source_ + ": the model file changed (or went) since the session loaded it, and " + why +
+                " (SessionOptions::keep_constants keeps them in memory)");
+}
+
+Graph Session::reload_model() const {
+  check_source_unchanged("compiling for new input shapes needs its constants again");
+  return load_onnx(source_, true);
 }
 
 // Validation at load: every op must be known to shape inference and have a kernel. All problems are reported in
@@ -137,6 +146,8 @@ Plan& Session::plan_for(const std::vector<Shape>& input_shapes, const std::vecto
   } else {
     // The plan gets the only reference to the constants (a copy of the model, or a fresh read of the file), so
     // each weight is freed as soon as it is packed; the model keeps names, dtypes and shapes.
+    if (borrowed_ && !constants_released_)
+      check_source_unchanged("its int8 weights are still read from the file (they are copied only when packed)");
     Graph full = constants_released_ ? reload_model() : model_;
     if (!constants_released_) release_model_constants();
     plan = std::make_unique<Plan>(std::move(full), input_shapes, opt_, frozen);

@@ -79,6 +79,8 @@ class Session {
  private:
   void release_model_constants();
   Graph reload_model() const;
+  /// Throws Error "<file>: the model file changed ... and <why>" when source_ differs from what was loaded.
+  void check_source_unchanged(const char* why) const;
 
   Graph model_;
   SessionOptions opt_;
@@ -87,6 +89,7 @@ class Session {
   uintmax_t source_size_ = 0;
   int64_t source_mtime_ = 0;
   bool constants_released_ = false;
+  bool borrowed_ = false;  // the int8 weights of model_ borrow the file's mapping (load_onnx's borrow)
   std::mutex mu_;
   std::vector<bool> shape_input_;
   struct CachedPlan {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -77,9 +78,9 @@ class Importer {
       if (g_.find_value(t.name()) >= 0) fail("initializer '" + t.name() + "' is defined twice");
       const std::optional<std::string_view>* raw = lifted_ && index < lifted_->size() ? &(*lifted_)[index] : nullptr;
       ++index;
-      g_.add_constant(t.name(), std::make_shared<const Tensor>(raw && raw->has_value()
-                                                                   ? tensor_from_proto(t, **raw, {what, base_dir_})
-                                                                   : tensor_from_proto(t, {what, base_dir_})));
+      g_.add_constant(t.name(), std::make_shared<const Tensor>(
+                                    raw && raw->has_value() ? tensor_from_proto(t, **raw, {what, base_dir_}, borrow_)
+                                                            : tensor_from_proto(t, {what, base_dir_})));
       // Swap, not clear(): clear() keeps the string's capacity. (Typed-field data, used by small tensors only,
       // stays until the message goes.)
       if (t.has_raw_data()) std::string().swap(*t.mutable_raw_data());
@@ -231,6 +232,8 @@ class Importer {
  public:
   // The raw_data of initializer i when the loader lifted it out of the message (lift_raw_data), else null.
   const std::vector<std::optional<std::string_view>>* lifted_ = nullptr;
+  // Set when the lifted bytes lie in a mapping that may outlive the load: 1-byte tensors borrow them.
+  std::function<std::shared_ptr<const void>(std::string_view)> borrow_;
 };
 
 }  // namespace
@@ -330,8 +333,32 @@ void parse_model(const void* data, size_t size, const std::string& name, onnx::M
     throw Error(name + ": not a valid ONNX model (protobuf parse failed; truncated?)");
 }
 
+// The owner of one borrowed tensor's bytes in the model mapping: keeps the mapping alive, and when the tensor
+// goes (its weights are packed, engine/session.cpp) gives back the whole pages it covered (MADV_DONTNEED on a
+// read-only private file mapping drops them from this process; the page cache keeps them), so the resident
+// mapping shrinks while the packed weights grow instead of both being resident at once.
+// Initializers smaller than this are copied: a few scalars (zero points) must not keep the mapping alive.
+constexpr size_t kMinBorrowBytes = 4096;
+
+// The whole pages inside [begin, end) of the read-only mapping, dropped from this process.
+void give_back_pages(const char* begin, const char* end) {
+  const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
+  const uintptr_t lo = (uintptr_t(begin) + page - 1) / page * page, hi = uintptr_t(end) / page * page;
+  if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+}
+
+struct MappedBytes {
+  std::shared_ptr<const void> mapping;
+  const char* begin;
+  const char* end;
+  ~MappedBytes() { give_back_pages(begin, end); }
+};
+
 // Parses the model in [data, size) - which must stay valid until this returns - with the weights lifted out.
-Graph load_lifted(const void* data, size_t size, const std::string& name, const std::string& base_dir) {
+// `mapping`: set when [data, size) is a mapping that may outlive the load (it owns it): 1-byte initializers then
+// borrow their bytes from it instead of being copied.
+Graph load_lifted(const void* data, size_t size, const std::string& name, const std::string& base_dir,
+                  std::shared_ptr<const void> mapping = nullptr) {
   onnx::ModelProto m;
   std::string rest;
   std::vector<std::optional<std::string_view>> raws;
@@ -343,7 +370,26 @@ Graph load_lifted(const void* data, size_t size, const std::string& name, const 
     parse_model(data, size, name, m);
   Importer importer(name, base_dir);
   if (lifted) importer.lifted_ = &raws;
-  return importer.run(m);
+  std::vector<std::pair<const char*, const char*>> borrowed;
+  if (lifted && mapping)
+    importer.borrow_ = [&](std::string_view raw) -> std::shared_ptr<const void> {
+      if (raw.size() < kMinBorrowBytes) return nullptr;  // copied
+      borrowed.emplace_back(raw.data(), raw.data() + raw.size());
+      return std::make_shared<const MappedBytes>(MappedBytes{mapping, raw.data(), raw.data() + raw.size()});
+    };
+  Graph g = importer.run(m);
+  if (!borrowed.empty()) {
+    // Everything else in the mapping (the float data, already copied; the message itself) is not read again:
+    // give its whole pages back now rather than when the last borrowed tensor goes.
+    std::sort(borrowed.begin(), borrowed.end());
+    const char* from = static_cast<const char*>(data);
+    for (const auto& [b, e] : borrowed) {
+      give_back_pages(from, b);
+      from = std::max(from, e);
+    }
+    give_back_pages(from, static_cast<const char*>(data) + size);
+  }
+  return g;
 }
 
 }  // namespace
@@ -352,14 +398,15 @@ Graph load_onnx_buffer(const void* data, size_t size, const std::string& name, c
   return load_lifted(data, size, name, base_dir);
 }
 
-Graph load_onnx(const std::string& path) {
+Graph load_onnx(const std::string& path, bool borrow) {
   // A regular file is mapped read-only rather than read(): reading copies every byte into fresh anonymous pages,
   // which the kernel must fault in and clear first, while mapping shares the page cache's pages (faulted in
   // batches by MAP_POPULATE, nothing cleared, nothing copied); with the raw_data lifted out (load_lifted) the
   // weights are then copied once, from the page cache into the Tensors. Anything else (pipes, /proc, a failed
   // mmap) takes the read() path. The mapping is private and read-only, so the file is never written; like any
   // mmap, a file truncated by another process during the load would fault - as ONNX Runtime's external-data
-  // mapping would. At most two copies of the weights exist at any time: the file's and the graph's.
+  // mapping would. At most two copies of the weights exist at any time: the file's and the graph's; with
+  // `borrow`, the int8 weights have only the file's until they are packed (MappedBytes).
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   if (dir.empty()) dir = std::filesystem::current_path();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -370,12 +417,9 @@ Graph load_onnx(const std::string& path) {
     map = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
   if (fd >= 0) ::close(fd);  // a mapping outlives its descriptor
   if (map != MAP_FAILED) {
-    struct Unmap {
-      void* p;
-      size_t n;
-      ~Unmap() { ::munmap(p, n); }
-    } unmap{map, size_t(st.st_size)};
-    return load_lifted(map, size_t(st.st_size), path, dir.string());
+    const size_t n = size_t(st.st_size);
+    std::shared_ptr<const void> mapping(map, [n](const void* p) { ::munmap(const_cast<void*>(p), n); });
+    return load_lifted(map, n, path, dir.string(), borrow ? mapping : nullptr);
   }
   const std::string bytes = read_file_bytes(path);  // also the one place that reports open errors
   return load_lifted(bytes.data(), bytes.size(), path, dir.string());

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -28,8 +30,11 @@ DType dtype_from_onnx(int32_t t, const std::string& what);
 /// Decodes a TensorProto; checks that the data size matches the dims. Throws Error prefixed by src.what.
 Tensor tensor_from_proto(const onnx::TensorProto& p, const TensorSource& src);
 /// The same for a message whose raw_data field the loader lifted out before parsing (the model file is mapped,
-/// and the bytes are copied once, straight into the Tensor): `raw_data` stands for that field.
-Tensor tensor_from_proto(const onnx::TensorProto& p, std::string_view raw_data, const TensorSource& src);
+/// and the bytes are copied once, straight into the Tensor): `raw_data` stands for that field. With `borrow`
+/// set, a tensor of a 1-byte element type (int8 weights, uint8 constants) is not copied at all: it borrows
+/// raw_data's bytes, keeping alive the owner that borrow(raw_data) returns (Tensor::Borrowed; a null owner: copy).
+Tensor tensor_from_proto(const onnx::TensorProto& p, std::string_view raw_data, const TensorSource& src,
+                         const std::function<std::shared_ptr<const void>(std::string_view)>& borrow = {});
 
 /// Encodes `t` (plain or nhwc layout; written in logical order) as a TensorProto with raw_data.
 void tensor_to_proto(const TensorView& t, const std::string& name, onnx::TensorProto& p);

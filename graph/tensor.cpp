@@ -66,7 +66,17 @@ void* aligned_alloc64(size_t bytes) {
 
 void aligned_free64(void* p) { std::free(p); }
 
-void Tensor::Free::operator()(void* p) const { aligned_free64(p); }
+void Tensor::Free::operator()(void* p) const {
+  if (!owner) aligned_free64(p);
+}
+
+Tensor::Tensor(DType dtype, Shape shape, const void* data, Borrowed b) : dtype_(dtype), shape_(std::move(shape)) {
+  for (int64_t d : shape_)
+    if (d < 0) throw std::invalid_argument("Tensor: negative dimension in shape " + shape_str(shape_));
+  // Constants are shared as const Tensor and never written; the model mapping is read-only, so a write through
+  // data() would fault at once rather than change anything.
+  data_ = std::unique_ptr<void, Free>(const_cast<void*>(data), Free{std::move(b.owner)});
+}
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   for (int64_t d : shape_)

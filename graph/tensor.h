@@ -64,7 +64,8 @@ struct TensorView {
   }
 };
 
-/// An owning tensor with 64-byte aligned storage (constants, inputs/outputs the caller keeps).
+/// An owning tensor with 64-byte aligned storage (constants, inputs/outputs the caller keeps), or - for the
+/// 1-byte constants of a model file that is mapped - one that borrows its bytes from that mapping (Borrowed).
 class Tensor {
  public:
   Tensor() = default;
@@ -79,6 +80,14 @@ class Tensor {
   /// (engine/plan.cpp), so shapes and `inspect` still describe it.
   struct Released {};
   Tensor(DType dtype, Shape shape, Released) : dtype_(dtype), shape_(std::move(shape)) {}
+  /// Tag of a tensor whose bytes are someone else's (a byte range of the mapped model file, graph/onnx_import.cpp):
+  /// the tensor keeps `owner` alive and frees nothing itself, so dropping the last tensor on an owner runs the
+  /// owner's destructor (which may give the pages back). No alignment is promised: the loader borrows only 1-byte
+  /// element types.
+  struct Borrowed {
+    std::shared_ptr<const void> owner;
+  };
+  Tensor(DType dtype, Shape shape, const void* data, Borrowed b);
 
   DType dtype() const { return dtype_; }
   const Shape& shape() const { return shape_; }
@@ -98,9 +107,12 @@ class Tensor {
   void reshape(Shape s);
   TensorView view() const { return TensorView{dtype_, shape_, Layout::plain, const_cast<void*>(data())}; }
   bool empty() const { return !data_; }
+  /// True for Borrowed storage.
+  bool borrowed() const { return data_.get_deleter().owner != nullptr; }
 
  private:
   struct Free {
+    std::shared_ptr<const void> owner;  // set for Borrowed storage: nothing to free, the owner is released
     void operator()(void* p) const;
   };
   DType dtype_ = DType::undefined;

@@ -172,7 +172,8 @@ namespace {
 
 // `lifted`: the raw_data bytes when the loader took that field out of `p` before parsing (zero-copy load), else
 // null and p.raw_data() is used. Either way the same precedence: external data, then raw bytes, then typed fields.
-Tensor from_proto(const onnx::TensorProto& p, const std::string_view* lifted, const TensorSource& src) {
+Tensor from_proto(const onnx::TensorProto& p, const std::string_view* lifted, const TensorSource& src,
+                  const std::function<std::shared_ptr<const void>(std::string_view)>* borrow) {
   const DType dt = dtype_from_onnx(p.data_type(), src.what);
   if (p.has_segment()) throw Unsupported(src.what + ": segmented tensors are not supported");
   const int64_t n = checked_numel(p, src.what);
@@ -185,6 +186,9 @@ Tensor from_proto(const onnx::TensorProto& p, const std::string_view* lifted, co
     const std::string_view raw = external ? std::string_view(ext = read_external(p, src))
                                           : lifted ? *lifted : std::string_view(p.raw_data());
     if (raw.size() != want_bytes) size_mismatch(src.what, p, dt, raw.size(), "bytes");
+    if (lifted && !external && borrow && *borrow && dtype_size(dt) == 1 && want_bytes > 0)
+      if (std::shared_ptr<const void> owner = (*borrow)(raw))
+        return Tensor(dt, Shape(p.dims().begin(), p.dims().end()), raw.data(), Tensor::Borrowed{std::move(owner)});
     Tensor t(dt, Shape(p.dims().begin(), p.dims().end()), Tensor::Uninitialized{});  // every byte copied below
     if (want_bytes) std::memcpy(t.data(), raw.data(), want_bytes);
     return t;
@@ -223,10 +227,13 @@ Tensor from_proto(const onnx::TensorProto& p, const std::string_view* lifted, co
 
 }  // namespace
 
-Tensor tensor_from_proto(const onnx::TensorProto& p, const TensorSource& src) { return from_proto(p, nullptr, src); }
+Tensor tensor_from_proto(const onnx::TensorProto& p, const TensorSource& src) {
+  return from_proto(p, nullptr, src, nullptr);
+}
 
-Tensor tensor_from_proto(const onnx::TensorProto& p, std::string_view raw_data, const TensorSource& src) {
-  return from_proto(p, &raw_data, src);
+Tensor tensor_from_proto(const onnx::TensorProto& p, std::string_view raw_data, const TensorSource& src,
+                         const std::function<std::shared_ptr<const void>(std::string_view)>& borrow) {
+  return from_proto(p, &raw_data, src, &borrow);
 }
 
 void tensor_to_proto(const TensorView& t, const std::string& name, onnx::TensorProto& p) {

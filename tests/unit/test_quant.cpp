@@ -2,7 +2,9 @@
 // bias quantization, the QDQ plan and rewrite on the demo model, and the quantized demo model against FP32.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -297,6 +299,37 @@ TEST_CASE("QDQ plan and rewrite of the demo model") {
       Tensor yq = std::move(qs->run({x.view()})[0]);
       CHECK(argmax(yq, 0, 10) == argmax(yf, 0, 10));
     }
+
+    // The int8 weights (>= 4 KB each here) borrow the file's mapping until the first plan packs them
+    // (load_onnx's borrow): the results are those of a session that copied them (keep_constants), bit for bit.
+    const Graph borrowed = load_onnx(path, true), copied = load_onnx(path, false);
+    size_t n_borrowed = 0;
+    for (size_t v = 0; v < borrowed.values.size(); ++v) {
+      const auto& b = borrowed.values[v].constant;
+      if (!b || b->dtype() != DType::i8) continue;
+      const auto& c = copied.values[v].constant;
+      REQUIRE(c);
+      CHECK(std::memcmp(b->data(), c->data(), b->bytes()) == 0);
+      n_borrowed += b->borrowed();
+      CHECK(!c->borrowed());
+    }
+    CHECK(n_borrowed > 0);
+    SessionOptions keep;
+    keep.keep_constants = true;
+    auto qk = Session::load(path, keep);
+    auto qb = Session::load(path);
+    for (int i = 0; i < 8; ++i) {
+      Tensor x = read_tensor_pb(kDemo + "input_" + std::to_string(i) + ".pb");
+      Tensor yk = std::move(qk->run({x.view()})[0]);
+      Tensor yb = std::move(qb->run({x.view()})[0]);
+      REQUIRE(yk.bytes() == yb.bytes());
+      CHECK(std::memcmp(yk.data(), yb.data(), yk.bytes()) == 0);
+    }
+    // A file that changes between the load and the first run is refused (its weights would be read from it).
+    auto late = Session::load(path);
+    std::filesystem::last_write_time(path, std::filesystem::last_write_time(path) + std::chrono::seconds(5));
+    Tensor x = read_tensor_pb(kDemo + "input_0.pb");
+    CHECK_THROWS_WITH_AS(late->run({x.view()}), doctest::Contains("the model file changed"), Error);
   }
   std::remove(path.c_str());
 }
