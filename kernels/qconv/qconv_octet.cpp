@@ -88,13 +88,12 @@ QConvOctet::QConvOctet(const Geom& g, const int8_t* w, const int32_t* bias, int3
     wsrc = wr.get();
   }
   group_bytes_ = round64(qk_->packed_bytes(size_t(ocg), size_t(kk)));
-  // Not value-initialised: pack() writes every byte of each group's panels (the gaps to the next 64-byte
-  // boundary are never read).
-  packed_.reset(new uint8_t[group_bytes_ * size_t(g.groups) + 64]);
-  packed_offset_ = size_t(-reinterpret_cast<uintptr_t>(packed_.get()) & 63);
+  // Not initialised: pack() writes every byte of each group's panels (the gaps to the next 64-byte boundary are
+  // never read).
+  packed_ = PackedBuffer(group_bytes_ * size_t(g.groups));
   for (int64_t grp = 0; grp < g.groups; ++grp)
     qk_->pack(size_t(ocg), size_t(kk), wsrc + grp * ocg * kk, size_t(kk), b.data() + grp * ocg, za,
-              packed_.get() + packed_offset_ + size_t(grp) * group_bytes_);
+              packed_.data() + size_t(grp) * group_bytes_);
   if (path_ == Path::taps) {
     // The input as the tiles read it: hp_ x wp_ pixels from (-pad_t, -pad_l), every output pixel's window
     // inside. X itself when that is X (no padding, rows not rounded up, nothing read past it); else a copy with
@@ -146,7 +145,7 @@ void QConvOctet::pad_row(const uint8_t* x, int64_t img, int64_t py, uint8_t* dst
 void QConvOctet::run(const uint8_t* x, uint8_t* y, const qgemm::Epilogue& ep, void* workspace,
                      Parallel* par) const {
   const Geom& g = g_;
-  const uint8_t* pk = packed_.get() + packed_offset_;
+  const uint8_t* pk = packed_.data();
   switch (path_) {
     case Path::pointwise:
       qgemm::qgemm(*qk_, size_t(g.rows()), size_t(g.oc), size_t(g.ic), x, size_t(g.ic), pk, ep, y, size_t(g.oc),

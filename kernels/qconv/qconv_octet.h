@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernels/dispatch.h"
+#include "kernels/packed_buffer.h"
 #include "kernels/parallel.h"
 #include "kernels/qconv/qconv.h"
 #include "kernels/qgemm/qgemm.h"
@@ -49,8 +50,7 @@ class QConvOctet {
   Path path_ = Path::im2col;
   int32_t za_ = 0;
   const qgemm::QGemmKernel* qk_ = nullptr;
-  std::unique_ptr<uint8_t[]> packed_;  // per group: group_bytes_ (64-byte aligned offsets into the buffer)
-  size_t packed_offset_ = 0;     // alignment padding at the front of packed_
+  PackedBuffer packed_;          // per group: group_bytes_ (64-byte aligned offsets into the buffer)
   size_t group_bytes_ = 0;
   std::vector<int8_t> dw_w_;     // depthwise, baseline loop: [KH*KW][C]
   std::vector<int32_t> dw_bias_;
