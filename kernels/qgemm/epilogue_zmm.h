@@ -19,7 +19,8 @@ inline int32_t load4(const uint8_t* p) {
   return v;
 }
 
-[[gnu::always_inline]] inline __m512i requant(__m512i acc, const float* scale, const uint8_t* res, const Epilogue& ep) {
+// t of qgemm.h's u8 epilogue before the clamps: acc * scale, plus the residual's term when res is set.
+[[gnu::always_inline]] inline __m512 scaled(__m512i acc, const float* scale, const uint8_t* res, const Epilogue& ep) {
   __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(scale));
   if (res) {
     const __m512i r = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(res))),
@@ -35,6 +36,11 @@ inline int32_t load4(const uint8_t* p) {
       t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(r), _mm512_set1_ps(ep.residual_scale), t);
     }
   }
+  return t;
+}
+
+[[gnu::always_inline]] inline __m512i requant(__m512i acc, const float* scale, const uint8_t* res, const Epilogue& ep) {
+  __m512 t = scaled(acc, scale, res, ep);
   t = _mm512_max_ps(t, _mm512_set1_ps(float(ep.lo - ep.zero_point)));
   t = _mm512_min_ps(t, _mm512_set1_ps(float(ep.hi - ep.zero_point)));
   return _mm512_add_epi32(_mm512_cvtps_epi32(t), _mm512_set1_epi32(ep.zero_point));
@@ -61,7 +67,7 @@ inline int32_t load4(const uint8_t* p) {
   }
 }
 
-// u8 output without a residual, two rows (four vectors) at once, bit-identical to store_row's requant():
+// u8 output, two rows (four vectors) at once, bit-identical to store_row's requant():
 // round(min(t, 2^20)) (the min only keeps cvtps away from its 0x80000000 overflow value; anything that large
 // saturates to 255 below anyway), then the clamps as saturating packs: s32 -> s16 (vpackssdw), + z_y (vpaddsw),
 // s16 -> u8 (vpackuswb), then [lo, hi] on bytes. Each step clamps to a range that contains the next one's, and
@@ -69,9 +75,12 @@ inline int32_t load4(const uint8_t* p) {
 // 128-bit lane, so dword 4l + s of the packed vector holds columns 4l..4l+3 of source vector s (s = row r
 // cols 0-15, row r cols 16-31, row r+1 cols 0-15, row r+1 cols 16-31); one vpermd puts each row's 32 bytes in
 // order. About 6 instructions per 16 outputs instead of 9 (the K = 64 1x1 convs spend a third of a tile here).
-[[gnu::always_inline]] inline __m512i round_scaled(__m512i acc, const float* scale) {
-  const __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(scale));
-  return _mm512_cvtps_epi32(_mm512_min_ps(t, _mm512_set1_ps(1048576.f)));
+// order. About 6 instructions per 16 outputs instead of 9 (the K = 64 1x1 convs spend a third of a tile here);
+// with a residual the float part is the same as requant()'s, and the packs also replace vpmovusdb stores (slow
+// on Zen 4/5) - the residual-fused 1x1 convs of ResNet-50's bottlenecks.
+[[gnu::always_inline]] inline __m512i round_scaled(__m512i acc, const float* scale, const uint8_t* res,
+                                                    const Epilogue& ep) {
+  return _mm512_cvtps_epi32(_mm512_min_ps(scaled(acc, scale, res, ep), _mm512_set1_ps(1048576.f)));
 }
 
 // always_inline: an out-of-line call here (GCC 12 chose one for the 7 calls of the 14-row tile) makes every
@@ -80,12 +89,17 @@ template <bool TwoRows>
 [[gnu::always_inline]] inline void store_u8_rows(__m512i r0a, __m512i r0b, __m512i r1a, __m512i r1b, size_t r, void* c, size_t ldc,
                           const Epilogue& ep) {
   const __m512i zp = _mm512_set1_epi16(int16_t(ep.zero_point));
+  const uint8_t* res0 = ep.residual ? ep.residual + r * ep.ld_residual : nullptr;
   const __m512i top = _mm512_adds_epi16(
-      _mm512_packs_epi32(round_scaled(r0a, ep.scale), round_scaled(r0b, ep.scale + 16)), zp);
-  const __m512i bottom =
-      TwoRows ? _mm512_adds_epi16(_mm512_packs_epi32(round_scaled(r1a, ep.scale), round_scaled(r1b, ep.scale + 16)),
-                                  zp)
-              : top;
+      _mm512_packs_epi32(round_scaled(r0a, ep.scale, res0, ep), round_scaled(r0b, ep.scale + 16, res0 ? res0 + 16 : nullptr, ep)),
+      zp);
+  __m512i bottom = top;
+  if constexpr (TwoRows) {
+    const uint8_t* res1 = res0 ? res0 + ep.ld_residual : nullptr;
+    bottom = _mm512_adds_epi16(_mm512_packs_epi32(round_scaled(r1a, ep.scale, res1, ep),
+                                                  round_scaled(r1b, ep.scale + 16, res1 ? res1 + 16 : nullptr, ep)),
+                               zp);
+  }
   __m512i b = _mm512_packus_epi16(top, bottom);
   b = _mm512_min_epu8(_mm512_max_epu8(b, _mm512_set1_epi8(char(ep.lo))), _mm512_set1_epi8(char(ep.hi)));
   b = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), b);

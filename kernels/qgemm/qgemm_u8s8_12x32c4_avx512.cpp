@@ -9,6 +9,7 @@
 // GCC 12 warns that the _mm512_undefined_*() placeholders inside AVX-512 intrinsics "may be used
 // uninitialized" (GCC PR 105593, fixed in GCC 13): a false positive that -Werror would turn into a build failure.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include <cstring>
@@ -32,7 +33,13 @@ constexpr size_t MR = 12, NR = 32;
     c##r##_1 = _mm512_add_epi32(c##r##_1, _mm512_add_epi32(_mm512_madd_epi16(ae, w1e), _mm512_madd_epi16(ao, w1o))); \
   }
 #define OCTET_STORE(r) \
-  if constexpr (r < M) store_row(c##r##_0, c##r##_1, r, c, ldc, ep);
+  if constexpr (r < M) store_row(c##r##_0, c##r##_1, r, c, ldc, e);
+#define OCTET_PAIRS(X) X(0, 1) X(2, 3) X(4, 5) X(6, 7) X(8, 9) X(10, 11)
+#define OCTET_STORE_PAIR(r, s)                                                        \
+  if constexpr (s < M)                                                                \
+    store_u8_rows<true>(c##r##_0, c##r##_1, c##s##_0, c##s##_1, r, c, ldc, e);        \
+  else if constexpr (r < M)                                                           \
+    store_u8_rows<false>(c##r##_0, c##r##_1, c##r##_0, c##r##_1, r, c, ldc, e);
 
 // One instantiation per row count (tails m < MR included): rows unroll at compile time.
 template <size_t M>
@@ -66,13 +73,22 @@ void tile(size_t k, const uint8_t* a, size_t lda, const void* w, void* c, size_t
     const __m512i w1o = _mm512_loadu_si512(wk + 96);
     OCTET_ROWS(OCTET_DOT)
   }
-  OCTET_ROWS(OCTET_STORE)
+  // The epilogue reads a local copy of ep: the u8 stores may alias any object (char type), so with ep itself GCC
+  // reloads every field and rebuilds every broadcast constant after each store.
+  const Epilogue e = ep;
+  if (e.kind == OutKind::u8) {
+    OCTET_PAIRS(OCTET_STORE_PAIR)
+  } else {
+    OCTET_ROWS(OCTET_STORE)
+  }
 }
 
 #undef OCTET_ROWS
 #undef OCTET_INIT
 #undef OCTET_DOT
 #undef OCTET_STORE
+#undef OCTET_PAIRS
+#undef OCTET_STORE_PAIR
 
 }  // namespace
 

@@ -81,7 +81,7 @@ void tile(size_t taps, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, si
   // reloads every field and rebuilds every broadcast constant after each store; a local whose address does not
   // escape stays in registers.
   const Epilogue e = ep;
-  if (e.kind == OutKind::u8 && !e.residual) {
+  if (e.kind == OutKind::u8) {
     OCTET_PAIRS(OCTET_STORE_PAIR)
   } else {
     OCTET_ROWS(OCTET_STORE)
