@@ -6,6 +6,8 @@
 //    QGemm / QLinearMatMul (u8 and float outputs) against plain formulas.
 #include <doctest/doctest.h>
 
+#include <array>
+
 #include <cmath>
 
 #include "engine/plan.h"
@@ -151,30 +153,35 @@ TEST_SUITE("qdq") {
   }
 
   TEST_CASE("QMaxPool on u8, nhwc and plain, with padding") {
-    const int64_t c = 19, h = 7, w = 6;
+    // 19 channels: one 16-byte step and a byte tail; the 9x9 window has 81 taps, more than the kernel gathers at
+    // once (64).
+    const int64_t c = 19, h = 11, w = 10;
     std::vector<uint8_t> x(static_cast<size_t>(c * h * w));
     for (size_t i = 0; i < x.size(); ++i) x[i] = uint8_t((i * 37 + 11) % 256);
-    const int64_t oh = (h + 2 - 3) / 2 + 1, ow = (w + 2 - 3) / 2 + 1;
-    std::vector<uint8_t> want(static_cast<size_t>(c * oh * ow));
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t oy = 0; oy < oh; ++oy)
-        for (int64_t ox = 0; ox < ow; ++ox) {
-          int m = 0;
-          for (int64_t ky = 0; ky < 3; ++ky)
-            for (int64_t kx = 0; kx < 3; ++kx) {
-              const int64_t iy = oy * 2 - 1 + ky, ix = ox * 2 - 1 + kx;
-              if (iy >= 0 && iy < h && ix >= 0 && ix < w) m = std::max(m, int(x[size_t((ch * h + iy) * w + ix)]));
-            }
-          want[size_t((ch * oh + oy) * ow + ox)] = uint8_t(m);
-        }
-    for (Layout l : {Layout::plain, Layout::nhwc}) {
-      OpTest t("QMaxPool", 13, "octet");
-      const bool nhwc = l == Layout::nhwc;
-      t.input(HostTensor::of(DType::u8, {1, c, h, w}, nhwc ? to_nhwc(x, 1, c, h, w) : x, l))
-          .output(DType::u8, {1, c, oh, ow}, l)
-          .attr_ints("kernel_shape", {3, 3}).attr_ints("strides", {2, 2}).attr_ints("pads", {1, 1, 1, 1});
-      std::vector<uint8_t> got = t.run_on(kernels::Isa::scalar).values<uint8_t>();
-      CHECK((nhwc ? from_nhwc(got, 1, c, oh, ow) : got) == want);
+    for (auto [k, s, p] : {std::array<int64_t, 3>{3, 2, 1}, std::array<int64_t, 3>{9, 1, 4}}) {
+      CAPTURE(k);
+      const int64_t oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1;
+      std::vector<uint8_t> want(static_cast<size_t>(c * oh * ow));
+      for (int64_t ch = 0; ch < c; ++ch)
+        for (int64_t oy = 0; oy < oh; ++oy)
+          for (int64_t ox = 0; ox < ow; ++ox) {
+            int m = 0;
+            for (int64_t ky = 0; ky < k; ++ky)
+              for (int64_t kx = 0; kx < k; ++kx) {
+                const int64_t iy = oy * s - p + ky, ix = ox * s - p + kx;
+                if (iy >= 0 && iy < h && ix >= 0 && ix < w) m = std::max(m, int(x[size_t((ch * h + iy) * w + ix)]));
+              }
+            want[size_t((ch * oh + oy) * ow + ox)] = uint8_t(m);
+          }
+      for (Layout l : {Layout::plain, Layout::nhwc}) {
+        OpTest t("QMaxPool", 13, "octet");
+        const bool nhwc = l == Layout::nhwc;
+        t.input(HostTensor::of(DType::u8, {1, c, h, w}, nhwc ? to_nhwc(x, 1, c, h, w) : x, l))
+            .output(DType::u8, {1, c, oh, ow}, l)
+            .attr_ints("kernel_shape", {k, k}).attr_ints("strides", {s, s}).attr_ints("pads", {p, p, p, p});
+        std::vector<uint8_t> got = t.run_on(kernels::Isa::scalar).values<uint8_t>();
+        CHECK((nhwc ? from_nhwc(got, 1, c, oh, ow) : got) == want);
+      }
     }
   }
 
