@@ -333,8 +333,32 @@ class ReorderKernel final : public Kernel {
   std::string name() const override { return to_nhwc_ ? "reorder/nchw_to_nhwc" : "reorder/nhwc_to_nchw"; }
 
  private:
+  // Few rows (an RGB image to NHWC: C = 3): the tiles below would be one band of 3 rows per image - no work to
+  // split, an inner loop of 3. Instead, per image, bands of columns with the row count a constant (unrolled).
+  template <class T, int64_t R>
+  void run_few_rows(ExecContext& ctx, const void* src, void* dst) const {
+    constexpr int64_t B = 4096;
+    const int64_t bands = (cols_ + B - 1) / B;
+    split_work(ctx, n_ * bands, B * R, [&](int64_t u0, int64_t u1) {
+      for (int64_t u = u0; u < u1; ++u) {
+        const int64_t img = u / bands, c0 = (u % bands) * B, c1 = std::min(cols_, c0 + B);
+        const T* x = static_cast<const T*>(src) + img * R * cols_;
+        T* y = static_cast<T*>(dst) + img * R * cols_;
+        for (int64_t c = c0; c < c1; ++c)
+          for (int64_t r = 0; r < R; ++r) y[c * R + r] = x[r * cols_ + c];
+      }
+    });
+  }
+
   template <class T>
   void run_t(ExecContext& ctx, const void* src, void* dst) const {
+    switch (rows_) {
+      case 1: return run_few_rows<T, 1>(ctx, src, dst);
+      case 2: return run_few_rows<T, 2>(ctx, src, dst);
+      case 3: return run_few_rows<T, 3>(ctx, src, dst);
+      case 4: return run_few_rows<T, 4>(ctx, src, dst);
+      default: break;
+    }
     constexpr int64_t B = 32;
     const int64_t tiles_r = (rows_ + B - 1) / B, plane = rows_ * cols_;
     // Work unit: one band of B source rows of one image.
