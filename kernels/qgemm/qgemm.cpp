@@ -156,13 +156,13 @@ void pack_s16(size_t n, size_t k, const int8_t* w, size_t ldw, const int32_t* bi
 const QGemmKernel kKernels[] = {
     {Isa::scalar, "qgemm_u8s8_4x16c4_scalar", 4, 16, 4, qgemm_u8s8_4x16c4_scalar, panel_bytes_c4<16>, pack_c4<16>},
     {Isa::avx2, "qgemm_u8s8_4x16c4_avx2", 4, 16, 4, qgemm_u8s8_4x16c4_avx2, panel_bytes_s16<16, 8>,
-     pack_s16<16, 8>},
+     pack_s16<16, 8>, 128, qgemm_taps_u8s8_4x16c4_avx2},
     {Isa::avx2, "qgemm_u8s8_6x16c4w7_avx2", 6, 16, 4, qgemm_u8s8_6x16c4w7_avx2, panel_bytes_c4<16>, pack_c4<16>,
-     64},
+     64, qgemm_taps_u8s8_6x16c4w7_avx2},
     {Isa::avxvnni, "qgemm_u8s8_6x16c4_avxvnni", 6, 16, 4, qgemm_u8s8_6x16c4_avxvnni, panel_bytes_c4<16>,
-     pack_c4<16>},
+     pack_c4<16>, 128, qgemm_taps_u8s8_6x16c4_avxvnni},
     {Isa::avx512, "qgemm_u8s8_12x32c4_avx512", 12, 32, 4, qgemm_u8s8_12x32c4_avx512, panel_bytes_s16<32, 16>,
-     pack_s16<32, 16>},
+     pack_s16<32, 16>, 128, qgemm_taps_u8s8_12x32c4_avx512},
     {Isa::avx512vnni, "qgemm_u8s8_14x32c4_avx512vnni", 14, 32, 4, qgemm_u8s8_14x32c4_avx512vnni,
      panel_bytes_c4<32>, pack_c4<32>, 128, qgemm_taps_u8s8_14x32c4_avx512vnni},
 };

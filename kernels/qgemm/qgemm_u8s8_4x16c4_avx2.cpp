@@ -14,6 +14,7 @@
 // memory and spills it on every k-step.
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include "kernels/qgemm/epilogue_ymm.h"
@@ -37,9 +38,12 @@ constexpr size_t MR = 4, NR = 16;
 #define OCTET_STORE(r) \
   if constexpr (r < M) store_row(c##r##_0, c##r##_1, r, c, ldc, e);
 
-// One instantiation per row count (tails m < MR included): rows unroll at compile time.
+// One instantiation per row count (tails m < MR included): rows unroll at compile time. A comes as `taps`
+// segments of kc bytes (segment t of row r at a + tap_off[t] + r * lda; a GEMM is one segment at offset 0), read
+// in order against the packed depth taps * kc (TapsUkernelFn in qgemm_ukernel.h).
 template <size_t M>
-void tile(size_t k, const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc, const Epilogue& ep) {
+void tile(size_t taps, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, size_t lda, const void* w, void* c,
+          size_t ldc, const Epilogue& ep) {
   const auto* bias = static_cast<const int32_t*>(w);
   using WType = int16_t;
   const __m256i mask = _mm256_set1_epi16(0x00ff);
@@ -47,27 +51,31 @@ void tile(size_t k, const uint8_t* a, size_t lda, const void* w, void* c, size_t
   const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + 8));
   OCTET_ROWS(OCTET_INIT)
   const auto* wk = reinterpret_cast<const WType*>(bias + NR);
-  const size_t kfull = k / 4;
-  size_t astride = lda;
-  for (size_t g = 0; g < kfull; ++g, wk += NR * 4) {
-    const uint8_t* ap = a + g * 4;
-    const __m256i w0e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk));
-    const __m256i w0o = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 16));
-    const __m256i w1e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 32));
-    const __m256i w1o = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 48));
-    OCTET_ROWS(OCTET_DOT)
-  }
-  if (const size_t rem = k % 4) {
-    // The last, partial group: copy the `rem` bytes that exist (never read past a row); zero weights pad it.
-    uint8_t tail[MR][4] = {};
-    for (size_t r = 0; r < M; ++r) std::memcpy(tail[r], a + r * lda + kfull * 4, rem);
-    const uint8_t* ap = &tail[0][0];
-    astride = 4;
-    const __m256i w0e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk));
-    const __m256i w0o = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 16));
-    const __m256i w1e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 32));
-    const __m256i w1o = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 48));
-    OCTET_ROWS(OCTET_DOT)
+  const size_t kfull = kc / 4, rem = kc % 4;
+  for (size_t t = 0; t < taps; ++t) {
+    const uint8_t* at = a + tap_off[t];
+    size_t astride = lda;
+    for (size_t g = 0; g < kfull; ++g, wk += NR * 4) {
+      const uint8_t* ap = at + g * 4;
+      const __m256i w0e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk));
+      const __m256i w0o = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 16));
+      const __m256i w1e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 32));
+      const __m256i w1o = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 48));
+      OCTET_ROWS(OCTET_DOT)
+    }
+    if (rem) {
+      // The last, partial group: copy the `rem` bytes that exist (never read past a row); zero weights pad it.
+      uint8_t tail[MR][4] = {};
+      for (size_t r = 0; r < M; ++r) std::memcpy(tail[r], at + r * lda + kfull * 4, rem);
+      const uint8_t* ap = &tail[0][0];
+      astride = 4;
+      const __m256i w0e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk));
+      const __m256i w0o = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 16));
+      const __m256i w1e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 32));
+      const __m256i w1o = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 48));
+      OCTET_ROWS(OCTET_DOT)
+      wk += NR * 4;
+    }
   }
   // The epilogue reads a local copy of ep: the u8 stores may alias any object (char type), so with ep itself GCC
   // reloads every field and rebuilds every broadcast constant after each row's store (~40 instructions per
@@ -81,13 +89,21 @@ void tile(size_t k, const uint8_t* a, size_t lda, const void* w, void* c, size_t
 #undef OCTET_DOT
 #undef OCTET_STORE
 
+using TileFn = void (*)(size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*, void*, size_t,
+                        const Epilogue&);
+constexpr TileFn kTiles[MR] = {tile<1>, tile<2>, tile<3>, tile<4>};
+
 }  // namespace
 
 void qgemm_u8s8_4x16c4_avx2(size_t mr, size_t k, const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc,
     const Epilogue& ep) {
-  using Fn = void (*)(size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
-  static constexpr Fn kTiles[MR] = {tile<1>, tile<2>, tile<3>, tile<4>};
-  kTiles[mr - 1](k, a, lda, w, c, ldc, ep);
+  static constexpr ptrdiff_t kNoOffset[1] = {0};
+  kTiles[mr - 1](1, kNoOffset, k, a, lda, w, c, ldc, ep);
+}
+
+void qgemm_taps_u8s8_4x16c4_avx2(size_t mr, size_t taps, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a,
+    size_t lda, const void* w, void* c, size_t ldc, const Epilogue& ep) {
+  kTiles[mr - 1](taps, tap_off, kc, a, lda, w, c, ldc, ep);
 }
 
 }  // namespace octet::kernels::qgemm

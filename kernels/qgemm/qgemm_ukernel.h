@@ -52,6 +52,14 @@ void qgemm_u8s8_6x16c4_avxvnni(size_t, size_t, const uint8_t*, size_t, const voi
 void qgemm_u8s8_12x32c4_avx512(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
 void qgemm_u8s8_14x32c4_avx512vnni(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t,
                                    const Epilogue&);
+void qgemm_taps_u8s8_4x16c4_avx2(size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*,
+                                  void*, size_t, const Epilogue&);
+void qgemm_taps_u8s8_6x16c4w7_avx2(size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*,
+                                   void*, size_t, const Epilogue&);
+void qgemm_taps_u8s8_6x16c4_avxvnni(size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*,
+                                    void*, size_t, const Epilogue&);
+void qgemm_taps_u8s8_12x32c4_avx512(size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*,
+                                    void*, size_t, const Epilogue&);
 void qgemm_taps_u8s8_14x32c4_avx512vnni(size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t,
                                         const void*, void*, size_t, const Epilogue&);
 

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <functional>
+#include <map>
 #include <random>
 
 #include "engine/kernel.h"
@@ -45,7 +46,8 @@ std::shared_ptr<Tensor> tensor(DType t, Shape s, const std::vector<T>& v) {
   return r;
 }
 
-void run_case(const Case& c, kernels::Isa isa, int chunks) {
+/// Runs one case against qconv_ref; returns the kernel name (which tells the path taken).
+std::string run_case(const Case& c, kernels::Isa isa, int chunks) {
   CAPTURE(describe(c));
   const std::string tier = kernels::isa_name(isa);
   CAPTURE(tier);
@@ -156,6 +158,7 @@ void run_case(const Case& c, kernels::Isa isa, int chunks) {
   CHECK_MESSAGE(bad == 0, bad << " of " << want.size() << " differ; first at " << first << ": got "
                               << int(got[first]) << " want " << int(want[first]) << " (" << kernel->name() << ")");
   CHECK(got[want.size()] == 0xCD);  // nothing written past the output
+  return kernel->name();
 }
 
 // One depthwise case straight on the kernels (no engine): the baseline loop and, on an AVX2 CPU, the AVX2 kernel
@@ -299,8 +302,9 @@ TEST_SUITE("qconv") {
   }
 
   // The implicit convolution (QConvOctet's taps path: qgemm_taps over a zero-point-padded copy of X, one A
-  // segment per kernel row) on the tiers that have it, with `path` checking that the case really took it; the
-  // other tiers run the same cases through im2col.
+  // segment per kernel row) on the tiers that have it - every one but scalar - with `path` checking the
+  // avx512vnni cases really took it. Whether a tier takes it depends on how its MR tiles the output width
+  // (use_taps); each tier with a taps kernel must take it for some of these cases, the rest run im2col.
   TEST_CASE("QConv taps path (no im2col) matches the scalar reference exactly") {
     struct Tc {
       Case c;
@@ -319,7 +323,9 @@ TEST_SUITE("qconv") {
         {Case{1, 5, 14, 14, 8, 3, 1, 1, 1, 1}, "5 channels: rows of 15 read as 16"},
         {Case{1, 4, 14, 14, 16, 5, 1, 2, 1, 1}, "5x5 pad 2"},
         {Case{1, 5, 16, 16, 16, 3, 1, 0, 1, 1}, "no padding but rows rounded up: a copy all the same"},
+        {Case{1, 8, 24, 24, 40, 3, 1, 1, 1, 1}, "a width of 24: whole tiles for MR 4, 6 and 12"},
     };
+    std::map<kernels::Isa, int> taps_taken;
     for (const Tc& t : cases) {
       const std::string why = t.why;
       CAPTURE(why);
@@ -332,9 +338,17 @@ TEST_SUITE("qconv") {
       all.push_back(v);
       for (kernels::Isa isa : int8_tiers())
         for (Case c : all) {
-          if (isa == kernels::Isa::avx512vnni) c.path = "+taps";
-          for (int chunks : {1, 3}) run_case(c, isa, chunks);
+          if (isa == kernels::Isa::avx512vnni && t.c.w != 24) c.path = "+taps";
+          for (int chunks : {1, 3}) taps_taken[isa] += run_case(c, isa, chunks).find("+taps") != std::string::npos;
         }
+    }
+    for (kernels::Isa isa : int8_tiers()) {
+      const std::string tier = kernels::isa_name(isa);
+      CAPTURE(tier);
+      if (isa == kernels::Isa::scalar)
+        CHECK(taps_taken[isa] == 0);  // no segmented-A tile: always im2col
+      else
+        CHECK(taps_taken[isa] > 0);
     }
   }
 
