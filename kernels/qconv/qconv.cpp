@@ -85,22 +85,22 @@ void depthwise_nhwc(const Geom& g, const uint8_t* x, int32_t za, const int8_t* w
   }
 }
 
-DwAvx2Weights pack_dw_avx2(const Geom& g, const int8_t* w, const int32_t* bias, int32_t za) {
-  DwAvx2Weights p;
-  const int64_t taps = g.kh * g.kw;
-  p.c = g.oc, p.blocks = (g.oc + 15) / 16, p.pairs = (taps + 1) / 2;
-  p.w.assign(size_t(p.blocks * p.pairs * 32), 0);
-  p.bias.assign(size_t(p.blocks * 16), 0);
-  p.za_row.assign(size_t(p.blocks * 16), uint8_t(za));
+DwSimdWeights pack_dw_simd(const Geom& g, const int8_t* w, const int32_t* bias, int32_t za, int64_t lanes) {
+  DwSimdWeights p;
+  const int64_t taps = g.kh * g.kw, L = lanes;
+  p.c = g.oc, p.lanes = L, p.blocks = (g.oc + L - 1) / L, p.pairs = (taps + 1) / 2;
+  p.w.assign(size_t(p.blocks * p.pairs * 2 * L), 0);
+  p.bias.assign(size_t(p.blocks * L), 0);
+  p.za_row.assign(size_t(p.blocks * L), uint8_t(za));
   for (int64_t c = 0; c < g.oc; ++c) {
     int32_t sum = 0;
     for (int64_t t = 0; t < taps; ++t) sum += w[c * taps + t];
     p.bias[size_t(c)] = (bias ? bias[c] : 0) - za * sum;
-    // Lane of channel c within its block: madd "lo" holds channels 0-3 (128-bit half 0) and 8-11 (half 1),
-    // "hi" 4-7 and 12-15; within a half, channel j's two taps are s16 elements 2j and 2j+1.
-    const int64_t b = c / 16, j = c % 16, half = j / 8, which = (j % 8) / 4, pos = half * 8 + (j % 4) * 2;
+    // Lane of channel c within its block: in 128-bit lane q, madd "lo" holds channels 8q..8q+3 and "hi"
+    // 8q+4..8q+7; within a lane, channel j's two taps are s16 elements 2 (j % 4) and 2 (j % 4) + 1.
+    const int64_t b = c / L, j = c % L, q = j / 8, which = (j % 8) / 4, pos = q * 8 + (j % 4) * 2;
     for (int64_t t = 0; t < taps; ++t)
-      p.w[size_t(((b * p.pairs + t / 2) * 2 + which) * 16 + pos + t % 2)] = w[c * taps + t];
+      p.w[size_t(((b * p.pairs + t / 2) * 2 + which) * L + pos + t % 2)] = w[c * taps + t];
   }
   return p;
 }

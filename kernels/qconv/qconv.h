@@ -54,36 +54,39 @@ void im2col_nhwc(const Geom& g, const uint8_t* x, uint8_t za, int64_t group, int
 void depthwise_nhwc(const Geom& g, const uint8_t* x, int32_t za, const int8_t* w, const int32_t* bias,
                     const qgemm::Epilogue& ep, int64_t r0, int64_t r1, uint8_t* y);
 
-/// Depthwise weights for depthwise_nhwc_avx2, laid out at creation in the order its loop reads them.
+/// Depthwise weights for the SIMD depthwise kernels (depthwise_nhwc_avx2: 16 lanes, depthwise_nhwc_avx512: 32),
+/// laid out at creation in the order their loop reads them.
 ///
-/// Channels go in 16-lane blocks; taps are paired (odd tap counts get one zero-weight tap) so one vpmaddwd adds
-/// two taps of 8 channels: lane i of the pair's madd holds (a[t0][ch] * w[t0][ch] + a[t1][ch] * w[t1][ch]).
-/// The activations of a pair are interleaved with vpunpck{l,h}wd, which works inside 128-bit halves, so the
-/// weights are interleaved the same way: per block and pair, 32 s16 for the "lo" madd (channels 0-3 | 8-11,
-/// each as the (t0, t1) pair) then 32 for the "hi" madd (channels 4-7 | 12-15). Channels past C hold 0.
+/// Channels go in blocks of `lanes`; taps are paired (odd tap counts get one zero-weight tap) so one vpmaddwd adds
+/// two taps: lane i of the pair's madd holds (a[t0][ch] * w[t0][ch] + a[t1][ch] * w[t1][ch]). The activations of
+/// a pair are interleaved with vpunpck{l,h}wd, which works inside 128-bit lanes, so the weights are interleaved
+/// the same way: per block and pair, `lanes` s16 for the "lo" madd (in 128-bit lane q, channels 8q..8q+3, each
+/// as the (t0, t1) pair) then `lanes` for the "hi" madd (channels 8q+4..8q+7). Channels past C hold 0.
 ///
 /// The zero point is folded into the bias, so the loop multiplies raw u8 activations:
 ///   sum_t (q_t - z_a) * w_t = sum_t q_t * w_t - z_a * sum_t w_t,
-/// and a tap outside the image reads `za_row` (C rounded up to 16 bytes of z_a): z_a * w - z_a * w = 0, the same
-/// as skipping it (what depthwise_nhwc does). The int32 sums are exact (|q * w| <= 255 * 128, at most 2 per
-/// madd lane), so this gives the bits of depthwise_nhwc / qconv_ref.
-struct DwAvx2Weights {
-  int64_t c = 0, blocks = 0, pairs = 0;  // channels, ceil(C / 16), ceil(taps / 2)
-  std::vector<int16_t> w;                // [blocks][pairs][2][16]
-  std::vector<int32_t> bias;             // [blocks * 16]: bias[c] - z_a * sum_t w[t][c]
-  std::vector<uint8_t> za_row;           // [blocks * 16] bytes of z_a
+/// and a tap outside the image reads `za_row` (C rounded up to the block of z_a bytes): z_a * w - z_a * w = 0,
+/// the same as skipping it (what depthwise_nhwc does). The int32 sums are exact (|q * w| <= 255 * 128, at most 2
+/// per madd lane), so this gives the bits of depthwise_nhwc / qconv_ref.
+struct DwSimdWeights {
+  int64_t c = 0, lanes = 16, blocks = 0, pairs = 0;  // channels, lanes, ceil(C / lanes), ceil(taps / 2)
+  std::vector<int16_t> w;                             // [blocks][pairs][2][lanes]
+  std::vector<int32_t> bias;                          // [blocks * lanes]: bias[c] - z_a * sum_t w[t][c]
+  std::vector<uint8_t> za_row;                        // [blocks * lanes] bytes of z_a
 };
 
-/// Taps up to this count run on depthwise_nhwc_avx2 (the per-pixel tap pointers live on the stack).
-inline constexpr int64_t kDwAvx2MaxTaps = 64;
+/// Taps up to this count run on the SIMD depthwise kernels (the per-pixel tap pointers live on the stack).
+inline constexpr int64_t kDwSimdMaxTaps = 64;
 
-/// w: ONNX order [C][1][KH][KW] s8; bias: C int32 (may be null). Baseline code (no intrinsics).
-DwAvx2Weights pack_dw_avx2(const Geom& g, const int8_t* w, const int32_t* bias, int32_t za);
+/// w: ONNX order [C][1][KH][KW] s8; bias: C int32 (may be null); lanes 16 (AVX2) or 32 (AVX-512). Baseline code.
+DwSimdWeights pack_dw_simd(const Geom& g, const int8_t* w, const int32_t* bias, int32_t za, int64_t lanes);
 
-/// depthwise_nhwc with AVX2 (call only on an AVX2 CPU; g.kh * g.kw <= kDwAvx2MaxTaps): same arguments and
-/// the same bits, weights and bias from pack_dw_avx2.
-void depthwise_nhwc_avx2(const Geom& g, const uint8_t* x, const DwAvx2Weights& pw, const qgemm::Epilogue& ep,
+/// depthwise_nhwc with AVX2 / AVX-512 (F + BW) (call only on such a CPU; g.kh * g.kw <= kDwSimdMaxTaps): same
+/// arguments and the same bits, weights and bias from pack_dw_simd with 16 / 32 lanes.
+void depthwise_nhwc_avx2(const Geom& g, const uint8_t* x, const DwSimdWeights& pw, const qgemm::Epilogue& ep,
                          int64_t r0, int64_t r1, uint8_t* y);
+void depthwise_nhwc_avx512(const Geom& g, const uint8_t* x, const DwSimdWeights& pw, const qgemm::Epilogue& ep,
+                           int64_t r0, int64_t r1, uint8_t* y);
 
 /// The reference: plain loops over NHWC X and ONNX-ordered weights [OC][IC/groups][KH][KW], any groups,
 /// u8 output through the same epilogue definition (residual, when given, is NHWC with row stride OC).

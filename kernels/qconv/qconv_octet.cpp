@@ -40,11 +40,12 @@ QConvOctet::QConvOctet(const Geom& g, const int8_t* w, const int32_t* bias, int3
   if (bias) b.assign(bias, bias + g.oc);
   if (g.is_depthwise() && icg == 1) {
     path_ = Path::depthwise;
-    // AVX2 when the tier allows it (the CPU's best at most `limit`): its weights are re-laid at creation
-    // (pack_dw_avx2); the baseline loop keeps [taps][C].
-    if (int(clamp_isa(limit, max_isa())) >= int(Isa::avx2) && taps <= kDwAvx2MaxTaps) {
-      dw_avx2_ = true;
-      dw_packed_ = pack_dw_avx2(g, w, bias, za);
+    // AVX-512 (32 channels a block) or AVX2 (16) when the tier allows it (the CPU's best at most `limit`): their
+    // weights are re-laid at creation (pack_dw_simd); the baseline loop keeps [taps][C].
+    const Isa tier = clamp_isa(limit, max_isa());
+    if (int(tier) >= int(Isa::avx2) && taps <= kDwSimdMaxTaps) {
+      dw_simd_ = int(tier) >= int(Isa::avx512) ? Isa::avx512 : Isa::avx2;
+      dw_packed_ = pack_dw_simd(g, w, bias, za, dw_simd_ == Isa::avx512 ? 32 : 16);
       return;
     }
     dw_w_.resize(size_t(taps * g.oc));
@@ -121,7 +122,7 @@ size_t QConvOctet::workspace_bytes() const {
 }
 
 std::string QConvOctet::name() const {
-  if (path_ == Path::depthwise) return dw_avx2_ ? "qconv_dw/avx2" : "qconv_dw/baseline";
+  if (path_ == Path::depthwise) return std::string("qconv_dw/") + (dw_simd_ == Isa::scalar ? "baseline" : isa_name(dw_simd_));
   std::string s =
       std::string("qconv/") + isa_name(qk_->isa) + ":" + std::to_string(qk_->mr) + "x" + std::to_string(qk_->nr);
   if (qk_->max_abs_weight < 128) s += "w7";  // the 7-bit-weight kernel (exact because |w| <= 64)
@@ -153,7 +154,9 @@ void QConvOctet::run(const uint8_t* x, uint8_t* y, const qgemm::Epilogue& ep, vo
       break;
     case Path::depthwise:
       split(par, g.rows(), g.oc * g.kh * g.kw, [&](int64_t r0, int64_t r1) {
-        if (dw_avx2_)
+        if (dw_simd_ == Isa::avx512)
+          depthwise_nhwc_avx512(g, x, dw_packed_, ep, r0, r1, y);
+        else if (dw_simd_ == Isa::avx2)
           depthwise_nhwc_avx2(g, x, dw_packed_, ep, r0, r1, y);
         else
           depthwise_nhwc(g, x, za_, dw_w_.data(), dw_bias_.data(), ep, r0, r1, y);

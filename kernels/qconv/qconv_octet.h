@@ -33,7 +33,7 @@ class QConvOctet {
   /// The im2col block, or the padded input of the taps path (0 for the other paths).
   size_t workspace_bytes() const;
   /// For `octet inspect`: "qconv/avx2:4x16", "qconv/avx2:4x16+im2col", "qconv/avx512vnni:14x32+taps",
-  /// "qconv_dw/baseline", "qconv_dw/avx2".
+  /// "qconv_dw/baseline", "qconv_dw/avx2", "qconv_dw/avx512".
   std::string name() const;
   Path path() const { return path_; }
   const Geom& geom() const { return g_; }
@@ -54,8 +54,8 @@ class QConvOctet {
   size_t group_bytes_ = 0;
   std::vector<int8_t> dw_w_;     // depthwise, baseline loop: [KH*KW][C]
   std::vector<int32_t> dw_bias_;
-  bool dw_avx2_ = false;         // depthwise on depthwise_nhwc_avx2 (then dw_w_/dw_bias_ are empty)
-  DwAvx2Weights dw_packed_;
+  Isa dw_simd_ = Isa::scalar;    // depthwise on depthwise_nhwc_avx2 / _avx512 (then dw_w_/dw_bias_ are empty)
+  DwSimdWeights dw_packed_;
   int64_t k_padded_ = 0;         // GEMM depth: im2col k() rounded up to a multiple of 4; taps kh * kc_
   int64_t block_rows_ = 0;       // im2col rows per block
   // Taps path: the input as read, padded to hp_ x wp_ pixels (a copy in the workspace when pad_copy_, else X

@@ -229,15 +229,21 @@ void run_dw_case(const DwCase& d) {
     kc::depthwise_nhwc(g, x.data(), d.za, wt.data(), bias.data(), ep, a, b, y);
   });
   if (int(kernels::detected_isa()) >= int(kernels::Isa::avx2)) {
-    const kc::DwAvx2Weights pw = kc::pack_dw_avx2(g, w.data(), bias.data(), d.za);
+    const kc::DwSimdWeights pw = kc::pack_dw_simd(g, w.data(), bias.data(), d.za, 16);
     check("avx2", [&](int64_t a, int64_t b, uint8_t* y) { kc::depthwise_nhwc_avx2(g, x.data(), pw, ep, a, b, y); });
+  }
+  if (int(kernels::detected_isa()) >= int(kernels::Isa::avx512)) {
+    const kc::DwSimdWeights pw = kc::pack_dw_simd(g, w.data(), bias.data(), d.za, 32);
+    check("avx512", [&](int64_t a, int64_t b, uint8_t* y) {
+      kc::depthwise_nhwc_avx512(g, x.data(), pw, ep, a, b, y);
+    });
   }
 }
 
 }  // namespace
 
 TEST_SUITE("qconv") {
-  TEST_CASE("Depthwise kernels (baseline, AVX2) match qconv_ref exactly over a shape and epilogue sweep") {
+  TEST_CASE("Depthwise kernels (baseline, AVX2, AVX-512) match qconv_ref exactly over a shape and epilogue sweep") {
     const std::vector<DwCase> shapes = {
         // n c h w kh kw s p d
         DwCase{1, 32, 9, 9, 3, 3, 1, 1, 1},   // 3x3 s1 (MobileNetV2), whole 16-channel blocks
@@ -251,6 +257,8 @@ TEST_SUITE("qconv") {
         DwCase{1, 16, 5, 8, 1, 3, 1, 1, 1},   // 1x3 (odd taps, generic pair loop), pad larger than the kernel row
         DwCase{1, 16, 6, 6, 2, 2, 1, 0, 1},   // 2x2 (even taps)
         DwCase{1, 18, 3, 3, 3, 3, 1, 3, 1},   // pad 3 > kernel reach: pixels with every tap outside
+        DwCase{1, 64, 7, 7, 3, 3, 1, 1, 1},   // whole 32-channel blocks (AVX-512)
+        DwCase{1, 144, 6, 6, 3, 3, 2, 1, 1},  // MobileNetV2's 144: 4 blocks of 32 and a 16-channel tail
     };
     for (DwCase d : shapes)
       for (int32_t za : {0, 128, 255})
