@@ -122,7 +122,8 @@ size_t QConvOctet::workspace_bytes() const {
 }
 
 std::string QConvOctet::name() const {
-  if (path_ == Path::depthwise) return std::string("qconv_dw/") + (dw_simd_ == Isa::scalar ? "baseline" : isa_name(dw_simd_));
+  if (path_ == Path::depthwise)
+    return std::string("qconv_dw/") + (dw_simd_ == Isa::scalar ? "baseline" : isa_name(dw_simd_));
   std::string s =
       std::string("qconv/") + isa_name(qk_->isa) + ":" + std::to_string(qk_->mr) + "x" + std::to_string(qk_->nr);
   if (qk_->max_abs_weight < 128) s += "w7";  // the 7-bit-weight kernel (exact because |w| <= 64)
@@ -139,7 +140,7 @@ void QConvOctet::pad_row(const uint8_t* x, int64_t img, int64_t py, uint8_t* dst
   // Columns [lo, hi) of the padded row are image columns [lo - pad_l, hi - pad_l).
   const int64_t lo = std::min(g.pad_l, wp_), hi = std::clamp(g.pad_l + g.w, lo, wp_);
   std::memset(dst, za_, size_t(lo * c));
-  std::memcpy(dst + lo * c, x + ((img * g.h + iy) * g.w + lo - g.pad_l) * c, size_t((hi - lo) * c));
+  if (hi > lo) std::memcpy(dst + lo * c, x + ((img * g.h + iy) * g.w + lo - g.pad_l) * c, size_t((hi - lo) * c));
   std::memset(dst + hi * c, za_, size_t((wp_ - hi) * c));
 }
 

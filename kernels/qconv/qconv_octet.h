@@ -1,7 +1,7 @@
 // Octet's own quantized convolution, one object per conv: the path chosen once (pointwise = one qgemm over X,
 // depthwise = the channel loop, taps = the implicit convolution where the tier has it (qgemm_taps over a
-// zero-point-padded copy of X, no im2col), anything else = im2col in row blocks + qgemm per group), the weights laid out
-// and packed once, then run() many times. The engine's QConv (engine/ops/qconv.cpp) and the kernel benchmarks
+// zero-point-padded copy of X, no im2col), anything else = im2col in row blocks + qgemm per group), the weights
+// laid out and packed once, then run() many times. The engine's QConv (engine/ops/qconv.cpp) and the kernel benchmarks
 // (bench/kernels/bench_qconv.cpp) both run convolutions through this, so a benchmark row times the engine's code.
 // The arithmetic is that of qconv.h / qgemm.h: every path gives the bits of qconv_ref().
 //

@@ -47,7 +47,8 @@ inline int32_t load4(const uint8_t* p) {
 }
 
 // Epilogue of one row of 32 columns (see qgemm.h for the exact arithmetic).
-[[gnu::always_inline]] inline void store_row(__m512i v0, __m512i v1, size_t r, void* c, size_t ldc, const Epilogue& ep) {
+[[gnu::always_inline]] inline void store_row(__m512i v0, __m512i v1, size_t r, void* c, size_t ldc,
+                                             const Epilogue& ep) {
   if (ep.kind == OutKind::s32) {
     auto* cr = static_cast<int32_t*>(c) + r * ldc;
     _mm512_storeu_si512(cr, v0);
@@ -86,13 +87,13 @@ inline int32_t load4(const uint8_t* p) {
 // always_inline: an out-of-line call here (GCC 12 chose one for the 7 calls of the 14-row tile) makes every
 // other live accumulator a spill, since the ABI has no callee-saved vector registers.
 template <bool TwoRows>
-[[gnu::always_inline]] inline void store_u8_rows(__m512i r0a, __m512i r0b, __m512i r1a, __m512i r1b, size_t r, void* c, size_t ldc,
-                          const Epilogue& ep) {
+[[gnu::always_inline]] inline void store_u8_rows(__m512i r0a, __m512i r0b, __m512i r1a, __m512i r1b, size_t r,
+                                                 void* c, size_t ldc, const Epilogue& ep) {
   const __m512i zp = _mm512_set1_epi16(int16_t(ep.zero_point));
   const uint8_t* res0 = ep.residual ? ep.residual + r * ep.ld_residual : nullptr;
+  const uint8_t* res0b = res0 ? res0 + 16 : nullptr;
   const __m512i top = _mm512_adds_epi16(
-      _mm512_packs_epi32(round_scaled(r0a, ep.scale, res0, ep), round_scaled(r0b, ep.scale + 16, res0 ? res0 + 16 : nullptr, ep)),
-      zp);
+      _mm512_packs_epi32(round_scaled(r0a, ep.scale, res0, ep), round_scaled(r0b, ep.scale + 16, res0b, ep)), zp);
   __m512i bottom = top;
   if constexpr (TwoRows) {
     const uint8_t* res1 = res0 ? res0 + ep.ld_residual : nullptr;

@@ -100,7 +100,8 @@ void tile(size_t taps, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, si
 
 using TileFn = void (*)(size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*, void*, size_t,
                         const Epilogue&);
-constexpr TileFn kTiles[MR] = {tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>, tile<7>, tile<8>, tile<9>, tile<10>, tile<11>, tile<12>};
+constexpr TileFn kTiles[MR] = {tile<1>, tile<2>, tile<3>, tile<4>,  tile<5>,  tile<6>,
+                               tile<7>, tile<8>, tile<9>, tile<10>, tile<11>, tile<12>};
 
 }  // namespace
 
