@@ -25,6 +25,12 @@ namespace octet::kernels::qgemm {
 namespace {
 
 constexpr size_t MR = 14, NR = 32;
+// Weights are prefetched this many bytes ahead of the k-step reading them (32 k-steps, ~450 cycles: about one
+// DRAM latency). A deep layer's first tile per panel streams its weights from memory at 128 bytes per 14 cycles,
+// more than the hardware prefetcher keeps up with; ResNet-50 INT8, interleaved runs: 1 thread 13.6 -> 12.7 ms,
+// 2 threads 7.7 -> 7.4 (medians of 5; layer 4's 3x3 convs, 2.4 MB of weights each, 0.35 -> 0.32 ms). Prefetches
+// past the end of the packed buffer are harmless (they never fault).
+constexpr size_t kPrefetchBytes = 4096;
 
 #define OCTET_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
 #define OCTET_INIT(r) [[maybe_unused]] __m512i c##r##_0 = b0, c##r##_1 = b1;
@@ -61,6 +67,8 @@ void tile(size_t taps, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, si
     size_t astride = lda;
     for (size_t g = 0; g < kfull; ++g, wk += NR * 4) {
       const uint8_t* ap = at + g * 4;
+      _mm_prefetch(reinterpret_cast<const char*>(wk) + kPrefetchBytes, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(wk) + kPrefetchBytes + 64, _MM_HINT_T0);
       const __m512i w0 = _mm512_loadu_si512(wk);
       const __m512i w1 = _mm512_loadu_si512(wk + 64);
       OCTET_ROWS(OCTET_DOT)
