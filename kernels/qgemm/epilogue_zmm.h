@@ -75,7 +75,6 @@ inline int32_t load4(const uint8_t* p) {
 // lo - z_y, hi - z_y are integers, so this equals clamp(round(t) + z_y, lo, hi) = requant(). The packs work per
 // 128-bit lane, so dword 4l + s of the packed vector holds columns 4l..4l+3 of source vector s (s = row r
 // cols 0-15, row r cols 16-31, row r+1 cols 0-15, row r+1 cols 16-31); one vpermd puts each row's 32 bytes in
-// order. About 6 instructions per 16 outputs instead of 9 (the K = 64 1x1 convs spend a third of a tile here).
 // order. About 6 instructions per 16 outputs instead of 9 (the K = 64 1x1 convs spend a third of a tile here);
 // with a residual the float part is the same as requant()'s, and the packs also replace vpmovusdb stores (slow
 // on Zen 4/5) - the residual-fused 1x1 convs of ResNet-50's bottlenecks.
