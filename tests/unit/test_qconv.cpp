@@ -46,6 +46,14 @@ std::shared_ptr<Tensor> tensor(DType t, Shape s, const std::vector<T>& v) {
   return r;
 }
 
+/// A case as given, then with zero points 0/255, ReLU and a fused residual, then 255/0, Clip and plain layout.
+std::vector<Case> epilogue_variants(const Case& c) {
+  std::vector<Case> r{c, c, c};
+  r[1].za = 0, r[1].zy = 255, r[1].act = "Relu", r[1].residual = true;
+  r[2].za = 255, r[2].zy = 0, r[2].act = "Clip", r[2].layout = Layout::plain;
+  return r;
+}
+
 /// Runs one case against qconv_ref; returns the kernel name (which tells the path taken).
 std::string run_case(const Case& c, kernels::Isa isa, int chunks) {
   CAPTURE(describe(c));
@@ -288,15 +296,8 @@ TEST_SUITE("qconv") {
         Case{1, 1, 4, 4, 1, 1, 1, 0, 1, 1},     // 1 channel, M = 16
     };
     std::vector<Case> all;
-    for (Case c : cases) {
-      all.push_back(c);
-      Case v = c;
-      v.za = 0, v.zy = 255, v.act = "Relu", v.residual = true;
-      all.push_back(v);
-      v = c;
-      v.za = 255, v.zy = 0, v.act = "Clip", v.layout = Layout::plain;
-      all.push_back(v);
-    }
+    for (const Case& c : cases)
+      for (const Case& v : epilogue_variants(c)) all.push_back(v);
     for (kernels::Isa isa : int8_tiers())
       for (const Case& c : all)
         for (int chunks : {1, 3}) run_case(c, isa, chunks);
@@ -337,13 +338,7 @@ TEST_SUITE("qconv") {
     for (const Tc& t : cases) {
       const std::string why = t.why;
       CAPTURE(why);
-      std::vector<Case> all{t.c};
-      Case v = t.c;
-      v.za = 0, v.zy = 255, v.act = "Relu", v.residual = true;
-      all.push_back(v);
-      v = t.c;
-      v.za = 255, v.zy = 0, v.act = "Clip", v.layout = Layout::plain;
-      all.push_back(v);
+      const std::vector<Case> all = epilogue_variants(t.c);
       for (kernels::Isa isa : int8_tiers())
         for (Case c : all) {
           if (isa == kernels::Isa::avx512vnni && t.c.w != 24) c.path = "+taps";
