@@ -6,9 +6,11 @@
         --benchmark_format=json > k.json
     bench/kernel_table.py k.json [--impl avx512vnni] [--model resnet50]
 
-Per layer: median CPU time of each, % of the peak measured at start (the peak_pct counter), oneDNN's
-implementation (the `label`), and octet/oneDNN speed (> 1: octet faster); min-max of the repetitions' times
-in brackets when the JSON has them (run without --benchmark_report_aggregates_only, or with it: only medians).
+Per layer: median CPU time of each, % of the peak measured right after that benchmark's timed loop (the
+peak_pct counter), oneDNN's implementation (the `label`), and octet/oneDNN speed (> 1: octet faster). Then
+the bar of issue 5, "over ResNet-50's conv shapes, weighted by MACs": each layer counted as often as it occurs
+in the network (the `occurrences` counter), % = sum(MACs) / sum(MACs / (peak_pct / 100)), i.e. total MACs over
+the time the layers take, each against its own peak; and the line of peaks measured during the run.
 """
 import argparse
 import json
@@ -26,7 +28,9 @@ def main():
     if not med:  # no aggregates: single runs
         med = {b["name"]: b for b in runs if b.get("run_type", "iteration") == "iteration"}
     prefix = f"qconv/{a.impl}/{a.model}/"
-    rows = [k for k in med if k.startswith(prefix)]
+    # Registration order (the shapes' order in the network), also when --benchmark_enable_random_interleaving
+    # shuffled the JSON.
+    rows = sorted((k for k in med if k.startswith(prefix)), key=lambda k: med[k].get("family_index", 0))
     if not rows:
         sys.exit(f"kernel_table: no '{prefix}*' rows in {a.json}")
 
@@ -48,6 +52,31 @@ def main():
         else:
             cells += ["-", "-", "-", "-"]
         print("| " + " | ".join(cells) + " |")
+
+    def weighted(impl):  # (total time in us, MAC-weighted % of peak) over the layers, with occurrences
+        macs = time = lost = 0.0
+        for k in rows:
+            if k.endswith("/network"):
+                continue
+            b = med.get(k.replace(f"/{a.impl}/", f"/{impl}/"))
+            if not b or b.get("peak_pct", 0) <= 0 or "occurrences" not in b:
+                return None
+            us = b["cpu_time"] * {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b.get("time_unit", "us")]
+            m = b["occurrences"] * b["GMACps"] * us  # MACs x 1e-3 (the unit cancels)
+            macs += m
+            time += b["occurrences"] * us
+            lost += m * 100.0 / b["peak_pct"]
+        return time, 100.0 * macs / lost
+
+    ow, dw = weighted(a.impl), weighted("onednn")
+    if ow:
+        cells = ["MAC-weighted, x occurrences", f"{ow[0] / 1e3:.2f} ms", f"**{ow[1]:.1f}**"]
+        cells += [f"{dw[0] / 1e3:.2f} ms", f"{dw[1]:.1f}", "", f"{dw[0] / ow[0]:.2f}"] if dw else ["-"] * 4
+        print("| " + " | ".join(cells) + " |")
+    peaks = [b["peak_GMACps"] for b in med.values() if b.get("peak_GMACps", 0) > 0 and b.get("run_name", b["name"]).startswith("qconv/")]
+    if peaks:
+        print(f"\nint8 peak measured after each row: {min(peaks):.1f} - {max(peaks):.1f} GMAC/s "
+              f"(median {sorted(peaks)[len(peaks) // 2]:.1f})")
 
 
 if __name__ == "__main__":

@@ -21,4 +21,11 @@ struct Peak {
 /// The peaks of the highest tier this CPU runs (clamped by OCTET_MAX_ISA). Thread-safe, measured once.
 const Peak& measured_peak();
 
+/// The same int8 / fp32 peak loop as measured_peak() picked, measured again now (best of 3 short runs, ~15 ms).
+/// The clock of this machine drifts by several percent within one benchmark run (other tenants of the host):
+/// a kernel's "% of peak" divides by the peak measured right after its own timed loop, not by the figure of
+/// the start. Not thread-safe against measured_peak()'s first call (benchmarks run on one thread).
+double int8_peak_now();
+double fma_peak_now();
+
 }  // namespace octet::bench
