@@ -105,6 +105,18 @@ QConvOctet::QConvOctet(const Geom& g, const int8_t* w, const int32_t* bias, int3
     pad_copy_ = g.pad_t != 0 || g.pad_l != 0 || row_padded != row || hp_ > g.h || wp_ > g.w;
     if (!pad_copy_) hp_ = g.h, wp_ = g.w;
     for (int64_t ky = 0; ky < g.kh; ++ky) tap_off_.push_back(ptrdiff_t(ky * g.dh * wp_ * g.ic));
+    // Kernel rows over the vertical padding multiply z_a; with z_a = 0 they add nothing and are skipped.
+    bool skips = false;
+    for (int64_t y = 0; za == 0 && y < g.oh; ++y) {
+      const int64_t iy0 = y * g.sh - g.pad_t;  // image row under kernel row 0
+      int64_t t0 = 0, t1 = g.kh;
+      while (t0 < g.kh && iy0 + t0 * g.dh < 0) ++t0;
+      while (t1 > t0 && iy0 + (t1 - 1) * g.dh >= g.h) --t1;
+      tap_range_.push_back(uint32_t(t0));
+      tap_range_.push_back(uint32_t(t1));
+      skips = skips || t0 > 0 || t1 < g.kh;
+    }
+    if (!skips) tap_range_.clear();
   }
   if (path_ == Path::im2col) {
     // About 1 MB of im2col rows per block (L2-sized), whole tiles, at least one tile.
@@ -180,6 +192,7 @@ void QConvOctet::run(const uint8_t* x, uint8_t* y, const qgemm::Epilogue& ep, vo
       ta.lines = size_t(g.n * g.oh), ta.line_len = size_t(g.ow), ta.lines_per_image = size_t(g.oh);
       ta.line_step = size_t(g.sh) * line, ta.image_step = size_t(hp_) * line;
       ta.tap_off = tap_off_.data(), ta.taps = tap_off_.size(), ta.kc = size_t(kc_);
+      ta.tap_range = tap_range_.empty() ? nullptr : tap_range_.data();
       qgemm::qgemm_taps(*qk_, ta, size_t(g.oc), pk, ep, y, size_t(g.oc), par);
       break;
     }

@@ -63,6 +63,9 @@ class QConvOctet {
   bool pad_copy_ = false;
   int64_t hp_ = 0, wp_ = 0, kc_ = 0;
   std::vector<ptrdiff_t> tap_off_;
+  // Per output row, the kernel rows [first, end) that read some image row (TapsA::tap_range); empty unless
+  // z_a = 0 and some output row has kernel rows wholly in the vertical padding.
+  std::vector<uint32_t> tap_range_;
 };
 
 }  // namespace octet::kernels::qconv

@@ -252,6 +252,7 @@ namespace {
 struct TileRows {
   size_t row0, rows;
   const uint8_t* a;
+  size_t t0 = 0, t1 = 0;  // qgemm_taps: the segments the tile reads (TapsA::tap_range)
 };
 
 template <class Locate, class Call>
@@ -274,7 +275,7 @@ void drive(const QGemmKernel& kernel, size_t tiles_m, size_t n, size_t k, const 
     if (e.residual) e.residual += t.row0 * e.ld_residual + j0;
     uint8_t* ct = cbase + (t.row0 * ldc + j0) * esize;
     if (cols == nr) {
-      call(t.rows, t.a, wt, ct, ldc, e);
+      call(t, wt, ct, ldc, e);
       return;
     }
     alignas(64) float scale_pad[kMaxNr] = {};
@@ -289,7 +290,7 @@ void drive(const QGemmKernel& kernel, size_t tiles_m, size_t n, size_t k, const 
       e.residual = res_pad;
       e.ld_residual = nr;
     }
-    call(t.rows, t.a, wt, out_pad, nr, e);
+    call(t, wt, out_pad, nr, e);
     for (size_t r = 0; r < t.rows; ++r) std::memcpy(ct + r * ldc * esize, out_pad + r * nr * esize, cols * esize);
   };
 
@@ -332,8 +333,8 @@ void qgemm(const QGemmKernel& kernel, size_t m, size_t n, size_t k, const uint8_
         const size_t i0 = tm * mr;
         return TileRows{i0, std::min(mr, m - i0), a + i0 * lda};
       },
-      [&](size_t rows, const uint8_t* at, const void* wt, void* ct, size_t ldct, const Epilogue& e) {
-        kernel.ukernel(rows, k, at, lda, wt, ct, ldct, e);
+      [&](const TileRows& t, const void* wt, void* ct, size_t ldct, const Epilogue& e) {
+        kernel.ukernel(t.rows, k, t.a, lda, wt, ct, ldct, e);
       });
 }
 
@@ -343,6 +344,11 @@ void qgemm_taps(const QGemmKernel& kernel, const TapsA& a, size_t n, const void*
   if (!kernel.taps_ukernel) throw std::invalid_argument(std::string("qgemm_taps: ") + kernel.name +
                                                         " has no segmented-A entry");
   if (a.taps > 1 && a.kc % 4 != 0) throw std::invalid_argument("qgemm_taps: kc must be a multiple of 4");
+  if (a.tap_range)
+    for (size_t y = 0; y < a.lines_per_image; ++y)
+      if (a.tap_range[2 * y] > a.tap_range[2 * y + 1] || a.tap_range[2 * y + 1] > a.taps)
+        throw std::invalid_argument("qgemm_taps: tap_range of line " + std::to_string(y) + " is not inside [0, " +
+                                    std::to_string(a.taps) + "]");
   if (a.lines == 0 || a.line_len == 0 || n == 0) return;
   const size_t mr = size_t(kernel.mr);
   // Tiles never cross a line: line L holds tiles [L * per_line, (L + 1) * per_line), the last one short when
@@ -354,10 +360,11 @@ void qgemm_taps(const QGemmKernel& kernel, const TapsA& a, size_t n, const void*
         const size_t line = tm / per_line, p0 = (tm % per_line) * mr;
         const size_t img = line / a.lines_per_image, y = line % a.lines_per_image;
         return TileRows{line * a.line_len + p0, std::min(mr, a.line_len - p0),
-                        a.a + img * a.image_step + y * a.line_step + p0 * a.lda};
+                        a.a + img * a.image_step + y * a.line_step + p0 * a.lda,
+                        a.tap_range ? a.tap_range[2 * y] : 0, a.tap_range ? a.tap_range[2 * y + 1] : a.taps};
       },
-      [&](size_t rows, const uint8_t* at, const void* wt, void* ct, size_t ldct, const Epilogue& e) {
-        kernel.taps_ukernel(rows, a.taps, a.tap_off, a.kc, at, a.lda, wt, ct, ldct, e);
+      [&](const TileRows& t, const void* wt, void* ct, size_t ldct, const Epilogue& e) {
+        kernel.taps_ukernel(t.rows, t.t0, t.t1, a.tap_off, a.kc, t.a, a.lda, wt, ct, ldct, e);
       });
 }
 

@@ -42,11 +42,11 @@ constexpr size_t MR = 12, NR = 32;
   else if constexpr (r < M)                                                           \
     store_u8_rows<false>(c##r##_0, c##r##_1, c##r##_0, c##r##_1, r, c, ldc, e);
 
-// One instantiation per row count (tails m < MR included): rows unroll at compile time. A comes as `taps`
-// segments of kc bytes (segment t of row r at a + tap_off[t] + r * lda; a GEMM is one segment at offset 0), read
-// in order against the packed depth taps * kc (TapsUkernelFn in qgemm_ukernel.h).
+// One instantiation per row count (tails m < MR included): rows unroll at compile time. A comes as segments
+// t0..t1-1 of kc bytes (segment t of row r at a + tap_off[t] + r * lda; a GEMM is segment 0 alone, at offset 0),
+// read in order against the packed depth from t0 * kc on (TapsUkernelFn in qgemm_ukernel.h).
 template <size_t M>
-void tile(size_t taps, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, size_t lda, const void* w, void* c,
+void tile(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, size_t lda, const void* w, void* c,
           size_t ldc, const Epilogue& ep) {
   const auto* bias = static_cast<const int32_t*>(w);
   using WType = int16_t;
@@ -54,9 +54,9 @@ void tile(size_t taps, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, si
   const __m512i b0 = _mm512_loadu_si512(bias);
   const __m512i b1 = _mm512_loadu_si512(bias + 16);
   OCTET_ROWS(OCTET_INIT)
-  const auto* wk = reinterpret_cast<const WType*>(bias + NR);
+  const auto* wk = reinterpret_cast<const WType*>(bias + NR) + t0 * ((kc + 3) / 4) * NR * 4;
   const size_t kfull = kc / 4, rem = kc % 4;
-  for (size_t t = 0; t < taps; ++t) {
+  for (size_t t = t0; t < t1; ++t) {
     const uint8_t* at = a + tap_off[t];
     size_t astride = lda;
     for (size_t g = 0; g < kfull; ++g, wk += NR * 4) {
@@ -98,7 +98,7 @@ void tile(size_t taps, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, si
 #undef OCTET_PAIRS
 #undef OCTET_STORE_PAIR
 
-using TileFn = void (*)(size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*, void*, size_t,
+using TileFn = void (*)(size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*, void*, size_t,
                         const Epilogue&);
 constexpr TileFn kTiles[MR] = {tile<1>, tile<2>, tile<3>, tile<4>,  tile<5>,  tile<6>,
                                tile<7>, tile<8>, tile<9>, tile<10>, tile<11>, tile<12>};
@@ -108,12 +108,12 @@ constexpr TileFn kTiles[MR] = {tile<1>, tile<2>, tile<3>, tile<4>,  tile<5>,  ti
 void qgemm_u8s8_12x32c4_avx512(size_t mr, size_t k, const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc,
     const Epilogue& ep) {
   static constexpr ptrdiff_t kNoOffset[1] = {0};
-  kTiles[mr - 1](1, kNoOffset, k, a, lda, w, c, ldc, ep);
+  kTiles[mr - 1](0, 1, kNoOffset, k, a, lda, w, c, ldc, ep);
 }
 
-void qgemm_taps_u8s8_12x32c4_avx512(size_t mr, size_t taps, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a,
+void qgemm_taps_u8s8_12x32c4_avx512(size_t mr, size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a,
     size_t lda, const void* w, void* c, size_t ldc, const Epilogue& ep) {
-  kTiles[mr - 1](taps, tap_off, kc, a, lda, w, c, ldc, ep);
+  kTiles[mr - 1](t0, t1, tap_off, kc, a, lda, w, c, ldc, ep);
 }
 
 }  // namespace octet::kernels::qgemm

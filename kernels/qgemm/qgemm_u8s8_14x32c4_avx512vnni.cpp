@@ -49,20 +49,20 @@ constexpr size_t kPrefetchBytes = 4096;
   else if constexpr (r < M)                                                           \
     store_u8_rows<false>(c##r##_0, c##r##_1, c##r##_0, c##r##_1, r, c, ldc, e);
 
-// One instantiation per row count (tails m < MR included): rows unroll at compile time. A comes as `taps`
-// segments of kc bytes each (segment t of row r at a + tap_off[t] + r * lda), consumed in order against the
-// packed panel's k = taps * kc: a plain GEMM is one segment at offset 0; an implicit convolution passes one
-// segment per kernel row (qgemm.h, qgemm_taps).
+// One instantiation per row count (tails m < MR included): rows unroll at compile time. A comes as segments
+// t0..t1-1 of kc bytes each (segment t of row r at a + tap_off[t] + r * lda), consumed in order against the
+// packed panel's depth from t0 * kc on: a plain GEMM is segment 0 alone, at offset 0; an implicit convolution
+// passes one segment per kernel row, without those wholly in the vertical padding (qgemm.h, qgemm_taps).
 template <size_t M>
-void tile(size_t taps, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, size_t lda, const void* w, void* c,
+void tile(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, size_t lda, const void* w, void* c,
           size_t ldc, const Epilogue& ep) {
   const auto* bias = static_cast<const int32_t*>(w);
   const __m512i b0 = _mm512_loadu_si512(bias);
   const __m512i b1 = _mm512_loadu_si512(bias + 16);
   OCTET_ROWS(OCTET_INIT)
-  const int8_t* wk = reinterpret_cast<const int8_t*>(bias + NR);
+  const int8_t* wk = reinterpret_cast<const int8_t*>(bias + NR) + t0 * ((kc + 3) / 4) * NR * 4;
   const size_t kfull = kc / 4, rem = kc % 4;
-  for (size_t t = 0; t < taps; ++t) {
+  for (size_t t = t0; t < t1; ++t) {
     const uint8_t* at = a + tap_off[t];
     size_t astride = lda;
     for (size_t g = 0; g < kfull; ++g, wk += NR * 4) {
@@ -96,7 +96,7 @@ void tile(size_t taps, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, si
   }
 }
 
-using TileFn = void (*)(size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*, void*, size_t,
+using TileFn = void (*)(size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*, void*, size_t,
                         const Epilogue&);
 constexpr TileFn kTiles[MR] = {tile<1>, tile<2>, tile<3>,  tile<4>,  tile<5>,  tile<6>,  tile<7>,
                                tile<8>, tile<9>, tile<10>, tile<11>, tile<12>, tile<13>, tile<14>};
@@ -113,13 +113,13 @@ constexpr TileFn kTiles[MR] = {tile<1>, tile<2>, tile<3>,  tile<4>,  tile<5>,  t
 void qgemm_u8s8_14x32c4_avx512vnni(size_t mr, size_t k, const uint8_t* a, size_t lda, const void* w, void* c,
                                    size_t ldc, const Epilogue& ep) {
   static constexpr ptrdiff_t kNoOffset[1] = {0};
-  kTiles[mr - 1](1, kNoOffset, k, a, lda, w, c, ldc, ep);
+  kTiles[mr - 1](0, 1, kNoOffset, k, a, lda, w, c, ldc, ep);
 }
 
-void qgemm_taps_u8s8_14x32c4_avx512vnni(size_t mr, size_t taps, const ptrdiff_t* tap_off, size_t kc,
+void qgemm_taps_u8s8_14x32c4_avx512vnni(size_t mr, size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc,
                                         const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc,
                                         const Epilogue& ep) {
-  kTiles[mr - 1](taps, tap_off, kc, a, lda, w, c, ldc, ep);
+  kTiles[mr - 1](t0, t1, tap_off, kc, a, lda, w, c, ldc, ep);
 }
 
 }  // namespace octet::kernels::qgemm

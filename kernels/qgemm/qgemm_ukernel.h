@@ -36,12 +36,14 @@ struct Epilogue {
 using UkernelFn = void (*)(size_t mr, size_t k, const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc,
                            const Epilogue& ep);
 
-/// The same tile over an A that comes in `taps` segments of kc bytes: segment t of row r starts at
-/// a + tap_off[t] + r * lda, and the segments are consumed in order against the packed panel's depth
-/// k = taps * kc. kc % 4 == 0 whenever taps > 1 (a segment must end on a packed k-group; one segment may have a
-/// tail, read byte-exactly as in the GEMM). The implicit convolution (qgemm_taps in qgemm.h).
-using TapsUkernelFn = void (*)(size_t mr, size_t taps, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a,
-                               size_t lda, const void* w, void* c, size_t ldc, const Epilogue& ep);
+/// The same tile over an A that comes in segments of kc bytes, taps [t0, t1) of them: segment t of row r starts
+/// at a + tap_off[t] + r * lda, and the segments are consumed in order against the packed panel's depth
+/// rows [t0 * kc, t1 * kc) of k = taps * kc (the panel's bias always counts). kc % 4 == 0 whenever the panel has
+/// more than one segment (a segment must end on a packed k-group; a lone segment may have a tail, read
+/// byte-exactly as in the GEMM). The implicit convolution (qgemm_taps in qgemm.h); t0 > 0 or t1 < taps skips
+/// kernel rows that read only padding.
+using TapsUkernelFn = void (*)(size_t mr, size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc,
+                               const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc, const Epilogue& ep);
 
 // Micro-kernels, one per ISA file. Call only on a CPU of that tier.
 void qgemm_u8s8_4x16c4_scalar(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
@@ -52,15 +54,15 @@ void qgemm_u8s8_6x16c4_avxvnni(size_t, size_t, const uint8_t*, size_t, const voi
 void qgemm_u8s8_12x32c4_avx512(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
 void qgemm_u8s8_14x32c4_avx512vnni(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t,
                                    const Epilogue&);
-void qgemm_taps_u8s8_4x16c4_avx2(size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*,
+void qgemm_taps_u8s8_4x16c4_avx2(size_t, size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*,
                                   void*, size_t, const Epilogue&);
-void qgemm_taps_u8s8_6x16c4w7_avx2(size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*,
+void qgemm_taps_u8s8_6x16c4w7_avx2(size_t, size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*,
                                    void*, size_t, const Epilogue&);
-void qgemm_taps_u8s8_6x16c4_avxvnni(size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*,
+void qgemm_taps_u8s8_6x16c4_avxvnni(size_t, size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*,
                                     void*, size_t, const Epilogue&);
-void qgemm_taps_u8s8_12x32c4_avx512(size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*,
+void qgemm_taps_u8s8_12x32c4_avx512(size_t, size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*,
                                     void*, size_t, const Epilogue&);
-void qgemm_taps_u8s8_14x32c4_avx512vnni(size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t,
+void qgemm_taps_u8s8_14x32c4_avx512vnni(size_t, size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t,
                                         const void*, void*, size_t, const Epilogue&);
 
 }  // namespace octet::kernels::qgemm

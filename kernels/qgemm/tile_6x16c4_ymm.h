@@ -32,20 +32,20 @@ constexpr size_t kTileMr = 6, kTileNr = 16;
 #define OCTET_STORE(r) \
   if constexpr (r < M) store_row(c##r##_0, c##r##_1, r, c, ldc, e);
 
-// One instantiation per row count (tails m < MR included): rows unroll at compile time. A comes as `taps`
-// segments of kc bytes (segment t of row r at a + tap_off[t] + r * lda; a GEMM is one segment at offset 0), read
-// in order against the packed depth taps * kc (TapsUkernelFn in qgemm_ukernel.h).
+// One instantiation per row count (tails m < MR included): rows unroll at compile time. A comes as segments
+// t0..t1-1 of kc bytes (segment t of row r at a + tap_off[t] + r * lda; a GEMM is segment 0 alone, at offset 0),
+// read in order against the packed depth from t0 * kc on (TapsUkernelFn in qgemm_ukernel.h).
 template <size_t M>
-void tile_6x16c4(size_t taps, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, size_t lda, const void* w,
+void tile_6x16c4(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, size_t lda, const void* w,
                  void* c, size_t ldc, const Epilogue& ep) {
   constexpr size_t NR = kTileNr;
   const auto* bias = static_cast<const int32_t*>(w);
   const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias));
   const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + 8));
   OCTET_ROWS(OCTET_INIT)
-  const auto* wk = reinterpret_cast<const int8_t*>(bias + NR);
+  const auto* wk = reinterpret_cast<const int8_t*>(bias + NR) + t0 * ((kc + 3) / 4) * NR * 4;
   const size_t kfull = kc / 4, rem = kc % 4;
-  for (size_t t = 0; t < taps; ++t) {
+  for (size_t t = t0; t < t1; ++t) {
     const uint8_t* at = a + tap_off[t];
     size_t astride = lda;
     for (size_t g = 0; g < kfull; ++g, wk += NR * 4) {
@@ -78,7 +78,7 @@ void tile_6x16c4(size_t taps, const ptrdiff_t* tap_off, size_t kc, const uint8_t
 #undef OCTET_DOT
 #undef OCTET_STORE
 
-using Tile6x16Fn = void (*)(size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*, void*, size_t,
+using Tile6x16Fn = void (*)(size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*, void*, size_t,
                             const Epilogue&);
 inline constexpr Tile6x16Fn kTiles6x16[kTileMr] = {tile_6x16c4<1>, tile_6x16c4<2>, tile_6x16c4<3>,
                                                    tile_6x16c4<4>, tile_6x16c4<5>, tile_6x16c4<6>};
@@ -87,11 +87,11 @@ inline constexpr Tile6x16Fn kTiles6x16[kTileMr] = {tile_6x16c4<1>, tile_6x16c4<2
 inline void run_tile_6x16c4(size_t mr, size_t k, const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc,
                             const Epilogue& ep) {
   static constexpr ptrdiff_t kNoOffset[1] = {0};
-  kTiles6x16[mr - 1](1, kNoOffset, k, a, lda, w, c, ldc, ep);
+  kTiles6x16[mr - 1](0, 1, kNoOffset, k, a, lda, w, c, ldc, ep);
 }
-inline void run_taps_6x16c4(size_t mr, size_t taps, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a,
+inline void run_taps_6x16c4(size_t mr, size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a,
                             size_t lda, const void* w, void* c, size_t ldc, const Epilogue& ep) {
-  kTiles6x16[mr - 1](taps, tap_off, kc, a, lda, w, c, ldc, ep);
+  kTiles6x16[mr - 1](t0, t1, tap_off, kc, a, lda, w, c, ldc, ep);
 }
 
 }  // namespace

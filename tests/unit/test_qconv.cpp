@@ -46,11 +46,14 @@ std::shared_ptr<Tensor> tensor(DType t, Shape s, const std::vector<T>& v) {
   return r;
 }
 
-/// A case as given, then with zero points 0/255, ReLU and a fused residual, then 255/0, Clip and plain layout.
+/// A case as given, then with zero points 0/10, ReLU and a fused residual (z_a = 0: what follows a ReLU, where
+/// the taps path skips kernel rows over the padding), then 255/0, Clip and plain layout, then output zero point
+/// 255 (ReLU must not go with it: its clamp [255, 255] would hide every error).
 std::vector<Case> epilogue_variants(const Case& c) {
-  std::vector<Case> r{c, c, c};
-  r[1].za = 0, r[1].zy = 255, r[1].act = "Relu", r[1].residual = true;
+  std::vector<Case> r{c, c, c, c};
+  r[1].za = 0, r[1].zy = 10, r[1].act = "Relu", r[1].residual = true;
   r[2].za = 255, r[2].zy = 0, r[2].act = "Clip", r[2].layout = Layout::plain;
+  r[3].zy = 255;
   return r;
 }
 
@@ -333,6 +336,8 @@ TEST_SUITE("qconv") {
         {Case{1, 4, 14, 14, 16, 5, 1, 2, 1, 1}, "5x5 pad 2"},
         {Case{1, 5, 16, 16, 16, 3, 1, 0, 1, 1}, "no padding but rows rounded up: a copy all the same"},
         {Case{1, 8, 24, 24, 40, 3, 1, 1, 1, 1}, "a width of 24: whole tiles for MR 4, 6 and 12"},
+        {Case{1, 8, 3, 10, 16, 3, 1, 3, 1, 1}, "pad 3 > kernel reach: lines whose kernel rows are all padding"},
+        {Case{1, 8, 9, 27, 32, 5, 2, 2, 1, 1}, "5x5 stride 2 pad 2: border lines skip 1 or 2 kernel rows (z_a 0)"},
     };
     std::map<kernels::Isa, int> taps_taken;
     for (const Tc& t : cases) {
