@@ -360,8 +360,8 @@ void qgemm_taps(const QGemmKernel& kernel, const TapsA& a, size_t n, const void*
         const size_t line = tm / per_line, p0 = (tm % per_line) * mr;
         const size_t img = line / a.lines_per_image, y = line % a.lines_per_image;
         return TileRows{line * a.line_len + p0, std::min(mr, a.line_len - p0),
-                        a.a + img * a.image_step + y * a.line_step + p0 * a.lda,
-                        a.tap_range ? a.tap_range[2 * y] : 0, a.tap_range ? a.tap_range[2 * y + 1] : a.taps};
+                        a.a + img * a.image_step + y * a.line_step + p0 * a.lda, a.tap_range ? a.tap_range[2 * y] : 0,
+                        a.tap_range ? a.tap_range[2 * y + 1] : a.taps};
       },
       [&](const TileRows& t, const void* wt, void* ct, size_t ldct, const Epilogue& e) {
         kernel.taps_ukernel(t.rows, t.t0, t.t1, a.tap_off, a.kc, t.a, a.lda, wt, ct, ldct, e);

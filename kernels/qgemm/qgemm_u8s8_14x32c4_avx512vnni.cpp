@@ -54,8 +54,8 @@ constexpr size_t kPrefetchBytes = 4096;
 // packed panel's depth from t0 * kc on: a plain GEMM is segment 0 alone, at offset 0; an implicit convolution
 // passes one segment per kernel row, without those wholly in the vertical padding (qgemm.h, qgemm_taps).
 template <size_t M>
-void tile(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, size_t lda, const void* w, void* c,
-          size_t ldc, const Epilogue& ep) {
+void tile(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, size_t lda, const void* w,
+          void* c, size_t ldc, const Epilogue& ep) {
   const auto* bias = static_cast<const int32_t*>(w);
   const __m512i b0 = _mm512_loadu_si512(bias);
   const __m512i b1 = _mm512_loadu_si512(bias + 16);

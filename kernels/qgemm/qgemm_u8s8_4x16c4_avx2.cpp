@@ -42,8 +42,8 @@ constexpr size_t MR = 4, NR = 16;
 // t0..t1-1 of kc bytes (segment t of row r at a + tap_off[t] + r * lda; a GEMM is segment 0 alone, at offset 0),
 // read in order against the packed depth from t0 * kc on (TapsUkernelFn in qgemm_ukernel.h).
 template <size_t M>
-void tile(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, size_t lda, const void* w, void* c,
-          size_t ldc, const Epilogue& ep) {
+void tile(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, size_t lda, const void* w,
+          void* c, size_t ldc, const Epilogue& ep) {
   const auto* bias = static_cast<const int32_t*>(w);
   using WType = int16_t;
   const __m256i mask = _mm256_set1_epi16(0x00ff);
@@ -102,7 +102,7 @@ void qgemm_u8s8_4x16c4_avx2(size_t mr, size_t k, const uint8_t* a, size_t lda, c
 }
 
 void qgemm_taps_u8s8_4x16c4_avx2(size_t mr, size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a,
-    size_t lda, const void* w, void* c, size_t ldc, const Epilogue& ep) {
+                                 size_t lda, const void* w, void* c, size_t ldc, const Epilogue& ep) {
   kTiles[mr - 1](t0, t1, tap_off, kc, a, lda, w, c, ldc, ep);
 }
 

@@ -27,8 +27,9 @@ void qgemm_u8s8_6x16c4_avxvnni(size_t mr, size_t k, const uint8_t* a, size_t lda
   run_tile_6x16c4(mr, k, a, lda, w, c, ldc, ep);
 }
 
-void qgemm_taps_u8s8_6x16c4_avxvnni(size_t mr, size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a,
-    size_t lda, const void* w, void* c, size_t ldc, const Epilogue& ep) {
+void qgemm_taps_u8s8_6x16c4_avxvnni(size_t mr, size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc,
+                                    const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc,
+                                    const Epilogue& ep) {
   run_taps_6x16c4(mr, t0, t1, tap_off, kc, a, lda, w, c, ldc, ep);
 }
 

@@ -42,8 +42,8 @@ using UkernelFn = void (*)(size_t mr, size_t k, const uint8_t* a, size_t lda, co
 /// more than one segment (a segment must end on a packed k-group; a lone segment may have a tail, read
 /// byte-exactly as in the GEMM). The implicit convolution (qgemm_taps in qgemm.h); t0 > 0 or t1 < taps skips
 /// kernel rows that read only padding.
-using TapsUkernelFn = void (*)(size_t mr, size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc,
-                               const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc, const Epilogue& ep);
+using TapsUkernelFn = void (*)(size_t mr, size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a,
+                               size_t lda, const void* w, void* c, size_t ldc, const Epilogue& ep);
 
 // Micro-kernels, one per ISA file. Call only on a CPU of that tier.
 void qgemm_u8s8_4x16c4_scalar(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
@@ -55,13 +55,13 @@ void qgemm_u8s8_12x32c4_avx512(size_t, size_t, const uint8_t*, size_t, const voi
 void qgemm_u8s8_14x32c4_avx512vnni(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t,
                                    const Epilogue&);
 void qgemm_taps_u8s8_4x16c4_avx2(size_t, size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*,
-                                  void*, size_t, const Epilogue&);
-void qgemm_taps_u8s8_6x16c4w7_avx2(size_t, size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*,
-                                   void*, size_t, const Epilogue&);
-void qgemm_taps_u8s8_6x16c4_avxvnni(size_t, size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*,
-                                    void*, size_t, const Epilogue&);
-void qgemm_taps_u8s8_12x32c4_avx512(size_t, size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*,
-                                    void*, size_t, const Epilogue&);
+                                 void*, size_t, const Epilogue&);
+void qgemm_taps_u8s8_6x16c4w7_avx2(size_t, size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t,
+                                   const void*, void*, size_t, const Epilogue&);
+void qgemm_taps_u8s8_6x16c4_avxvnni(size_t, size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t,
+                                    const void*, void*, size_t, const Epilogue&);
+void qgemm_taps_u8s8_12x32c4_avx512(size_t, size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t,
+                                    const void*, void*, size_t, const Epilogue&);
 void qgemm_taps_u8s8_14x32c4_avx512vnni(size_t, size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t,
                                         const void*, void*, size_t, const Epilogue&);
 

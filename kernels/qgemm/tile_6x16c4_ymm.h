@@ -78,8 +78,8 @@ void tile_6x16c4(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, cons
 #undef OCTET_DOT
 #undef OCTET_STORE
 
-using Tile6x16Fn = void (*)(size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*, void*, size_t,
-                            const Epilogue&);
+using Tile6x16Fn = void (*)(size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*, void*,
+                            size_t, const Epilogue&);
 inline constexpr Tile6x16Fn kTiles6x16[kTileMr] = {tile_6x16c4<1>, tile_6x16c4<2>, tile_6x16c4<3>,
                                                    tile_6x16c4<4>, tile_6x16c4<5>, tile_6x16c4<6>};
 
