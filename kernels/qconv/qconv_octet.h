@@ -66,6 +66,7 @@ class QConvOctet {
   // Per output row, the kernel rows [first, end) that read some image row (TapsA::tap_range); empty unless
   // z_a = 0 and some output row has kernel rows wholly in the vertical padding.
   std::vector<uint32_t> tap_range_;
+  size_t edge_lead_ = 0, edge_trail_ = 0;  // TapsA::lead / trail: k-groups of a kernel column, or 0
 };
 
 }  // namespace octet::kernels::qconv

@@ -155,16 +155,16 @@ void pack_s16(size_t n, size_t k, const int8_t* w, size_t ldw, const int32_t* bi
 
 const QGemmKernel kKernels[] = {
     {Isa::scalar, "qgemm_u8s8_4x16c4_scalar", 4, 16, 4, qgemm_u8s8_4x16c4_scalar, panel_bytes_c4<16>, pack_c4<16>},
-    {Isa::avx2, "qgemm_u8s8_4x16c4_avx2", 4, 16, 4, qgemm_u8s8_4x16c4_avx2, panel_bytes_s16<16, 8>,
-     pack_s16<16, 8>, 128, qgemm_taps_u8s8_4x16c4_avx2},
-    {Isa::avx2, "qgemm_u8s8_6x16c4w7_avx2", 6, 16, 4, qgemm_u8s8_6x16c4w7_avx2, panel_bytes_c4<16>, pack_c4<16>,
-     64, qgemm_taps_u8s8_6x16c4w7_avx2},
-    {Isa::avxvnni, "qgemm_u8s8_6x16c4_avxvnni", 6, 16, 4, qgemm_u8s8_6x16c4_avxvnni, panel_bytes_c4<16>,
-     pack_c4<16>, 128, qgemm_taps_u8s8_6x16c4_avxvnni},
+    {Isa::avx2, "qgemm_u8s8_4x16c4_avx2", 4, 16, 4, qgemm_u8s8_4x16c4_avx2, panel_bytes_s16<16, 8>, pack_s16<16, 8>,
+     128, qgemm_taps_u8s8_4x16c4_avx2},
+    {Isa::avx2, "qgemm_u8s8_6x16c4w7_avx2", 6, 16, 4, qgemm_u8s8_6x16c4w7_avx2, panel_bytes_c4<16>, pack_c4<16>, 64,
+     qgemm_taps_u8s8_6x16c4w7_avx2},
+    {Isa::avxvnni, "qgemm_u8s8_6x16c4_avxvnni", 6, 16, 4, qgemm_u8s8_6x16c4_avxvnni, panel_bytes_c4<16>, pack_c4<16>,
+     128, qgemm_taps_u8s8_6x16c4_avxvnni},
     {Isa::avx512, "qgemm_u8s8_12x32c4_avx512", 12, 32, 4, qgemm_u8s8_12x32c4_avx512, panel_bytes_s16<32, 16>,
      pack_s16<32, 16>, 128, qgemm_taps_u8s8_12x32c4_avx512},
-    {Isa::avx512vnni, "qgemm_u8s8_14x32c4_avx512vnni", 14, 32, 4, qgemm_u8s8_14x32c4_avx512vnni,
-     panel_bytes_c4<32>, pack_c4<32>, 128, qgemm_taps_u8s8_14x32c4_avx512vnni},
+    {Isa::avx512vnni, "qgemm_u8s8_14x32c4_avx512vnni", 14, 32, 4, qgemm_u8s8_14x32c4_avx512vnni, panel_bytes_c4<32>,
+     pack_c4<32>, 128, qgemm_taps_u8s8_14x32c4_avx512vnni, qgemm_taps_edges_u8s8_14x32c4_avx512vnni},
 };
 
 size_t elem_bytes(OutKind k) { return k == OutKind::u8 ? 1 : 4; }
@@ -364,7 +364,12 @@ void qgemm_taps(const QGemmKernel& kernel, const TapsA& a, size_t n, const void*
                         a.tap_range ? a.tap_range[2 * y + 1] : a.taps};
       },
       [&](const TileRows& t, const void* wt, void* ct, size_t ldct, const Epilogue& e) {
-        kernel.taps_ukernel(t.rows, t.t0, t.t1, a.tap_off, a.kc, t.a, a.lda, wt, ct, ldct, e);
+        const size_t p0 = (t.row0 % a.line_len);  // the tile's first pixel in its line
+        const size_t lead = p0 == 0 ? a.lead : 0, trail = p0 + t.rows == a.line_len ? a.trail : 0;
+        if ((lead || trail) && kernel.taps_edge_ukernel)
+          kernel.taps_edge_ukernel(t.rows, t.t0, t.t1, lead, trail, a.tap_off, a.kc, t.a, a.lda, wt, ct, ldct, e);
+        else
+          kernel.taps_ukernel(t.rows, t.t0, t.t1, a.tap_off, a.kc, t.a, a.lda, wt, ct, ldct, e);
       });
 }
 

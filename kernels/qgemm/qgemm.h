@@ -50,6 +50,8 @@ struct QGemmKernel {
   int max_abs_weight = 128;
   /// The same tile over segmented A (implicit convolution, qgemm_taps); null where the tier has none.
   TapsUkernelFn taps_ukernel = nullptr;
+  /// The segmented-A tile that skips a convolution line's edge products (TapsA::lead); null: taps_ukernel.
+  TapsEdgeUkernelFn taps_edge_ukernel = nullptr;
 
   size_t packed_bytes(size_t n, size_t k) const { return (n + nr - 1) / nr * panel_bytes(k); }
 };
@@ -92,6 +94,9 @@ struct TapsA {
   /// the skipped bytes contribute nothing, i.e. z_a = 0: the packed bias folds -z_a * colsum over the whole
   /// depth (pack_bias in qgemm.cpp), which the skipped z_a-valued padding would otherwise have cancelled.
   const uint32_t* tap_range = nullptr;
+  /// Optional, like tap_range (z_a = 0 only): a line's first pixel may skip the first `lead` k-groups of every
+  /// segment (its first kernel column over the left padding) and its last pixel the last `trail` (0: none).
+  size_t lead = 0, trail = 0;
 };
 
 /// C = epilogue(A * W) over a segmented A (TapsA); C and the epilogue's residual have rows() = lines * line_len

@@ -34,11 +34,12 @@ constexpr size_t kPrefetchBytes = 4096;
 
 #define OCTET_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
 #define OCTET_INIT(r) [[maybe_unused]] __m512i c##r##_0 = b0, c##r##_1 = b1;
-#define OCTET_DOT(r)                                                  \
-  if constexpr (r < M) {                                              \
-    const __m512i x = _mm512_set1_epi32(load4(ap + r * astride));     \
-    c##r##_0 = _mm512_dpbusd_epi32(c##r##_0, x, w0);                  \
-    c##r##_1 = _mm512_dpbusd_epi32(c##r##_1, x, w1);                  \
+// Row r takes part when it lies in [kLo, kHi) of the enclosing scope (all rows but at an edge, see tile()).
+#define OCTET_DOT(r)                                              \
+  if constexpr (r >= kLo && r < kHi) {                            \
+    const __m512i x = _mm512_set1_epi32(load4(ap + r * astride)); \
+    c##r##_0 = _mm512_dpbusd_epi32(c##r##_0, x, w0);              \
+    c##r##_1 = _mm512_dpbusd_epi32(c##r##_1, x, w1);              \
   }
 #define OCTET_STORE(r) \
   if constexpr (r < M) store_row(c##r##_0, c##r##_1, r, c, ldc, e);
@@ -49,13 +50,27 @@ constexpr size_t kPrefetchBytes = 4096;
   else if constexpr (r < M)                                                           \
     store_u8_rows<false>(c##r##_0, c##r##_1, c##r##_0, c##r##_1, r, c, ldc, e);
 
+// One k-step of rows [kLo, kHi): weights for the next steps prefetched, this step's two vectors loaded, one
+// broadcast and two vpdpbusd per row.
+#define OCTET_STEP(AP)                                                                  \
+  {                                                                                     \
+    const uint8_t* ap = (AP);                                                           \
+    _mm_prefetch(reinterpret_cast<const char*>(wk) + kPrefetchBytes, _MM_HINT_T0);      \
+    _mm_prefetch(reinterpret_cast<const char*>(wk) + kPrefetchBytes + 64, _MM_HINT_T0); \
+    const __m512i w0 = _mm512_loadu_si512(wk);                                          \
+    const __m512i w1 = _mm512_loadu_si512(wk + 64);                                     \
+    OCTET_ROWS(OCTET_DOT)                                                               \
+  }
+
 // One instantiation per row count (tails m < MR included): rows unroll at compile time. A comes as segments
 // t0..t1-1 of kc bytes each (segment t of row r at a + tap_off[t] + r * lda), consumed in order against the
 // packed panel's depth from t0 * kc on: a plain GEMM is segment 0 alone, at offset 0; an implicit convolution
 // passes one segment per kernel row, without those wholly in the vertical padding (qgemm.h, qgemm_taps).
-template <size_t M>
+// Lead / Trail (the edges of a convolution line over its horizontal padding, z_a = 0): row 0 skips the first
+// `edge` k-groups of every segment (its first kernel column), row M - 1 the last `edge` (kc % 4 == 0 then).
+template <size_t M, bool Lead = false, bool Trail = false>
 void tile(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, size_t lda, const void* w,
-          void* c, size_t ldc, const Epilogue& ep) {
+          void* c, size_t ldc, const Epilogue& ep, size_t edge = 0) {
   const auto* bias = static_cast<const int32_t*>(w);
   const __m512i b0 = _mm512_loadu_si512(bias);
   const __m512i b1 = _mm512_loadu_si512(bias + 16);
@@ -64,21 +79,28 @@ void tile(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8
   const size_t kfull = kc / 4, rem = kc % 4;
   for (size_t t = t0; t < t1; ++t) {
     const uint8_t* at = a + tap_off[t];
-    size_t astride = lda;
-    for (size_t g = 0; g < kfull; ++g, wk += NR * 4) {
-      const uint8_t* ap = at + g * 4;
-      _mm_prefetch(reinterpret_cast<const char*>(wk) + kPrefetchBytes, _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(wk) + kPrefetchBytes + 64, _MM_HINT_T0);
-      const __m512i w0 = _mm512_loadu_si512(wk);
-      const __m512i w1 = _mm512_loadu_si512(wk + 64);
-      OCTET_ROWS(OCTET_DOT)
+    const size_t astride = lda;
+    size_t g = 0;
+    if constexpr (Lead) {
+      constexpr size_t kLo = 1, kHi = M;
+      for (; g < edge; ++g, wk += NR * 4) OCTET_STEP(at + g * 4)
+    }
+    {
+      constexpr size_t kLo = 0, kHi = M;
+      const size_t end = Trail ? kfull - edge : kfull;
+      for (; g < end; ++g, wk += NR * 4) OCTET_STEP(at + g * 4)
+    }
+    if constexpr (Trail) {
+      constexpr size_t kLo = 0, kHi = M - 1;
+      for (; g < kfull; ++g, wk += NR * 4) OCTET_STEP(at + g * 4)
     }
     if (rem) {
       // The last, partial group: copy the `rem` bytes that exist (never read past a row); zero weights pad it.
+      constexpr size_t kLo = 0, kHi = M;
       uint8_t tail[MR][4] = {};
       for (size_t r = 0; r < M; ++r) std::memcpy(tail[r], at + r * lda + kfull * 4, rem);
       const uint8_t* ap = &tail[0][0];
-      astride = 4;
+      const size_t astride = 4;
       const __m512i w0 = _mm512_loadu_si512(wk);
       const __m512i w1 = _mm512_loadu_si512(wk + 64);
       OCTET_ROWS(OCTET_DOT)
@@ -97,9 +119,13 @@ void tile(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8
 }
 
 using TileFn = void (*)(size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t, const void*, void*, size_t,
-                        const Epilogue&);
+                        const Epilogue&, size_t);
 constexpr TileFn kTiles[MR] = {tile<1>, tile<2>, tile<3>,  tile<4>,  tile<5>,  tile<6>,  tile<7>,
                                tile<8>, tile<9>, tile<10>, tile<11>, tile<12>, tile<13>, tile<14>};
+// The edge variants (lead, trail, both) for the row counts a convolution line takes: whole tiles and the half
+// tile of a 7-pixel line. Other counts compute the edge products (exact: they multiply z_a = 0 padding).
+constexpr TileFn kEdgeTiles[2][3] = {{tile<7, true, false>, tile<7, false, true>, tile<7, true, true>},
+                                     {tile<14, true, false>, tile<14, false, true>, tile<14, true, true>}};
 
 #undef OCTET_ROWS
 #undef OCTET_INIT
@@ -107,19 +133,31 @@ constexpr TileFn kTiles[MR] = {tile<1>, tile<2>, tile<3>,  tile<4>,  tile<5>,  t
 #undef OCTET_STORE
 #undef OCTET_PAIRS
 #undef OCTET_STORE_PAIR
+#undef OCTET_STEP
 
 }  // namespace
 
 void qgemm_u8s8_14x32c4_avx512vnni(size_t mr, size_t k, const uint8_t* a, size_t lda, const void* w, void* c,
                                    size_t ldc, const Epilogue& ep) {
   static constexpr ptrdiff_t kNoOffset[1] = {0};
-  kTiles[mr - 1](0, 1, kNoOffset, k, a, lda, w, c, ldc, ep);
+  kTiles[mr - 1](0, 1, kNoOffset, k, a, lda, w, c, ldc, ep, 0);
 }
 
 void qgemm_taps_u8s8_14x32c4_avx512vnni(size_t mr, size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc,
                                         const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc,
                                         const Epilogue& ep) {
-  kTiles[mr - 1](t0, t1, tap_off, kc, a, lda, w, c, ldc, ep);
+  kTiles[mr - 1](t0, t1, tap_off, kc, a, lda, w, c, ldc, ep, 0);
+}
+
+void qgemm_taps_edges_u8s8_14x32c4_avx512vnni(size_t mr, size_t t0, size_t t1, size_t lead, size_t trail,
+                                              const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, size_t lda,
+                                              const void* w, void* c, size_t ldc, const Epilogue& ep) {
+  const size_t edge = lead ? lead : trail;
+  if ((mr == 7 || mr == MR) && edge && (!lead || !trail || lead == trail) && kc % 4 == 0 && 2 * edge <= kc / 4) {
+    kEdgeTiles[mr == MR][lead && trail ? 2 : trail ? 1 : 0](t0, t1, tap_off, kc, a, lda, w, c, ldc, ep, edge);
+    return;
+  }
+  kTiles[mr - 1](t0, t1, tap_off, kc, a, lda, w, c, ldc, ep, 0);
 }
 
 }  // namespace octet::kernels::qgemm

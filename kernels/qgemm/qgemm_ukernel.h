@@ -45,6 +45,13 @@ using UkernelFn = void (*)(size_t mr, size_t k, const uint8_t* a, size_t lda, co
 using TapsUkernelFn = void (*)(size_t mr, size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a,
                                size_t lda, const void* w, void* c, size_t ldc, const Epilogue& ep);
 
+/// The same over a convolution line's edges (horizontal padding with z_a = 0, where those products are 0): row 0
+/// may skip the first `lead` k-groups of every segment (its first kernel column), row mr - 1 the last `trail`
+/// (lead, trail: 0 or C / 4 for C % 4 == 0 channels). A hint - a tile may compute them all the same.
+using TapsEdgeUkernelFn = void (*)(size_t mr, size_t t0, size_t t1, size_t lead, size_t trail, const ptrdiff_t* tap_off,
+                                   size_t kc, const uint8_t* a, size_t lda, const void* w, void* c, size_t ldc,
+                                   const Epilogue& ep);
+
 // Micro-kernels, one per ISA file. Call only on a CPU of that tier.
 void qgemm_u8s8_4x16c4_scalar(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
 void qgemm_u8s8_4x16c4_avx2(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
@@ -64,5 +71,8 @@ void qgemm_taps_u8s8_12x32c4_avx512(size_t, size_t, size_t, const ptrdiff_t*, si
                                     const void*, void*, size_t, const Epilogue&);
 void qgemm_taps_u8s8_14x32c4_avx512vnni(size_t, size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t,
                                         const void*, void*, size_t, const Epilogue&);
+
+void qgemm_taps_edges_u8s8_14x32c4_avx512vnni(size_t, size_t, size_t, size_t, size_t, const ptrdiff_t*, size_t,
+                                              const uint8_t*, size_t, const void*, void*, size_t, const Epilogue&);
 
 }  // namespace octet::kernels::qgemm
