@@ -78,26 +78,31 @@ inline int32_t load4(const uint8_t* p) {
 // order. About 6 instructions per 16 outputs instead of 9 (the K = 64 1x1 convs spend a third of a tile here);
 // with a residual the float part is the same as requant()'s, and the packs also replace vpmovusdb stores (slow
 // on Zen 4/5) - the residual-fused 1x1 convs of ResNet-50's bottlenecks.
+// Guard = false (Epilogue::small_scale, no residual): |acc * scale| < 2^31 * 0.5 cannot overflow, and values
+// past 2^20 saturate to the same 255 below - the min is left out (a tenth of a K = 64 tile's epilogue).
+template <bool Guard = true>
 [[gnu::always_inline]] inline __m512i round_scaled(__m512i acc, const float* scale, const uint8_t* res,
                                                     const Epilogue& ep) {
+  if constexpr (!Guard) return _mm512_cvtps_epi32(scaled(acc, scale, nullptr, ep));
   return _mm512_cvtps_epi32(_mm512_min_ps(scaled(acc, scale, res, ep), _mm512_set1_ps(1048576.f)));
 }
 
 // always_inline: an out-of-line call here (GCC 12 chose one for the 7 calls of the 14-row tile) makes every
 // other live accumulator a spill, since the ABI has no callee-saved vector registers.
-template <bool TwoRows>
+template <bool TwoRows, bool Guard = true>
 [[gnu::always_inline]] inline void store_u8_rows(__m512i r0a, __m512i r0b, __m512i r1a, __m512i r1b, size_t r,
                                                  void* c, size_t ldc, const Epilogue& ep) {
   const __m512i zp = _mm512_set1_epi16(int16_t(ep.zero_point));
   const uint8_t* res0 = ep.residual ? ep.residual + r * ep.ld_residual : nullptr;
   const uint8_t* res0b = res0 ? res0 + 16 : nullptr;
   const __m512i top = _mm512_adds_epi16(
-      _mm512_packs_epi32(round_scaled(r0a, ep.scale, res0, ep), round_scaled(r0b, ep.scale + 16, res0b, ep)), zp);
+      _mm512_packs_epi32(round_scaled<Guard>(r0a, ep.scale, res0, ep), round_scaled<Guard>(r0b, ep.scale + 16, res0b, ep)),
+      zp);
   __m512i bottom = top;
   if constexpr (TwoRows) {
     const uint8_t* res1 = res0 ? res0 + ep.ld_residual : nullptr;
-    bottom = _mm512_adds_epi16(_mm512_packs_epi32(round_scaled(r1a, ep.scale, res1, ep),
-                                                  round_scaled(r1b, ep.scale + 16, res1 ? res1 + 16 : nullptr, ep)),
+    bottom = _mm512_adds_epi16(_mm512_packs_epi32(round_scaled<Guard>(r1a, ep.scale, res1, ep),
+                                                  round_scaled<Guard>(r1b, ep.scale + 16, res1 ? res1 + 16 : nullptr, ep)),
                                zp);
   }
   __m512i b = _mm512_packus_epi16(top, bottom);

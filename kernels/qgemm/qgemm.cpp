@@ -7,6 +7,7 @@
 #endif
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -275,11 +276,15 @@ void drive(const QGemmKernel& kernel, size_t tiles_m, size_t n, size_t k, const 
   const auto* wbase = static_cast<const uint8_t*>(packed);
   auto* cbase = static_cast<uint8_t*>(c);
 
+  bool small_scale = ep.kind == OutKind::u8;
+  for (size_t j = 0; small_scale && j < n; ++j) small_scale = std::fabs(ep.scale[j]) < 0.5f;
+
   auto run_tile = [&](size_t tm, size_t p) {
     const TileRows t = locate(tm);
     const size_t j0 = p * nr, cols = std::min(nr, n - j0);
     const void* wt = wbase + p * panel_bytes;
     Epilogue e = ep;
+    e.small_scale = small_scale;
     if (e.scale) e.scale += j0;
     if (e.residual) e.residual += t.row0 * e.ld_residual + j0;
     uint8_t* ct = cbase + (t.row0 * ldc + j0) * esize;

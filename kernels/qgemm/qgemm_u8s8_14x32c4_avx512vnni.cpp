@@ -43,6 +43,11 @@ constexpr size_t kPrefetchBytes = 4096;
   }
 #define OCTET_STORE(r) \
   if constexpr (r < M) store_row(c##r##_0, c##r##_1, r, c, ldc, e);
+#define OCTET_STORE_PAIR_UNGUARDED(r, s)                                                 \
+  if constexpr (s < M)                                                                  \
+    store_u8_rows<true, false>(c##r##_0, c##r##_1, c##s##_0, c##s##_1, r, c, ldc, e);   \
+  else if constexpr (r < M)                                                             \
+    store_u8_rows<false, false>(c##r##_0, c##r##_1, c##r##_0, c##r##_1, r, c, ldc, e);
 #define OCTET_PAIRS(X) X(0, 1) X(2, 3) X(4, 5) X(6, 7) X(8, 9) X(10, 11) X(12, 13)
 #define OCTET_STORE_PAIR(r, s)                                                        \
   if constexpr (s < M)                                                                \
@@ -111,7 +116,9 @@ void tile(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8
   // reloads every field and rebuilds every broadcast constant after each store; a local whose address does not
   // escape stays in registers.
   const Epilogue e = ep;
-  if (e.kind == OutKind::u8) {
+  if (e.kind == OutKind::u8 && e.small_scale && !e.residual) {
+    OCTET_PAIRS(OCTET_STORE_PAIR_UNGUARDED)
+  } else if (e.kind == OutKind::u8) {
     OCTET_PAIRS(OCTET_STORE_PAIR)
   } else {
     OCTET_ROWS(OCTET_STORE)
@@ -133,6 +140,7 @@ constexpr TileFn kEdgeTiles[2][3] = {{tile<7, true, false>, tile<7, false, true>
 #undef OCTET_STORE
 #undef OCTET_PAIRS
 #undef OCTET_STORE_PAIR
+#undef OCTET_STORE_PAIR_UNGUARDED
 #undef OCTET_STEP
 
 }  // namespace

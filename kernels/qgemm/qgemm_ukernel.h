@@ -27,6 +27,9 @@ struct Epilogue {
   // conv's own requantization kept exact in registers (qgemm.h). scale[j] is then s_a*s_w[j]/s_1.
   float add_scale = 0.f;              // s_1 / s_y (the conv output's ratio in the add)
   int32_t mid_zero_point = 0;         // z_1 (the conv output's zero point)
+  // Set by the driver (qgemm, qgemm_taps) for its tiles, whatever the caller passed: every scale[j] < 0.5, so
+  // acc * scale stays far inside int32 and a micro-kernel may round it without guarding the conversion.
+  bool small_scale = false;
 };
 
 /// One tile: rows [0, mr) of A (mr <= MR; rows past mr are not read), all NR columns of one packed panel

@@ -78,6 +78,7 @@ struct Case {
   size_t lda_pad = 0, ldc_pad = 0;
   bool threads = false;
   int max_w = 128;  // weights drawn within [-max_w, min(max_w, 127)]: the kernel's max_abs_weight
+  float scale_mul = 1.f;  // multiplies the scales (>= 0.5 on some column: the drivers' guarded rounding)
 };
 
 std::string describe(const Case& c) {
@@ -103,7 +104,7 @@ size_t run_case(const QGemmKernel& kernel, Case c, uint32_t seed) {
   // Scales spread the outputs over the u8 range (some clamp) for any k: |acc| ~ sqrt(k) * 128 * 74.
   std::uniform_real_distribution<float> us(0.3f, 3.f);
   const float base = 1.f / (std::sqrt(float(std::max<size_t>(c.k, 1))) * 128.f * 74.f / 64.f);
-  for (auto& v : scale) v = us(rng) * base;
+  for (auto& v : scale) v = us(rng) * base * c.scale_mul;
 
   Guarded a(c.m * lda);
   std::memcpy(a.data(), a_host.data(), a_host.size());
@@ -218,6 +219,25 @@ TEST_SUITE("qgemm") {
             c.za = 0;
             INFO(describe(c));
             REQUIRE(run_case(kernel, c, 7) == 0);
+          }
+    });
+  }
+
+  TEST_CASE("u8 outputs saturate where acc * scale passes the int32 range (scales >= 0.5: guarded rounding)") {
+    // With every scale < 0.5 the drivers let the micro-kernels round without the 2^20 guard (Epilogue::
+    // small_scale); here a = 255 against w = +127 / -128 and scales up to ~2^17 put |acc * scale| far past
+    // 2^31, where an unguarded float -> int32 conversion returns INT32_MIN (0 after the packs, not 255).
+    for_each_tier([](const QGemmKernel& kernel) {
+      uint32_t seed = 500;
+      for (Values v : {Values::max_pos, Values::max_neg, Values::random})
+        for (size_t k : {size_t(64), size_t(1024)})
+          for (float mul : {1e5f, 1e8f}) {
+            Case c{size_t(kernel.mr) + 1, size_t(kernel.nr) + 1, k};
+            c.values = v;
+            c.zy = 5;
+            c.scale_mul = mul;
+            INFO(describe(c) << " scale x" << mul);
+            REQUIRE(run_case(kernel, c, seed++) == 0);
           }
     });
   }
