@@ -82,7 +82,7 @@ inline int32_t load4(const uint8_t* p) {
 // past 2^20 saturate to the same 255 below - the min is left out (a tenth of a K = 64 tile's epilogue).
 template <bool Guard = true>
 [[gnu::always_inline]] inline __m512i round_scaled(__m512i acc, const float* scale, const uint8_t* res,
-                                                    const Epilogue& ep) {
+                                                   const Epilogue& ep) {
   if constexpr (!Guard) return _mm512_cvtps_epi32(scaled(acc, scale, nullptr, ep));
   return _mm512_cvtps_epi32(_mm512_min_ps(scaled(acc, scale, res, ep), _mm512_set1_ps(1048576.f)));
 }
@@ -90,20 +90,21 @@ template <bool Guard = true>
 // always_inline: an out-of-line call here (GCC 12 chose one for the 7 calls of the 14-row tile) makes every
 // other live accumulator a spill, since the ABI has no callee-saved vector registers.
 template <bool TwoRows, bool Guard = true>
-[[gnu::always_inline]] inline void store_u8_rows(__m512i r0a, __m512i r0b, __m512i r1a, __m512i r1b, size_t r,
-                                                 void* c, size_t ldc, const Epilogue& ep) {
+[[gnu::always_inline]] inline void store_u8_rows(__m512i r0a, __m512i r0b, __m512i r1a, __m512i r1b, size_t r, void* c,
+                                                 size_t ldc, const Epilogue& ep) {
   const __m512i zp = _mm512_set1_epi16(int16_t(ep.zero_point));
   const uint8_t* res0 = ep.residual ? ep.residual + r * ep.ld_residual : nullptr;
   const uint8_t* res0b = res0 ? res0 + 16 : nullptr;
-  const __m512i top = _mm512_adds_epi16(
-      _mm512_packs_epi32(round_scaled<Guard>(r0a, ep.scale, res0, ep), round_scaled<Guard>(r0b, ep.scale + 16, res0b, ep)),
-      zp);
+  const __m512i top = _mm512_adds_epi16(_mm512_packs_epi32(round_scaled<Guard>(r0a, ep.scale, res0, ep),
+                                                           round_scaled<Guard>(r0b, ep.scale + 16, res0b, ep)),
+                                        zp);
   __m512i bottom = top;
   if constexpr (TwoRows) {
     const uint8_t* res1 = res0 ? res0 + ep.ld_residual : nullptr;
-    bottom = _mm512_adds_epi16(_mm512_packs_epi32(round_scaled<Guard>(r1a, ep.scale, res1, ep),
-                                                  round_scaled<Guard>(r1b, ep.scale + 16, res1 ? res1 + 16 : nullptr, ep)),
-                               zp);
+    bottom =
+        _mm512_adds_epi16(_mm512_packs_epi32(round_scaled<Guard>(r1a, ep.scale, res1, ep),
+                                             round_scaled<Guard>(r1b, ep.scale + 16, res1 ? res1 + 16 : nullptr, ep)),
+                          zp);
   }
   __m512i b = _mm512_packus_epi16(top, bottom);
   b = _mm512_min_epu8(_mm512_max_epu8(b, _mm512_set1_epi8(char(ep.lo))), _mm512_set1_epi8(char(ep.hi)));

@@ -43,10 +43,10 @@ constexpr size_t kPrefetchBytes = 4096;
   }
 #define OCTET_STORE(r) \
   if constexpr (r < M) store_row(c##r##_0, c##r##_1, r, c, ldc, e);
-#define OCTET_STORE_PAIR_UNGUARDED(r, s)                                                 \
-  if constexpr (s < M)                                                                  \
-    store_u8_rows<true, false>(c##r##_0, c##r##_1, c##s##_0, c##s##_1, r, c, ldc, e);   \
-  else if constexpr (r < M)                                                             \
+#define OCTET_STORE_PAIR_UNGUARDED(r, s)                                              \
+  if constexpr (s < M)                                                                \
+    store_u8_rows<true, false>(c##r##_0, c##r##_1, c##s##_0, c##s##_1, r, c, ldc, e); \
+  else if constexpr (r < M)                                                           \
     store_u8_rows<false, false>(c##r##_0, c##r##_1, c##r##_0, c##r##_1, r, c, ldc, e);
 #define OCTET_PAIRS(X) X(0, 1) X(2, 3) X(4, 5) X(6, 7) X(8, 9) X(10, 11) X(12, 13)
 #define OCTET_STORE_PAIR(r, s)                                                        \
