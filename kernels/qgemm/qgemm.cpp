@@ -165,7 +165,8 @@ const QGemmKernel kKernels[] = {
     {Isa::avx512, "qgemm_u8s8_12x32c4_avx512", 12, 32, 4, qgemm_u8s8_12x32c4_avx512, panel_bytes_s16<32, 16>,
      pack_s16<32, 16>, 128, qgemm_taps_u8s8_12x32c4_avx512},
     {Isa::avx512vnni, "qgemm_u8s8_14x32c4_avx512vnni", 14, 32, 4, qgemm_u8s8_14x32c4_avx512vnni, panel_bytes_c4<32>,
-     pack_c4<32>, 128, qgemm_taps_u8s8_14x32c4_avx512vnni, qgemm_taps_edges_u8s8_14x32c4_avx512vnni},
+     pack_c4<32>, 128, qgemm_taps_u8s8_14x32c4_avx512vnni, qgemm_taps_edges_u8s8_14x32c4_avx512vnni,
+     qgemm_half_u8s8_14x32c4_avx512vnni},
 };
 
 size_t elem_bytes(OutKind k) { return k == OutKind::u8 ? 1 : 4; }
@@ -288,8 +289,8 @@ void drive(const QGemmKernel& kernel, size_t tiles_m, size_t n, size_t k, const 
     if (e.scale) e.scale += j0;
     if (e.residual) e.residual += t.row0 * e.ld_residual + j0;
     uint8_t* ct = cbase + (t.row0 * ldc + j0) * esize;
-    if (cols == nr) {
-      call(t, wt, ct, ldc, e);
+    if (cols == nr || (cols * 2 == nr && kernel.half_ukernel)) {
+      call(t, wt, ct, ldc, e, cols < nr);
       return;
     }
     alignas(64) float scale_pad[kMaxNr] = {};
@@ -304,7 +305,7 @@ void drive(const QGemmKernel& kernel, size_t tiles_m, size_t n, size_t k, const 
       e.residual = res_pad;
       e.ld_residual = nr;
     }
-    call(t, wt, out_pad, nr, e);
+    call(t, wt, out_pad, nr, e, false);
     for (size_t r = 0; r < t.rows; ++r) std::memcpy(ct + r * ldc * esize, out_pad + r * nr * esize, cols * esize);
   };
 
@@ -347,8 +348,12 @@ void qgemm(const QGemmKernel& kernel, size_t m, size_t n, size_t k, const uint8_
         const size_t i0 = tm * mr;
         return TileRows{i0, std::min(mr, m - i0), a + i0 * lda};
       },
-      [&](const TileRows& t, const void* wt, void* ct, size_t ldct, const Epilogue& e) {
-        kernel.ukernel(t.rows, k, t.a, lda, wt, ct, ldct, e);
+      [&](const TileRows& t, const void* wt, void* ct, size_t ldct, const Epilogue& e, bool half) {
+        static constexpr ptrdiff_t kNoOffset[1] = {0};
+        if (half)
+          kernel.half_ukernel(t.rows, 0, 1, kNoOffset, k, t.a, lda, wt, ct, ldct, e);
+        else
+          kernel.ukernel(t.rows, k, t.a, lda, wt, ct, ldct, e);
       });
 }
 
@@ -381,7 +386,11 @@ void qgemm_taps(const QGemmKernel& kernel, const TapsA& a, size_t n, const void*
                         a.a + img * a.image_step + y * a.line_step + p0 * a.lda, a.tap_range ? a.tap_range[2 * y] : 0,
                         a.tap_range ? a.tap_range[2 * y + 1] : a.taps};
       },
-      [&](const TileRows& t, const void* wt, void* ct, size_t ldct, const Epilogue& e) {
+      [&](const TileRows& t, const void* wt, void* ct, size_t ldct, const Epilogue& e, bool half) {
+        if (half) {
+          kernel.half_ukernel(t.rows, t.t0, t.t1, a.tap_off, a.kc, t.a, a.lda, wt, ct, ldct, e);
+          return;
+        }
         const size_t p0 = (t.row0 % a.line_len);  // the tile's first pixel in its line
         const size_t lead = p0 == 0 ? a.lead : 0, trail = p0 + t.rows == a.line_len ? a.trail : 0;
         if ((lead || trail) && kernel.taps_edge_ukernel)

@@ -52,6 +52,9 @@ struct QGemmKernel {
   TapsUkernelFn taps_ukernel = nullptr;
   /// The segmented-A tile that skips a convolution line's edge products (TapsA::lead); null: taps_ukernel.
   TapsEdgeUkernelFn taps_edge_ukernel = nullptr;
+  /// The tile over only the first NR / 2 columns of a panel, writing them in place (a last panel of exactly
+  /// NR / 2 columns); null: such a panel goes through the driver's padded copy.
+  TapsUkernelFn half_ukernel = nullptr;
 
   size_t packed_bytes(size_t n, size_t k) const { return (n + nr - 1) / nr * panel_bytes(k); }
 };

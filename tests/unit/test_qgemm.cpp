@@ -245,32 +245,35 @@ TEST_SUITE("qgemm") {
   TEST_CASE("zero points, ReLU, Clip, residual, output kinds") {
     for_each_tier([](const QGemmKernel& kernel) {
       uint32_t seed = 1000;
-      const size_t m = size_t(kernel.mr) * 2 + 1, n = size_t(kernel.nr) * 2 + 3;
-      for (int32_t za : {0, 128, 255})
-        for (int32_t zy : {0, 128, 255})
-          for (int mode = 0; mode < 4; ++mode)  // plain, ReLU (lo = zy), Clip(lo, hi), residual + ReLU
-            for (size_t k : {size_t(7), size_t(72)}) {
-              Case c{m, n, k};
-              c.za = za;
-              c.zy = zy;
-              if (mode == 1 || mode == 3) c.lo = zy;
-              if (mode == 2) {
-                c.lo = std::min(zy, 20);
-                c.hi = std::max(zy, 200);
+      const size_t m = size_t(kernel.mr) * 2 + 1;
+      // n: a last panel of 3 columns (the driver's padded copy), and of NR / 2 (the half tile where one exists).
+      for (size_t n : {size_t(kernel.nr) * 2 + 3, size_t(kernel.nr) + size_t(kernel.nr) / 2}) {
+        for (int32_t za : {0, 128, 255})
+          for (int32_t zy : {0, 128, 255})
+            for (int mode = 0; mode < 4; ++mode)  // plain, ReLU (lo = zy), Clip(lo, hi), residual + ReLU
+              for (size_t k : {size_t(7), size_t(72)}) {
+                Case c{m, n, k};
+                c.za = za;
+                c.zy = zy;
+                if (mode == 1 || mode == 3) c.lo = zy;
+                if (mode == 2) {
+                  c.lo = std::min(zy, 20);
+                  c.hi = std::max(zy, 200);
+                }
+                c.residual = mode == 3;
+                INFO(describe(c));
+                REQUIRE(run_case(kernel, c, seed++) == 0);
               }
-              c.residual = mode == 3;
-              INFO(describe(c));
-              REQUIRE(run_case(kernel, c, seed++) == 0);
-            }
-      for (OutKind kind : {OutKind::s32, OutKind::f32})
-        for (int32_t za : {0, 128, 255}) {
-          Case c{m, n, 77};
-          c.kind = kind;
-          c.za = za;
-          c.ldc_pad = 3;
-          INFO(describe(c));
-          REQUIRE(run_case(kernel, c, seed++) == 0);
-        }
+        for (OutKind kind : {OutKind::s32, OutKind::f32})
+          for (int32_t za : {0, 128, 255}) {
+            Case c{m, n, 77};
+            c.kind = kind;
+            c.za = za;
+            c.ldc_pad = 3;
+            INFO(describe(c));
+            REQUIRE(run_case(kernel, c, seed++) == 0);
+          }
+      }
     });
   }
 
