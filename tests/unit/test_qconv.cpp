@@ -270,6 +270,8 @@ TEST_SUITE("qconv") {
         DwCase{1, 18, 3, 3, 3, 3, 1, 3, 1},   // pad 3 > kernel reach: pixels with every tap outside
         DwCase{1, 64, 7, 7, 3, 3, 1, 1, 1},   // whole 32-channel blocks (AVX-512)
         DwCase{1, 144, 6, 6, 3, 3, 2, 1, 1},  // MobileNetV2's 144: 4 blocks of 32 and a 16-channel tail
+        DwCase{1, 200, 5, 7, 3, 3, 1, 1, 1},  // 6 blocks of 32 and an 8-channel tail
+        DwCase{1, 128, 4, 4, 7, 7, 1, 3, 1},  // 7x7: 49 taps (25 pairs, the runtime pair loop)
     };
     for (DwCase d : shapes)
       for (int32_t za : {0, 128, 255})
