@@ -242,9 +242,8 @@ int max_abs_s8(const int8_t* w, size_t n) {
 //
 // Loop order: M blocks of MC rows (their A, output and residual rows stay in L2) > N panels (one panel of packed
 // weights, read once per M block) > MR tiles of the block (the panel stays in L1/L2 while the rows stream past
-// it). Work is
-// the flat list of (M block, panel, tile) in that order; threads take contiguous ranges of it, so each thread
-// keeps the same locality. Tails: m < MR is handled inside the micro-kernel (it reads and writes only mr rows);
+// it). Work is the flat list of (M block, panel, tile) in that order; threads take contiguous ranges of it, so
+// each thread keeps the same locality. Tails: m < MR is handled inside the micro-kernel (it reads and writes only mr rows);
 // the last panel's n < NR columns go through a padded local tile (scale, residual and output), so micro-kernels
 // always see NR valid columns and never touch memory past the caller's buffers.
 //

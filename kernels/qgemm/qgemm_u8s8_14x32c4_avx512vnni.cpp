@@ -34,12 +34,13 @@ constexpr size_t kPrefetchBytes = 4096;
 
 #define OCTET_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
 #define OCTET_INIT(r) [[maybe_unused]] __m512i c##r##_0 = b0, c##r##_1 = b1;
-// Row r takes part when it lies in [kLo, kHi) of the enclosing scope (all rows but at an edge, see tile()).
-#define OCTET_DOT(r)                                              \
-  if constexpr (r >= kLo && r < kHi) {                            \
-    const __m512i x = _mm512_set1_epi32(load4(ap + r * astride)); \
-    c##r##_0 = _mm512_dpbusd_epi32(c##r##_0, x, w0);              \
-    c##r##_1 = _mm512_dpbusd_epi32(c##r##_1, x, w1);              \
+// Row r takes part when it lies in [kLo, kHi) of the enclosing scope (all rows but at an edge, see tile());
+// a Half tile has no second vector.
+#define OCTET_DOT(r)                                                  \
+  if constexpr (r >= kLo && r < kHi) {                                \
+    const __m512i x = _mm512_set1_epi32(load4(ap + r * astride));     \
+    c##r##_0 = _mm512_dpbusd_epi32(c##r##_0, x, w0);                  \
+    if constexpr (!Half) c##r##_1 = _mm512_dpbusd_epi32(c##r##_1, x, w1); \
   }
 #define OCTET_STORE(r) \
   if constexpr (r < M) store_row(c##r##_0, c##r##_1, r, c, ldc, e);
@@ -55,16 +56,55 @@ constexpr size_t kPrefetchBytes = 4096;
   else if constexpr (r < M)                                                           \
     store_u8_rows<false>(c##r##_0, c##r##_1, c##r##_0, c##r##_1, r, c, ldc, e);
 
-// One k-step of rows [kLo, kHi): weights for the next steps prefetched, this step's two vectors loaded, one
-// broadcast and two vpdpbusd per row.
-#define OCTET_STEP(AP)                                                                  \
-  {                                                                                     \
-    const uint8_t* ap = (AP);                                                           \
-    _mm_prefetch(reinterpret_cast<const char*>(wk) + kPrefetchBytes, _MM_HINT_T0);      \
-    _mm_prefetch(reinterpret_cast<const char*>(wk) + kPrefetchBytes + 64, _MM_HINT_T0); \
-    const __m512i w0 = _mm512_loadu_si512(wk);                                          \
-    const __m512i w1 = _mm512_loadu_si512(wk + 64);                                     \
-    OCTET_ROWS(OCTET_DOT)                                                               \
+// u8 rows r..r+3 of 16 columns (Rows of them valid, 1-4): the packs of store_u8_rows, four rows to a vector.
+template <size_t Rows>
+[[gnu::always_inline]] inline void store_u8_quad(__m512i v0, __m512i v1, __m512i v2, __m512i v3, size_t r, void* c,
+                                                 size_t ldc, const Epilogue& ep) {
+  const uint8_t* res = ep.residual ? ep.residual + r * ep.ld_residual : nullptr;
+  // Rows past Rows hold no data: their residual is never read (it may end with the tensor).
+  auto rs = [&](size_t i) { return res && i < Rows ? res + i * ep.ld_residual : nullptr; };
+  const __m512i zp = _mm512_set1_epi16(int16_t(ep.zero_point));
+  const __m512i top = _mm512_adds_epi16(
+      _mm512_packs_epi32(round_scaled(v0, ep.scale, rs(0), ep), round_scaled(v1, ep.scale, rs(1), ep)), zp);
+  const __m512i bottom = _mm512_adds_epi16(
+      _mm512_packs_epi32(round_scaled(v2, ep.scale, rs(2), ep), round_scaled(v3, ep.scale, rs(3), ep)), zp);
+  __m512i b = _mm512_packus_epi16(top, bottom);
+  b = _mm512_min_epu8(_mm512_max_epu8(b, _mm512_set1_epi8(char(ep.lo))), _mm512_set1_epi8(char(ep.hi)));
+  // Dword 4l + s holds columns 4l..4l+3 of row s: gather each row's four dwords.
+  b = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), b);
+  auto* cr = static_cast<uint8_t*>(c) + r * ldc;
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(cr), _mm512_castsi512_si128(b));
+  if constexpr (Rows > 1) _mm_storeu_si128(reinterpret_cast<__m128i*>(cr + ldc), _mm512_extracti32x4_epi32(b, 1));
+  if constexpr (Rows > 2)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(cr + 2 * ldc), _mm512_extracti32x4_epi32(b, 2));
+  if constexpr (Rows > 3)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(cr + 3 * ldc), _mm512_extracti32x4_epi32(b, 3));
+}
+
+// Half tiles: u8 rows in fours (store_u8_quad), s32 / f32 rows of one vector.
+#define OCTET_HQUAD(r0, r1, r2, r3)                                                                 \
+  if constexpr (r0 < M)                                                                             \
+    store_u8_quad<(M - r0 < 4 ? M - r0 : 4)>(c##r0##_0, c##r1##_0, c##r2##_0, c##r3##_0, r0, c, ldc, e);
+#define OCTET_HSTORE(r)                                                                      \
+  if constexpr (r < M) {                                                                     \
+    if (e.kind == OutKind::s32) {                                                            \
+      _mm512_storeu_si512(static_cast<int32_t*>(c) + r * ldc, c##r##_0);                     \
+    } else {                                                                                 \
+      const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(c##r##_0), _mm512_loadu_ps(e.scale)); \
+      _mm512_storeu_ps(static_cast<float*>(c) + r * ldc, f);                                 \
+    }                                                                                        \
+  }
+
+// One k-step of rows [kLo, kHi): weights for the next steps prefetched, this step's two vectors loaded (one
+// for a Half tile), one broadcast and two vpdpbusd per row.
+#define OCTET_STEP(AP)                                                                                   \
+  {                                                                                                      \
+    const uint8_t* ap = (AP);                                                                            \
+    _mm_prefetch(reinterpret_cast<const char*>(wk) + kPrefetchBytes, _MM_HINT_T0);                       \
+    if constexpr (!Half) _mm_prefetch(reinterpret_cast<const char*>(wk) + kPrefetchBytes + 64, _MM_HINT_T0); \
+    const __m512i w0 = _mm512_loadu_si512(wk);                                                           \
+    [[maybe_unused]] const __m512i w1 = Half ? w0 : _mm512_loadu_si512(wk + 64);                         \
+    OCTET_ROWS(OCTET_DOT)                                                                                \
   }
 
 // One instantiation per row count (tails m < MR included): rows unroll at compile time. A comes as segments
@@ -73,7 +113,11 @@ constexpr size_t kPrefetchBytes = 4096;
 // passes one segment per kernel row, without those wholly in the vertical padding (qgemm.h, qgemm_taps).
 // Lead / Trail (the edges of a convolution line over its horizontal padding, z_a = 0): row 0 skips the first
 // `edge` k-groups of every segment (its first kernel column), row M - 1 the last `edge` (kc % 4 == 0 then).
-template <size_t M, bool Lead = false, bool Trail = false>
+// Half: the first 16 columns of the panel only - a last panel of n % 32 == 16 columns (MobileNetV2's 16- and
+// 144-channel 1x1 convs), computed and stored in place: the full tile would do twice the work on zero weights
+// and go through the driver's padded copy. One vector per row; each k-step's second 64 bytes (the zero
+// columns) are stepped over.
+template <size_t M, bool Lead = false, bool Trail = false, bool Half = false>
 void tile(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, size_t lda, const void* w,
           void* c, size_t ldc, const Epilogue& ep, size_t edge = 0) {
   const auto* bias = static_cast<const int32_t*>(w);
@@ -107,7 +151,7 @@ void tile(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8
       const uint8_t* ap = &tail[0][0];
       const size_t astride = 4;
       const __m512i w0 = _mm512_loadu_si512(wk);
-      const __m512i w1 = _mm512_loadu_si512(wk + 64);
+      [[maybe_unused]] const __m512i w1 = Half ? w0 : _mm512_loadu_si512(wk + 64);
       OCTET_ROWS(OCTET_DOT)
       wk += NR * 4;
     }
@@ -116,7 +160,13 @@ void tile(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8
   // reloads every field and rebuilds every broadcast constant after each store; a local whose address does not
   // escape stays in registers.
   const Epilogue e = ep;
-  if (e.kind == OutKind::u8 && e.small_scale && !e.residual) {
+  if constexpr (Half) {
+    if (e.kind == OutKind::u8) {
+      OCTET_HQUAD(0, 1, 2, 3) OCTET_HQUAD(4, 5, 6, 7) OCTET_HQUAD(8, 9, 10, 11) OCTET_HQUAD(12, 13, 13, 13)
+    } else {
+      OCTET_ROWS(OCTET_HSTORE)
+    }
+  } else if (e.kind == OutKind::u8 && e.small_scale && !e.residual) {
     OCTET_PAIRS(OCTET_STORE_PAIR_UNGUARDED)
   } else if (e.kind == OutKind::u8) {
     OCTET_PAIRS(OCTET_STORE_PAIR)
@@ -134,96 +184,14 @@ constexpr TileFn kTiles[MR] = {tile<1>, tile<2>, tile<3>,  tile<4>,  tile<5>,  t
 constexpr TileFn kEdgeTiles[2][3] = {{tile<7, true, false>, tile<7, false, true>, tile<7, true, true>},
                                      {tile<14, true, false>, tile<14, false, true>, tile<14, true, true>}};
 
-// The first 16 columns of a panel only: a last panel of n % 32 == 16 columns (MobileNetV2's 16- and 144-channel
-// 1x1 convs), computed and stored in place - the full tile would do twice the work on zero weights and go
-// through the driver's padded copy. One vector per row (14 accumulators); the panel layout is the same (each
-// k-step's second 64 bytes, the zero columns, are stepped over).
-#define OCTET_HINIT(r) [[maybe_unused]] __m512i h##r = b0;
-#define OCTET_HDOT(r)                                                  \
-  if constexpr (r < M) {                                               \
-    const __m512i x = _mm512_set1_epi32(load4(ap + r * astride));      \
-    h##r = _mm512_dpbusd_epi32(h##r, x, w0);                           \
-  }
-#define OCTET_HQUAD(r0, r1, r2, r3) \
-  if constexpr (r0 < M) store_u8_quad<(M - r0 < 4 ? M - r0 : 4)>(h##r0, h##r1, h##r2, h##r3, r0, c, ldc, e);
+#define OCTET_HALF(m) tile<m, false, false, true>
+constexpr TileFn kHalfTiles[MR] = {OCTET_HALF(1),  OCTET_HALF(2),  OCTET_HALF(3),  OCTET_HALF(4),  OCTET_HALF(5),
+                                   OCTET_HALF(6),  OCTET_HALF(7),  OCTET_HALF(8),  OCTET_HALF(9),  OCTET_HALF(10),
+                                   OCTET_HALF(11), OCTET_HALF(12), OCTET_HALF(13), OCTET_HALF(14)};
+#undef OCTET_HALF
 
-// u8 rows r..r+3 of 16 columns (Rows of them valid, 1-4): the packs of store_u8_rows, four rows to a vector.
-template <size_t Rows>
-[[gnu::always_inline]] inline void store_u8_quad(__m512i v0, __m512i v1, __m512i v2, __m512i v3, size_t r, void* c,
-                                                 size_t ldc, const Epilogue& ep) {
-  const uint8_t* res = ep.residual ? ep.residual + r * ep.ld_residual : nullptr;
-  // Rows past Rows hold no data: their residual is never read (it may end with the tensor).
-  auto rs = [&](size_t i) { return res && i < Rows ? res + i * ep.ld_residual : nullptr; };
-  const __m512i zp = _mm512_set1_epi16(int16_t(ep.zero_point));
-  const __m512i top = _mm512_adds_epi16(
-      _mm512_packs_epi32(round_scaled(v0, ep.scale, rs(0), ep), round_scaled(v1, ep.scale, rs(1), ep)), zp);
-  const __m512i bottom = _mm512_adds_epi16(
-      _mm512_packs_epi32(round_scaled(v2, ep.scale, rs(2), ep), round_scaled(v3, ep.scale, rs(3), ep)), zp);
-  __m512i b = _mm512_packus_epi16(top, bottom);
-  b = _mm512_min_epu8(_mm512_max_epu8(b, _mm512_set1_epi8(char(ep.lo))), _mm512_set1_epi8(char(ep.hi)));
-  // Dword 4l + s holds columns 4l..4l+3 of row s: gather each row's four dwords.
-  b = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), b);
-  auto* cr = static_cast<uint8_t*>(c) + r * ldc;
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(cr), _mm512_castsi512_si128(b));
-  if constexpr (Rows > 1) _mm_storeu_si128(reinterpret_cast<__m128i*>(cr + ldc), _mm512_extracti32x4_epi32(b, 1));
-  if constexpr (Rows > 2)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(cr + 2 * ldc), _mm512_extracti32x4_epi32(b, 2));
-  if constexpr (Rows > 3)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(cr + 3 * ldc), _mm512_extracti32x4_epi32(b, 3));
-}
-
-template <size_t M>
-void half_tile(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8_t* a, size_t lda,
-               const void* w, void* c, size_t ldc, const Epilogue& ep, size_t /*edge*/) {
-  const auto* bias = static_cast<const int32_t*>(w);
-  const __m512i b0 = _mm512_loadu_si512(bias);
-  OCTET_ROWS(OCTET_HINIT)
-  const int8_t* wk = reinterpret_cast<const int8_t*>(bias + NR) + t0 * ((kc + 3) / 4) * NR * 4;
-  const size_t kfull = kc / 4, rem = kc % 4;
-  for (size_t t = t0; t < t1; ++t) {
-    const uint8_t* at = a + tap_off[t];
-    size_t astride = lda;
-    for (size_t g = 0; g < kfull; ++g, wk += NR * 4) {
-      const uint8_t* ap = at + g * 4;
-      _mm_prefetch(reinterpret_cast<const char*>(wk) + kPrefetchBytes, _MM_HINT_T0);
-      const __m512i w0 = _mm512_loadu_si512(wk);
-      OCTET_ROWS(OCTET_HDOT)
-    }
-    if (rem) {
-      uint8_t tail[MR][4] = {};
-      for (size_t r = 0; r < M; ++r) std::memcpy(tail[r], at + r * lda + kfull * 4, rem);
-      const uint8_t* ap = &tail[0][0];
-      astride = 4;
-      const __m512i w0 = _mm512_loadu_si512(wk);
-      OCTET_ROWS(OCTET_HDOT)
-      wk += NR * 4;
-    }
-  }
-  const Epilogue e = ep;
-  if (e.kind == OutKind::u8) {
-    OCTET_HQUAD(0, 1, 2, 3) OCTET_HQUAD(4, 5, 6, 7) OCTET_HQUAD(8, 9, 10, 11) OCTET_HQUAD(12, 13, 13, 13)
-  } else {
-#define OCTET_HSTORE(r)                                                                 \
-  if constexpr (r < M) {                                                                \
-    if (e.kind == OutKind::s32) {                                                       \
-      _mm512_storeu_si512(static_cast<int32_t*>(c) + r * ldc, h##r);                    \
-    } else {                                                                            \
-      const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(h##r), _mm512_loadu_ps(e.scale)); \
-      _mm512_storeu_ps(static_cast<float*>(c) + r * ldc, f);                            \
-    }                                                                                   \
-  }
-    OCTET_ROWS(OCTET_HSTORE)
-#undef OCTET_HSTORE
-  }
-}
-
-constexpr TileFn kHalfTiles[MR] = {
-    half_tile<1>, half_tile<2>, half_tile<3>,  half_tile<4>,  half_tile<5>,  half_tile<6>,  half_tile<7>,
-    half_tile<8>, half_tile<9>, half_tile<10>, half_tile<11>, half_tile<12>, half_tile<13>, half_tile<14>};
-
-#undef OCTET_HINIT
-#undef OCTET_HDOT
 #undef OCTET_HQUAD
+#undef OCTET_HSTORE
 #undef OCTET_ROWS
 #undef OCTET_INIT
 #undef OCTET_DOT
