@@ -80,6 +80,8 @@ inline int32_t load4(const uint8_t* p) {
 // on Zen 4/5) - the residual-fused 1x1 convs of ResNet-50's bottlenecks.
 // Guard = false (Epilogue::small_scale, no residual): |acc * scale| < 2^31 * 0.5 cannot overflow, and values
 // past 2^20 saturate to the same 255 below - the min is left out (a tenth of a K = 64 tile's epilogue).
+// Plain (z_y = 0, lo = 0, hi = 255): the zero-point add and the byte clamps are no-ops (vpackuswb already
+// saturates to [0, 255]) and are left out: 4 of 23 instructions per row pair, K = 64 tile 1.5% faster.
 template <bool Guard = true>
 [[gnu::always_inline]] inline __m512i round_scaled(__m512i acc, const float* scale, const uint8_t* res,
                                                    const Epilogue& ep) {
@@ -89,25 +91,25 @@ template <bool Guard = true>
 
 // always_inline: an out-of-line call here (GCC 12 chose one for the 7 calls of the 14-row tile) makes every
 // other live accumulator a spill, since the ABI has no callee-saved vector registers.
-template <bool TwoRows, bool Guard = true>
+template <bool TwoRows, bool Guard = true, bool Plain = false>
 [[gnu::always_inline]] inline void store_u8_rows(__m512i r0a, __m512i r0b, __m512i r1a, __m512i r1b, size_t r, void* c,
                                                  size_t ldc, const Epilogue& ep) {
   const __m512i zp = _mm512_set1_epi16(int16_t(ep.zero_point));
   const uint8_t* res0 = ep.residual ? ep.residual + r * ep.ld_residual : nullptr;
   const uint8_t* res0b = res0 ? res0 + 16 : nullptr;
-  const __m512i top = _mm512_adds_epi16(_mm512_packs_epi32(round_scaled<Guard>(r0a, ep.scale, res0, ep),
-                                                           round_scaled<Guard>(r0b, ep.scale + 16, res0b, ep)),
-                                        zp);
+  __m512i top = _mm512_packs_epi32(round_scaled<Guard>(r0a, ep.scale, res0, ep),
+                                   round_scaled<Guard>(r0b, ep.scale + 16, res0b, ep));
+  if constexpr (!Plain) top = _mm512_adds_epi16(top, zp);
   __m512i bottom = top;
   if constexpr (TwoRows) {
     const uint8_t* res1 = res0 ? res0 + ep.ld_residual : nullptr;
-    bottom =
-        _mm512_adds_epi16(_mm512_packs_epi32(round_scaled<Guard>(r1a, ep.scale, res1, ep),
-                                             round_scaled<Guard>(r1b, ep.scale + 16, res1 ? res1 + 16 : nullptr, ep)),
-                          zp);
+    bottom = _mm512_packs_epi32(round_scaled<Guard>(r1a, ep.scale, res1, ep),
+                                round_scaled<Guard>(r1b, ep.scale + 16, res1 ? res1 + 16 : nullptr, ep));
+    if constexpr (!Plain) bottom = _mm512_adds_epi16(bottom, zp);
   }
   __m512i b = _mm512_packus_epi16(top, bottom);
-  b = _mm512_min_epu8(_mm512_max_epu8(b, _mm512_set1_epi8(char(ep.lo))), _mm512_set1_epi8(char(ep.hi)));
+  if constexpr (!Plain)
+    b = _mm512_min_epu8(_mm512_max_epu8(b, _mm512_set1_epi8(char(ep.lo))), _mm512_set1_epi8(char(ep.hi)));
   b = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), b);
   auto* cr = static_cast<uint8_t*>(c) + r * ldc;
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(cr), _mm512_castsi512_si256(b));
