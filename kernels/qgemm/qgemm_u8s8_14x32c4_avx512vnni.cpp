@@ -44,22 +44,13 @@ constexpr size_t kPrefetchBytes = 4096;
   }
 #define OCTET_STORE(r) \
   if constexpr (r < M) store_row(c##r##_0, c##r##_1, r, c, ldc, e);
-#define OCTET_STORE_PAIR_UNGUARDED(r, s)                                              \
-  if constexpr (s < M)                                                                \
-    store_u8_rows<true, false>(c##r##_0, c##r##_1, c##s##_0, c##s##_1, r, c, ldc, e); \
-  else if constexpr (r < M)                                                           \
-    store_u8_rows<false, false>(c##r##_0, c##r##_1, c##r##_0, c##r##_1, r, c, ldc, e);
-#define OCTET_STORE_PAIR_PLAIN(r, s)                                                        \
-  if constexpr (s < M)                                                                      \
-    store_u8_rows<true, false, true>(c##r##_0, c##r##_1, c##s##_0, c##s##_1, r, c, ldc, e); \
-  else if constexpr (r < M)                                                                 \
-    store_u8_rows<false, false, true>(c##r##_0, c##r##_1, c##r##_0, c##r##_1, r, c, ldc, e);
 #define OCTET_PAIRS(X) X(0, 1) X(2, 3) X(4, 5) X(6, 7) X(8, 9) X(10, 11) X(12, 13)
-#define OCTET_STORE_PAIR(r, s)                                                        \
-  if constexpr (s < M)                                                                \
-    store_u8_rows<true>(c##r##_0, c##r##_1, c##s##_0, c##s##_1, r, c, ldc, e);       \
-  else if constexpr (r < M)                                                           \
-    store_u8_rows<false>(c##r##_0, c##r##_1, c##r##_0, c##r##_1, r, c, ldc, e);
+// Two u8 rows per call; kGuard / kPlain come from the enclosing scope (store_u8_rows' Guard / Plain).
+#define OCTET_STORE_PAIR(r, s)                                                                      \
+  if constexpr (s < M)                                                                              \
+    store_u8_rows<true, kGuard, kPlain>(c##r##_0, c##r##_1, c##s##_0, c##s##_1, r, c, ldc, e);      \
+  else if constexpr (r < M)                                                                         \
+    store_u8_rows<false, kGuard, kPlain>(c##r##_0, c##r##_1, c##r##_0, c##r##_1, r, c, ldc, e);
 
 // u8 rows r..r+3 of 16 columns (Rows of them valid, 1-4): the packs of store_u8_rows, four rows to a vector.
 template <size_t Rows>
@@ -174,10 +165,13 @@ void tile(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8
   } else if (e.kind == OutKind::u8 && e.small_scale && !e.residual && e.zero_point == 0 && e.lo == 0 &&
              e.hi == 255) {
     // z_y = 0 and no clamp inside [0, 255]: a ReLU output calibrated to [0, max].
-    OCTET_PAIRS(OCTET_STORE_PAIR_PLAIN)
+    constexpr bool kGuard = false, kPlain = true;
+    OCTET_PAIRS(OCTET_STORE_PAIR)
   } else if (e.kind == OutKind::u8 && e.small_scale && !e.residual) {
-    OCTET_PAIRS(OCTET_STORE_PAIR_UNGUARDED)
+    constexpr bool kGuard = false, kPlain = false;
+    OCTET_PAIRS(OCTET_STORE_PAIR)
   } else if (e.kind == OutKind::u8) {
+    constexpr bool kGuard = true, kPlain = false;
     OCTET_PAIRS(OCTET_STORE_PAIR)
   } else {
     OCTET_ROWS(OCTET_STORE)
@@ -207,8 +201,6 @@ constexpr TileFn kHalfTiles[MR] = {OCTET_HALF(1),  OCTET_HALF(2),  OCTET_HALF(3)
 #undef OCTET_STORE
 #undef OCTET_PAIRS
 #undef OCTET_STORE_PAIR
-#undef OCTET_STORE_PAIR_UNGUARDED
-#undef OCTET_STORE_PAIR_PLAIN
 #undef OCTET_STEP
 
 }  // namespace
