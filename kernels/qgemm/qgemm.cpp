@@ -166,7 +166,7 @@ const QGemmKernel kKernels[] = {
      pack_s16<32, 16>, 128, qgemm_taps_u8s8_12x32c4_avx512},
     {Isa::avx512vnni, "qgemm_u8s8_14x32c4_avx512vnni", 14, 32, 4, qgemm_u8s8_14x32c4_avx512vnni, panel_bytes_c4<32>,
      pack_c4<32>, 128, qgemm_taps_u8s8_14x32c4_avx512vnni, qgemm_taps_edges_u8s8_14x32c4_avx512vnni,
-     qgemm_half_u8s8_14x32c4_avx512vnni},
+     qgemm_half_u8s8_14x32c4_avx512vnni, qgemm_strip_u8s8_14x32c4_avx512vnni},
 };
 
 size_t elem_bytes(OutKind k) { return k == OutKind::u8 ? 1 : 4; }
@@ -259,9 +259,10 @@ struct TileRows {
   size_t t0 = 0, t1 = 0;  // qgemm_taps: the segments the tile reads (TapsA::tap_range)
 };
 
-template <class Locate, class Call>
+template <class Locate, class Call, class Strip>
 void drive(const QGemmKernel& kernel, size_t tiles_m, size_t n, size_t k, const void* packed, const Epilogue& ep,
-           void* c, size_t ldc, Parallel* par, size_t a_bytes_per_tile, const Locate& locate, const Call& call) {
+           void* c, size_t ldc, Parallel* par, size_t a_bytes_per_tile, const Locate& locate, const Call& call,
+           const Strip& strip) {
   const size_t nr = size_t(kernel.nr);
   const size_t panels = (n + nr - 1) / nr;
   const size_t panel_bytes = kernel.panel_bytes(k);
@@ -279,14 +280,19 @@ void drive(const QGemmKernel& kernel, size_t tiles_m, size_t n, size_t k, const 
   bool small_scale = ep.kind == OutKind::u8;
   for (size_t j = 0; small_scale && j < n; ++j) small_scale = std::fabs(ep.scale[j]) < 0.5f;
 
+  // The epilogue of the tile (or strip) whose first row is row0, in the panel from column j0 on.
+  auto epilogue_at = [&](size_t row0, size_t j0) {
+    Epilogue e = ep;
+    e.small_scale = small_scale;
+    if (e.scale) e.scale += j0;
+    if (e.residual) e.residual += row0 * e.ld_residual + j0;
+    return e;
+  };
   auto run_tile = [&](size_t tm, size_t p) {
     const TileRows t = locate(tm);
     const size_t j0 = p * nr, cols = std::min(nr, n - j0);
     const void* wt = wbase + p * panel_bytes;
-    Epilogue e = ep;
-    e.small_scale = small_scale;
-    if (e.scale) e.scale += j0;
-    if (e.residual) e.residual += t.row0 * e.ld_residual + j0;
+    Epilogue e = epilogue_at(t.row0, j0);
     uint8_t* ct = cbase + (t.row0 * ldc + j0) * esize;
     if (cols == nr || (cols * 2 == nr && kernel.half_ukernel)) {
       call(t, wt, ct, ldc, e, cols < nr);
@@ -308,6 +314,19 @@ void drive(const QGemmKernel& kernel, size_t tiles_m, size_t n, size_t k, const 
     for (size_t r = 0; r < t.rows; ++r) std::memcpy(ct + r * ldc * esize, out_pad + r * nr * esize, cols * esize);
   };
 
+  // Tiles [tm, tm + count) of panel p: one strip call when the kernel and the caller have one (full panels),
+  // else tile by tile.
+  auto run_tiles = [&](size_t tm, size_t count, size_t p) {
+    const size_t j0 = p * nr;
+    if (kernel.strip_ukernel && count > 1 && n - j0 >= nr) {
+      const TileRows first = locate(tm);
+      if (strip(first, tm, count, wbase + p * panel_bytes, cbase + (first.row0 * ldc + j0) * esize, ldc,
+                epilogue_at(first.row0, j0)))
+        return;
+    }
+    for (size_t i = 0; i < count; ++i) run_tile(tm + i, p);
+  };
+
   const size_t blocks = (tiles_m + mc_tiles - 1) / mc_tiles;
   const size_t total = tiles_m * panels;
   parallel_for(par, int64_t(total), [&](int64_t begin, int64_t end) {
@@ -320,9 +339,13 @@ void drive(const QGemmKernel& kernel, size_t tiles_m, size_t n, size_t k, const 
     size_t block_tiles = b + 1 < blocks ? mc_tiles : tiles_m - b * mc_tiles;
     const size_t rest = size_t(begin) - b * per_block;
     size_t p = rest / block_tiles, i = rest % block_tiles;
-    for (int64_t t = begin; t < end; ++t) {
-      run_tile(b * mc_tiles + i, p);
-      if (++i == block_tiles) {
+    for (int64_t t = begin; t < end;) {
+      // The rest of this panel's tiles in the block, within the range: one run.
+      const size_t run = std::min(block_tiles - i, size_t(end - t));
+      run_tiles(b * mc_tiles + i, run, p);
+      t += int64_t(run);
+      i += run;
+      if (i == block_tiles) {
         i = 0;
         if (++p == panels) {
           p = 0;
@@ -353,6 +376,11 @@ void qgemm(const QGemmKernel& kernel, size_t m, size_t n, size_t k, const uint8_
           kernel.half_ukernel(t.rows, 0, 1, kNoOffset, k, t.a, lda, wt, ct, ldct, e);
         else
           kernel.ukernel(t.rows, k, t.a, lda, wt, ct, ldct, e);
+      },
+      [&](const TileRows& first, size_t tm, size_t count, const void* wt, void* ct, size_t ldct, const Epilogue& e) {
+        // The tiles' rows are contiguous: rows [first.row0, end of tile tm + count - 1).
+        kernel.strip_ukernel(std::min(m, (tm + count) * mr) - first.row0, k, first.a, lda, wt, ct, ldct, e);
+        return true;
       });
 }
 
@@ -396,7 +424,8 @@ void qgemm_taps(const QGemmKernel& kernel, const TapsA& a, size_t n, const void*
           kernel.taps_edge_ukernel(t.rows, t.t0, t.t1, lead, trail, a.tap_off, a.kc, t.a, a.lda, wt, ct, ldct, e);
         else
           kernel.taps_ukernel(t.rows, t.t0, t.t1, a.tap_off, a.kc, t.a, a.lda, wt, ct, ldct, e);
-      });
+      },
+      [](const TileRows&, size_t, size_t, const void*, void*, size_t, const Epilogue&) { return false; });
 }
 
 }  // namespace octet::kernels::qgemm

@@ -277,6 +277,32 @@ TEST_SUITE("qgemm") {
     });
   }
 
+  TEST_CASE("long columns of tiles (the strip micro-kernel's pipelined epilogue): row counts x epilogues") {
+    // Where a kernel has QGemmKernel::strip_ukernel, a panel's consecutive tiles run as one call that
+    // requantizes tile i during tile i + 1's first k-steps: every row count it splits differently (whole 12-row
+    // tiles, 1-4 rows left over and joined to the last tile, 5-11 left), k below and above the 6 k-steps the
+    // interleave spans and with a k % 4 tail, each epilogue variant (plain u8, zero point + ReLU, residual,
+    // scales >= 0.5), one and two threads. Kernels without a strip run the same cases tile by tile.
+    for_each_tier([](const QGemmKernel& kernel) {
+      uint32_t seed = 5000;
+      std::vector<size_t> ms;
+      for (size_t m = 12; m <= 30; ++m) ms.push_back(m);
+      for (size_t m : {36, 41, 49, 60, 100, 196}) ms.push_back(m);
+      for (size_t k : {size_t(20), size_t(24), size_t(64), size_t(67)})
+        for (size_t m : ms)
+          for (int mode = 0; mode < 5; ++mode) {
+            Case c{m, size_t(kernel.nr) * 2, k};
+            if (mode == 1) c.zy = 10, c.lo = 10, c.hi = 250;
+            if (mode == 2) c.residual = true, c.zy = 5, c.lo = 5;
+            if (mode == 3) c.scale_mul = 400.f;  // some scales >= 0.5: the guarded rounding
+            if (mode == 4) c.scale_mul = 1e5f, c.values = m % 2 ? Values::max_pos : Values::max_neg;
+            c.threads = m % 2 == 1;
+            INFO(describe(c) << " mode=" << mode);
+            REQUIRE(run_case(kernel, c, seed++) == 0);
+          }
+    });
+  }
+
   TEST_CASE("two-stage epilogue = the conv's requantization, then qeltwise::add_u8, bit for bit") {
     // The fused form of QConv -> QAdd must give the bits of the two ops run one after the other.
     for_each_tier([](const QGemmKernel& kernel) {
