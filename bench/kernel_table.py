@@ -6,11 +6,13 @@
         --benchmark_format=json > k.json
     bench/kernel_table.py k.json [--impl avx512vnni] [--model resnet50]
 
-Per layer: median CPU time of each, % of the peak measured right after that benchmark's timed loop (the
-peak_pct counter), oneDNN's implementation (the `label`), and octet/oneDNN speed (> 1: octet faster). Then
-the bar of issue 5, "over ResNet-50's conv shapes, weighted by MACs": each layer counted as often as it occurs
-in the network (the `occurrences` counter), % = sum(MACs) / sum(MACs / (peak_pct / 100)), i.e. total MACs over
-the time the layers take, each against its own peak; and the line of peaks measured during the run.
+Per layer: median CPU time of each, % of the peak (the peak_pct counter: each call paired with a short run of
+the peak loop, median of the ratios - bench/kernels/peak.h), oneDNN's implementation (the `label`), and
+octet/oneDNN speed (> 1: octet faster). Then the bar of issue 5, "over ResNet-50's conv shapes, weighted by
+MACs": each layer counted as often as it occurs in the network (the `occurrences` counter),
+% = sum(MACs) / sum(MACs / (peak_pct / 100)), i.e. total MACs over the time the layers take, each against its
+own peak; the same against the peak measured once after each row's timed loop (peak_pct_after, the method
+before); and the line of those peaks.
 """
 import argparse
 import json
@@ -53,19 +55,19 @@ def main():
             cells += ["-", "-", "-", "-"]
         print("| " + " | ".join(cells) + " |")
 
-    def weighted(impl):  # (total time in us, MAC-weighted % of peak) over the layers, with occurrences
+    def weighted(impl, key="peak_pct"):  # (total time in us, MAC-weighted % of peak) over the layers
         macs = time = lost = 0.0
         for k in rows:
             if k.endswith("/network"):
                 continue
             b = med.get(k.replace(f"/{a.impl}/", f"/{impl}/"))
-            if not b or b.get("peak_pct", 0) <= 0 or "occurrences" not in b:
+            if not b or b.get(key, 0) <= 0 or "occurrences" not in b:
                 return None
             us = b["cpu_time"] * {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b.get("time_unit", "us")]
             m = b["occurrences"] * b["GMACps"] * us  # MACs x 1e-3 (the unit cancels)
             macs += m
             time += b["occurrences"] * us
-            lost += m * 100.0 / b["peak_pct"]
+            lost += m * 100.0 / b[key]
         return time, 100.0 * macs / lost
 
     ow, dw = weighted(a.impl), weighted("onednn")
@@ -73,6 +75,10 @@ def main():
         cells = ["MAC-weighted, x occurrences", f"{ow[0] / 1e3:.2f} ms", f"**{ow[1]:.1f}**"]
         cells += [f"{dw[0] / 1e3:.2f} ms", f"{dw[1]:.1f}", "", f"{dw[0] / ow[0]:.2f}"] if dw else ["-"] * 4
         print("| " + " | ".join(cells) + " |")
+    oa, da = weighted(a.impl, "peak_pct_after"), weighted("onednn", "peak_pct_after")
+    if oa:
+        print(f"\nAgainst the peak measured once after each row's timed loop (peak_pct_after): octet {oa[1]:.1f}%"
+              + (f", oneDNN {da[1]:.1f}%" if da else ""))
     peaks = [b["peak_GMACps"] for b in med.values() if b.get("peak_GMACps", 0) > 0 and b.get("run_name", b["name"]).startswith("qconv/")]
     if peaks:
         print(f"\nint8 peak measured after each row: {min(peaks):.1f} - {max(peaks):.1f} GMAC/s "

@@ -4,10 +4,12 @@
 // whether the latency is covered).
 #include "bench/kernels/peak.h"
 
+#include <x86intrin.h>
+
 #include <algorithm>
-#include <ctime>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 
 #include "kernels/dispatch.h"
 
@@ -224,6 +226,26 @@ double int8_peak_now() {
 double fma_peak_now() {
   measured_peak();
   return rate(g_fma, 0.004, 3);
+}
+
+uint64_t ticks_now() { return __rdtsc(); }
+
+void PairedInt8Peak::add(double macs, uint64_t ticks) {
+  measured_peak();  // picks the loop
+  if (!g_int8.fn || ticks == 0) return;
+  constexpr int64_t kIters = 2048;  // ~6 us of vpdpbusd zmm x24 here: long next to the loop's start-up
+  const uint64_t t0 = ticks_now();
+  g_int8.fn(kIters);
+  const uint64_t probe = ticks_now() - t0;
+  if (probe == 0) return;
+  ratios_.push_back((macs / double(ticks)) / (double(kIters) * g_int8.macs_per_iter / double(probe)));
+}
+
+double PairedInt8Peak::pct() {
+  if (ratios_.empty()) return 0;
+  auto mid = ratios_.begin() + ptrdiff_t(ratios_.size() / 2);
+  std::nth_element(ratios_.begin(), mid, ratios_.end());
+  return *mid * 100;
 }
 
 }  // namespace octet::bench
