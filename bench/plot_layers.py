@@ -14,8 +14,9 @@ bench/plot_layers.sh runs the three measurements and this script (use that). Sou
   oneDNN  `octet-bench-kernels --benchmark_format=json`, rows conv/onednn_fp32/resnet50/<tag> (fp32) and
           qconv/onednn/resnet50/<tag> (int8, if present), counter GMACps. <tag> names a distinct conv shape of
           bench/kernels/resnet50_shapes.h; each model conv is matched to its tag by shape.
-  peak    per core: GMACps * 100 / peak_pct of the same benchmark rows (the FMA peak for fp32 rows, the int8
-          peak for qconv rows; peak.h), median over rows.
+  peak    per core: the peak_GMACps counter of the same benchmark rows where they have it (the peak loop
+          measured after each row), else GMACps * 100 / peak_pct (the FMA peak for fp32 rows, the int8 peak for
+          qconv rows; peak.h), median over rows.
 Every engine's GMAC/s uses the same MACs, computed here from the model: out_elements * (C_in/group) * kh * kw.
 Layers are matched by node name first, then (for anything a name did not resolve) by order among the remaining
 convolutions; the script says on stderr how many went each way, so a renamed graph cannot silently misalign.
@@ -231,8 +232,9 @@ def shape_tags(path):
 
 
 def kernel_rows(path, pattern):
-    """{tag: GMAC/s} for the rows whose name matches `pattern` (group 1 = the layer tag), and the peak implied
-    by their peak_pct: GMACps / (peak_pct / 100), median over the rows (None if no row has peak_pct)."""
+    """{tag: GMAC/s} for the rows whose name matches `pattern` (group 1 = the layer tag), and the peak: the
+    peak_GMACps counter (the peak loop measured after each row) where the rows have it, else the one implied by
+    their peak_pct, GMACps / (peak_pct / 100); median over the rows (None if no row has either)."""
     try:
         benches = json.load(open(path))["benchmarks"]
     except (OSError, ValueError, KeyError) as e:
@@ -245,7 +247,9 @@ def kernel_rows(path, pattern):
         if not m or "GMACps" not in b:
             continue
         gmacs.setdefault(m.group(1), []).append(b["GMACps"])
-        if b.get("peak_pct", 0) > 0:
+        if b.get("peak_GMACps", 0) > 0:
+            peaks.append(b["peak_GMACps"])
+        elif b.get("peak_pct", 0) > 0:
             peaks.append(b["GMACps"] * 100.0 / b["peak_pct"])
     return ({t: statistics.median(v) for t, v in gmacs.items()}, statistics.median(peaks) if peaks else None)
 
