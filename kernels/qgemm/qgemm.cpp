@@ -314,11 +314,11 @@ void drive(const QGemmKernel& kernel, size_t tiles_m, size_t n, size_t k, const 
     for (size_t r = 0; r < t.rows; ++r) std::memcpy(ct + r * ldc * esize, out_pad + r * nr * esize, cols * esize);
   };
 
-  // Tiles [tm, tm + count) of panel p: one strip call when the kernel and the caller have one (full panels),
-  // else tile by tile.
+  // Tiles [tm, tm + count) of panel p: one strip call when the kernel and the caller have one (full panels of
+  // u8 output), else tile by tile.
   auto run_tiles = [&](size_t tm, size_t count, size_t p) {
     const size_t j0 = p * nr;
-    if (kernel.strip_ukernel && count > 1 && n - j0 >= nr) {
+    if (kernel.strip_ukernel && ep.kind == OutKind::u8 && count > 1 && n - j0 >= nr) {
       const TileRows first = locate(tm);
       if (strip(first, tm, count, wbase + p * panel_bytes, cbase + (first.row0 * ldc + j0) * esize, ldc,
                 epilogue_at(first.row0, j0)))

@@ -55,9 +55,9 @@ struct QGemmKernel {
   /// The tile over only the first NR / 2 columns of a panel, writing them in place (a last panel of exactly
   /// NR / 2 columns); null: such a panel goes through the driver's padded copy.
   TapsUkernelFn half_ukernel = nullptr;
-  /// A plain GEMM's whole column of tiles of one panel: rows [0, m) for any m (a UkernelFn without mr <= MR),
-  /// free to pipeline one tile's epilogue into the next tile's dot products; null: the driver calls ukernel
-  /// per tile.
+  /// A plain GEMM's whole column of tiles of one panel, u8 output: rows [0, m) for any m (a UkernelFn without
+  /// mr <= MR), free to pipeline one tile's epilogue into the next tile's dot products; null (or s32 / f32
+  /// output): the driver calls ukernel per tile.
   UkernelFn strip_ukernel = nullptr;
 
   size_t packed_bytes(size_t n, size_t k) const { return (n + nr - 1) / nr * panel_bytes(k); }

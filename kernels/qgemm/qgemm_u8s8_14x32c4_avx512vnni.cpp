@@ -104,6 +104,20 @@ template <size_t Rows>
     OCTET_ROWS(OCTET_DOT)                                                                                \
   }
 
+// The last, partial k-group of rows [kLo, kHi) (kHi rows copied): the `rem` bytes that exist (never read past a
+// row), zero weights pad it.
+#define OCTET_TAIL_STEP                                                                        \
+  {                                                                                            \
+    uint8_t tail[kHi][4] = {};                                                                 \
+    for (size_t r = 0; r < kHi; ++r) std::memcpy(tail[r], at + r * lda + kfull * 4, rem);      \
+    const uint8_t* ap = &tail[0][0];                                                           \
+    const size_t astride = 4;                                                                  \
+    const __m512i w0 = _mm512_loadu_si512(wk);                                                 \
+    [[maybe_unused]] const __m512i w1 = Half ? w0 : _mm512_loadu_si512(wk + 64);               \
+    OCTET_ROWS(OCTET_DOT)                                                                      \
+    wk += NR * 4;                                                                              \
+  }
+
 // One instantiation per row count (tails m < MR included): rows unroll at compile time. A comes as segments
 // t0..t1-1 of kc bytes each (segment t of row r at a + tap_off[t] + r * lda), consumed in order against the
 // packed panel's depth from t0 * kc on: a plain GEMM is segment 0 alone, at offset 0; an implicit convolution
@@ -141,16 +155,8 @@ void tile(size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc, const uint8
       for (; g < kfull; ++g, wk += NR * 4) OCTET_STEP(at + g * 4)
     }
     if (rem) {
-      // The last, partial group: copy the `rem` bytes that exist (never read past a row); zero weights pad it.
       constexpr size_t kLo = 0, kHi = M;
-      uint8_t tail[MR][4] = {};
-      for (size_t r = 0; r < M; ++r) std::memcpy(tail[r], at + r * lda + kfull * 4, rem);
-      const uint8_t* ap = &tail[0][0];
-      const size_t astride = 4;
-      const __m512i w0 = _mm512_loadu_si512(wk);
-      [[maybe_unused]] const __m512i w1 = Half ? w0 : _mm512_loadu_si512(wk + 64);
-      OCTET_ROWS(OCTET_DOT)
-      wk += NR * 4;
+      OCTET_TAIL_STEP
     }
   }
   // The epilogue reads a local copy of ep: the u8 stores may alias any object (char type), so with ep itself GCC
@@ -190,7 +196,8 @@ constexpr TileFn kEdgeTiles[2][3] = {{tile<7, true, false>, tile<7, false, true>
 
 // --- The software-pipelined strip (QGemmKernel::strip_ukernel) ----------------------------------------------
 //
-// A whole column of tiles of one panel (a plain GEMM's rows [0, m)), u8 output (s32 / f32: tile by tile). A lone
+// A whole column of tiles of one panel (a plain GEMM's rows [0, m)), u8 output (the driver runs s32 / f32 tile by
+// tile). A lone
 // tile runs its ~160 epilogue instructions after its last vpdpbusd, and they do not overlap the next tile's dot
 // products (measured: a K = 64 tile spends ~20% of its time there, where the pipes' share would be ~11%). Here
 // tile i stores its raw int32 sums to an L1 buffer, and tile i + 1 requantizes them one row pair per k-step
@@ -252,15 +259,7 @@ void strip(size_t m, size_t k, const uint8_t* a, size_t lda, const void* w, uint
       for (size_t q = lead; q < SR / 2; ++q) pending_pair<Guard, Plain>(buf, q, pending, ldc, pe);
     }
     for (; g < kfull; ++g, wk += NR * 4) OCTET_STEP(at + g * 4)
-    if (rem) {
-      uint8_t tail[SR][4] = {};
-      for (size_t r = 0; r < SR; ++r) std::memcpy(tail[r], at + r * lda + kfull * 4, rem);
-      const uint8_t* ap = &tail[0][0];
-      const size_t astride = 4;
-      const __m512i w0 = _mm512_loadu_si512(wk);
-      const __m512i w1 = _mm512_loadu_si512(wk + 64);
-      OCTET_ROWS(OCTET_DOT)
-    }
+    if (rem) OCTET_TAIL_STEP
     OCTET_ROWS(OCTET_SPILL)
     pending = c + i * ldc;
     if (e.residual) pe.residual = e.residual + i * e.ld_residual;
@@ -292,6 +291,7 @@ constexpr TileFn kHalfTiles[MR] = {OCTET_HALF(1),  OCTET_HALF(2),  OCTET_HALF(3)
 #undef OCTET_PAIRS
 #undef OCTET_STORE_PAIR
 #undef OCTET_STEP
+#undef OCTET_TAIL_STEP
 
 }  // namespace
 
@@ -304,22 +304,12 @@ void qgemm_u8s8_14x32c4_avx512vnni(size_t mr, size_t k, const uint8_t* a, size_t
 void qgemm_strip_u8s8_14x32c4_avx512vnni(size_t m, size_t k, const uint8_t* a, size_t lda, const void* w, void* c,
                                          size_t ldc, const Epilogue& ep) {
   auto* out = static_cast<uint8_t*>(c);
-  if (ep.kind == OutKind::u8) {
-    if (!ep.small_scale || ep.residual)
-      strip<true, false>(m, k, a, lda, w, out, ldc, ep);
-    else if (ep.zero_point == 0 && ep.lo == 0 && ep.hi == 255)
-      strip<false, true>(m, k, a, lda, w, out, ldc, ep);
-    else
-      strip<false, false>(m, k, a, lda, w, out, ldc, ep);
-    return;
-  }
-  static constexpr ptrdiff_t kNoOffset[1] = {0};
-  const size_t esize = ep.kind == OutKind::u8 ? 1 : 4;
-  Epilogue e = ep;
-  for (size_t i = 0; i < m; i += MR) {
-    e.residual = ep.residual ? ep.residual + i * ep.ld_residual : nullptr;
-    kTiles[std::min(MR, m - i) - 1](0, 1, kNoOffset, k, a + i * lda, lda, w, out + i * ldc * esize, ldc, e, 0);
-  }
+  if (!ep.small_scale || ep.residual)
+    strip<true, false>(m, k, a, lda, w, out, ldc, ep);
+  else if (ep.zero_point == 0 && ep.lo == 0 && ep.hi == 255)
+    strip<false, true>(m, k, a, lda, w, out, ldc, ep);
+  else
+    strip<false, false>(m, k, a, lda, w, out, ldc, ep);
 }
 
 void qgemm_half_u8s8_14x32c4_avx512vnni(size_t mr, size_t t0, size_t t1, const ptrdiff_t* tap_off, size_t kc,

@@ -78,7 +78,8 @@ void qgemm_taps_u8s8_14x32c4_avx512vnni(size_t, size_t, size_t, const ptrdiff_t*
 /// The first 16 columns of a panel only (QGemmKernel::half_ukernel), as qgemm_taps_u8s8_14x32c4_avx512vnni.
 void qgemm_half_u8s8_14x32c4_avx512vnni(size_t, size_t, size_t, const ptrdiff_t*, size_t, const uint8_t*, size_t,
                                         const void*, void*, size_t, const Epilogue&);
-/// Any number of rows m of one panel (QGemmKernel::strip_ukernel), as qgemm_u8s8_14x32c4_avx512vnni otherwise.
+/// Any number of rows m of one panel, u8 output only (QGemmKernel::strip_ukernel), as qgemm_u8s8_14x32c4_avx512vnni
+/// otherwise.
 void qgemm_strip_u8s8_14x32c4_avx512vnni(size_t, size_t, const uint8_t*, size_t, const void*, void*, size_t,
                                          const Epilogue&);
 void qgemm_taps_edges_u8s8_14x32c4_avx512vnni(size_t, size_t, size_t, size_t, size_t, const ptrdiff_t*, size_t,
