@@ -78,18 +78,38 @@ Graph Session::reload_model() const {
 }
 
 // Validation at load: every op must be known to shape inference and have a kernel. All problems are reported in
-// one message so the user sees the whole list at once.
+// one message, grouped by op so a model with 28 HardSigmoid nodes says so once:
+//   "m.onnx: unsupported ops: HardSigmoid (opset 11) at 28 nodes ('a', 'b', 'c', ...); Resize (opset 11) at node 'r'"
 Session::Session(Graph g, SessionOptions opt) : model_(std::move(g)), opt_(std::move(opt)) {
-  std::vector<std::string> problems = unknown_ops(model_);
-  for (size_t i = 0; i < model_.nodes.size(); ++i) {
-    const Node& n = model_.nodes[i];
-    if (op_known(n.domain, n.op_type, model_.opset(n.domain)) &&
-        !KernelRegistry::instance().find(n.domain, n.op_type))
-      problems.push_back(n.op_type + " at node '" + n.name + "' (no kernel)");
+  std::vector<std::pair<std::string, std::vector<std::string>>> groups;  // op label -> node names, in model order
+  auto add = [&](const std::string& label, const std::string& node) {
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& gr) { return gr.first == label; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {label, {}});
+    it->second.push_back(node);
+  };
+  for (const Node& n : model_.nodes) {
+    if (n.dead) continue;
+    const std::string op = (n.domain.empty() ? "" : n.domain + ".") + n.op_type;
+    const int64_t opset = model_.opset(n.domain);
+    if (std::string why = op_refusal(n.domain, n.op_type, opset); !why.empty())
+      add(why, n.name);
+    else if (!KernelRegistry::instance().find(n.domain, n.op_type))
+      add(op + " (no kernel)", n.name);
   }
-  if (!problems.empty()) {
-    std::string msg = model_.path + ": unsupported op" + (problems.size() > 1 ? "s" : "") + ": ";
-    for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
+  if (!groups.empty()) {
+    constexpr size_t kNamesShown = 3;
+    std::string msg = model_.path + ": unsupported op" + (groups.size() > 1 ? "s" : "") + ": ";
+    for (size_t i = 0; i < groups.size(); ++i) {
+      const auto& [label, nodes] = groups[i];
+      msg += (i ? "; " : "") + label;
+      if (nodes.size() == 1) {
+        msg += " at node '" + nodes[0] + "'";
+        continue;
+      }
+      msg += " at " + std::to_string(nodes.size()) + " nodes (";
+      for (size_t k = 0; k < std::min(nodes.size(), kNamesShown); ++k) msg += (k ? ", '" : "'") + nodes[k] + "'";
+      msg += nodes.size() > kNamesShown ? ", ...)" : ")";
+    }
     throw Unsupported(msg);
   }
   shape_input_.assign(model_.inputs.size(), false);
