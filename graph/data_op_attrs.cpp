@@ -266,11 +266,11 @@ ResizeSpec::Coord resize_coord(const Graph& g, int id, const std::string& m) {
   static const std::pair<const char*, C> kModes[] = {
       {"half_pixel", C::half_pixel},       {"pytorch_half_pixel", C::pytorch_half_pixel},
       {"align_corners", C::align_corners}, {"asymmetric", C::asymmetric},
-      {"tf_half_pixel_for_nearest", C::tf_half_pixel_for_nearest}, {"tf_crop_and_resize", C::tf_crop_and_resize}};
+      {"tf_half_pixel_for_nn", C::tf_half_pixel_for_nearest}, {"tf_crop_and_resize", C::tf_crop_and_resize}};
   for (auto& [name, c] : kModes)
     if (m == name) return c;
   g.fail(id, "coordinate_transformation_mode '" + m + "' is not one of half_pixel, pytorch_half_pixel, "
-                 "align_corners, asymmetric, tf_half_pixel_for_nearest, tf_crop_and_resize");
+                 "align_corners, asymmetric, tf_half_pixel_for_nn, tf_crop_and_resize");
 }
 
 ResizeSpec::Nearest resize_nearest(const Graph& g, int id, const std::string& m) {
