@@ -6,10 +6,12 @@
 // one-opset forms; tests/unit/test_shape_inference_data.cpp the shapes of every opset's form.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cstdlib>
 #include <functional>
 #include <numeric>
 
+#include "engine/session.h"
 #include "kernels/conv/conv_transpose.h"
 #include "kernels/copy/index_map.h"
 #include "kernels/gemm/sgemm.h"
@@ -528,3 +530,87 @@ TEST_CASE("LRN and GlobalMaxPool against direct formulas") {
 }
 
 }  // TEST_SUITE
+
+// ---- whole graphs through a Session ---------------------------------------------------------------------------
+
+namespace {
+
+// The FCN / DeepLab head: logits = Conv1x1(features); out = Resize(logits, sizes = Concat(Shape(logits)[:2],
+// Shape(image)[2:])), bilinear pytorch_half_pixel, with H / W symbolic in both inputs. The sizes are a shape
+// computation the compiler folds (Shape -> Slice -> Concat), per input shape.
+Graph segmentation_head(const std::vector<float>& w) {
+  Graph g;
+  g.path = "seg.onnx";
+  g.opsets[""] = 13;
+  auto input = [&](const char* name, Shape s, const char* h, const char* wd) {
+    const int v = g.add_value(name, DType::f32);
+    g.values[v].set_shape(s);
+    g.values[v].dims[2] = Dim{-1, h};
+    g.values[v].dims[3] = Dim{-1, wd};
+    g.inputs.push_back(v);
+    return v;
+  };
+  const int image = input("image", {1, 3, 8, 8}, "H", "W"), feat = input("feat", {1, 4, 2, 2}, "h", "w");
+  auto ints = [&](const char* name, std::vector<int64_t> v) {
+    auto t = std::make_shared<Tensor>(DType::i64, Shape{int64_t(v.size())});
+    std::copy(v.begin(), v.end(), t->as<int64_t>());
+    return g.add_constant(name, t);
+  };
+  auto wt = std::make_shared<Tensor>(DType::f32, Shape{2, 4, 1, 1});
+  std::copy(w.begin(), w.end(), wt->as<float>());
+  const int wc = g.add_constant("w", wt);
+  auto node = [&](const char* op, std::vector<int> ins, std::map<std::string, Attribute> attrs = {}) {
+    Node n;
+    n.name = std::string(op) + std::to_string(g.nodes.size());
+    n.op_type = op;
+    n.inputs = std::move(ins);
+    n.attrs = std::move(attrs);
+    n.outputs = {g.add_value(n.name + "_out", DType::undefined)};
+    g.add_node(n);
+    return n.outputs[0];
+  };
+  Attribute axis0;
+  axis0.kind = Attribute::Kind::i, axis0.i = 0;
+  Attribute linear, pytorch;
+  linear.kind = pytorch.kind = Attribute::Kind::s;
+  linear.s = "linear", pytorch.s = "pytorch_half_pixel";
+  const int logits = node("Conv", {feat, wc});
+  const int hw = node("Slice", {node("Shape", {image}), ints("b", {2}), ints("e", {4})});
+  const int nc = node("Slice", {node("Shape", {logits}), ints("b0", {0}), ints("e0", {2})});
+  const int sizes = node("Concat", {nc, hw}, {{"axis", axis0}});
+  const int out = node("Resize", {logits, -1, -1, sizes}, {{"mode", linear}, {"coordinate_transformation_mode", pytorch}});
+  g.outputs.push_back(out);
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("data_ops: a segmentation head with symbolic H/W folds Resize's sizes per shape and matches the reference") {
+  namespace kr = kernels::resize;
+  const auto w = random_floats(8, -1, 1, 41);
+  Session s(segmentation_head(w), SessionOptions{});
+  for (auto [H, W, h, wd] : {std::array<int64_t, 4>{16, 12, 3, 5}, {9, 21, 4, 4}, {16, 12, 3, 5}}) {
+    Tensor image(DType::f32, {1, 3, H, W}), feat(DType::f32, {1, 4, h, wd});
+    const auto f = random_floats(size_t(feat.numel()), -1, 1, uint32_t(H * W));
+    std::copy(f.begin(), f.end(), feat.as<float>());
+    const auto out = s.run({image.view(), feat.view()});
+    REQUIRE(out[0].shape() == Shape{1, 2, H, W});
+    // Reference: the 1x1 conv by hand, then the tensor-product resize.
+    std::vector<float> logits(size_t(2 * h * wd));
+    for (int64_t m = 0; m < 2; ++m)
+      for (int64_t p = 0; p < h * wd; ++p) {
+        double acc = 0;
+        for (int64_t c = 0; c < 4; ++c) acc += double(w[size_t(m * 4 + c)]) * f[size_t(c * h * wd + p)];
+        logits[size_t(m * h * wd + p)] = float(acc);
+      }
+    kr::Params p;
+    p.mode = kr::Mode::linear, p.coord = kr::Coord::pytorch_half_pixel;
+    const std::vector<kr::Axis> axes = {kr::make_axis(p, 1, 1, 1.0), kr::make_axis(p, 2, 2, 1.0),
+                                        kr::make_axis(p, h, H, double(H) / double(h)),
+                                        kr::make_axis(p, wd, W, double(W) / double(wd))};
+    std::vector<float> want(size_t(2 * H * W));
+    kr::resize_ref(axes, 0, logits.data(), want.data());
+    check_close(std::vector<float>(out[0].as<float>(), out[0].as<float>() + out[0].numel()), want, 1e-4f, 1e-5f,
+                "segmentation head " + std::to_string(H) + "x" + std::to_string(W));
+  }
+}
