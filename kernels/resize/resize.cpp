@@ -132,9 +132,45 @@ void resize_ref(const std::vector<Axis>& axes, float extrapolation, const float*
 
 namespace {
 
+// The last-axis pass (inner == 1) over rows [o0, o1): a gather per output with T taps; T is a template constant so
+// the tap loop unrolls, and rows without an outside output skip the per-element check.
+template <int T>
+void pass_last(const Axis& a, bool any_outside, float extrapolation, const float* x, float* y, int64_t o0, int64_t o1) {
+  for (int64_t o = o0; o < o1; ++o) {
+    const float* px = x + o * a.in;
+    float* py = y + o * a.out;
+    const int64_t* idx = a.idx.data();
+    const float* w = a.w.data();
+    for (int64_t j = 0; j < a.out; ++j, idx += T, w += T) {
+      float acc = w[0] * px[idx[0]];
+      for (int t = 1; t < T; ++t) acc += w[t] * px[idx[t]];
+      py[j] = acc;
+    }
+    if (any_outside)
+      for (int64_t j = 0; j < a.out; ++j)
+        if (a.outside[size_t(j)]) py[j] = extrapolation;
+  }
+}
+
 // One pass along an axis: [outer][a.in][inner] -> [outer][a.out][inner].
 void pass(const Axis& a, int64_t outer, int64_t inner, float extrapolation, const float* x, float* y, Parallel* par) {
-  const int64_t rows = outer * a.out, T = a.taps;
+  const int64_t T = a.taps;
+  bool any_outside = false;
+  for (uint8_t v : a.outside) any_outside |= v != 0;
+  if (inner == 1) {
+    auto body = [&](int64_t o0, int64_t o1) {
+      switch (T) {
+        case 1: return pass_last<1>(a, any_outside, extrapolation, x, y, o0, o1);
+        case 2: return pass_last<2>(a, any_outside, extrapolation, x, y, o0, o1);
+        default: return pass_last<4>(a, any_outside, extrapolation, x, y, o0, o1);
+      }
+    };
+    if (!par || outer * a.out * T < (1 << 15)) body(0, outer);
+    else parallel_for(par, outer, body);
+    return;
+  }
+  // Inner rows: out row (o, j) = sum_t w[j][t] * in row (o, idx[j][t]), `inner` contiguous floats at a time.
+  const int64_t rows = outer * a.out;
   auto body = [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t o = r / a.out, j = r % a.out;
@@ -144,20 +180,16 @@ void pass(const Axis& a, int64_t outer, int64_t inner, float extrapolation, cons
       const float* w = &a.w[size_t(j * T)];
       if (a.outside[size_t(j)]) {
         std::fill(py, py + inner, extrapolation);
-      } else if (inner == 1) {
-        float acc = 0;
-        for (int64_t t = 0; t < T; ++t) acc += w[t] * px[idx[t]];
-        *py = acc;
-      } else {
-        const float* s0 = px + idx[0] * inner;
-        const float w0 = w[0];
-        for (int64_t i = 0; i < inner; ++i) py[i] = w0 * s0[i];
-        for (int64_t t = 1; t < T; ++t) {
-          if (w[t] == 0) continue;
-          const float* st = px + idx[t] * inner;
-          const float wt = w[t];
-          for (int64_t i = 0; i < inner; ++i) py[i] += wt * st[i];
-        }
+        continue;
+      }
+      const float* s0 = px + idx[0] * inner;
+      const float w0 = w[0];
+      for (int64_t i = 0; i < inner; ++i) py[i] = w0 * s0[i];
+      for (int64_t t = 1; t < T; ++t) {
+        if (w[t] == 0) continue;
+        const float* st = px + idx[t] * inner;
+        const float wt = w[t];
+        for (int64_t i = 0; i < inner; ++i) py[i] += wt * st[i];
       }
     }
   };

@@ -289,6 +289,20 @@ TEST_CASE("Resize: separable and index-map paths equal the scalar reference (eve
         ++checked;
       }
   CHECK(checked == 72);
+  // NHWC input and output give the NCHW result, transposed (every mode).
+  for (const char* mode : {"nearest", "linear", "cubic"}) {
+    const auto x = random_floats(2 * 3 * 6 * 5, -1, 1, 9);
+    auto run = [&](Layout l) {
+      OpTest t("Resize", 13);
+      const auto xl = l == Layout::nhwc ? to_nhwc(x, 2, 3, 6, 5) : x;
+      t.input(HostTensor::f32({2, 3, 6, 5}, xl, l)).absent().absent();
+      t.constant(HostTensor::of(DType::i64, {4}, std::vector<int64_t>{2, 3, 13, 8}));
+      t.attr_s("mode", mode).output(DType::f32, {2, 3, 13, 8}, l);
+      return t.run_on(kernels::detected_isa()).values<float>();
+    };
+    check_close(from_nhwc(run(Layout::nhwc), 2, 3, 13, 8), run(Layout::plain), 1e-6f, 1e-6f,
+                std::string("Resize nhwc vs nchw ") + mode);
+  }
   // The op: nearest runs as an index map, linear as separable passes; OCTET_RESIZE=ref forces the reference.
   for (const char* mode : {"nearest", "linear", "cubic"}) {
     const auto x = random_floats(2 * 3 * 6 * 5, -1, 1, 3);
@@ -585,10 +599,15 @@ Graph segmentation_head(const std::vector<float>& w) {
 
 }  // namespace
 
-TEST_CASE("data_ops: a segmentation head with symbolic H/W folds Resize's sizes per shape and matches the reference") {
+TEST_SUITE("data_ops") {
+TEST_CASE("a segmentation head with symbolic H/W folds Resize's sizes per shape and matches the reference") {
   namespace kr = kernels::resize;
   const auto w = random_floats(8, -1, 1, 41);
   Session s(segmentation_head(w), SessionOptions{});
+  // The conv writes NHWC (graph/passes/assign_layout.cpp) and the resize reads it in place: no reorder between.
+  std::string kernels_run;
+  for (const NodeReport& r : s.describe({{1, 3, 16, 12}, {1, 4, 3, 5}})) kernels_run += r.kernel + " ";
+  CHECK(kernels_run.find("resize/linear_separable_nhwc") != std::string::npos);
   for (auto [H, W, h, wd] : {std::array<int64_t, 4>{16, 12, 3, 5}, {9, 21, 4, 4}, {16, 12, 3, 5}}) {
     Tensor image(DType::f32, {1, 3, H, W}), feat(DType::f32, {1, 4, h, wd});
     const auto f = random_floats(size_t(feat.numel()), -1, 1, uint32_t(H * W));
@@ -614,3 +633,4 @@ TEST_CASE("data_ops: a segmentation head with symbolic H/W folds Resize's sizes 
                 "segmentation head " + std::to_string(H) + "x" + std::to_string(W));
   }
 }
+}  // TEST_SUITE
