@@ -336,7 +336,9 @@ ResizeSpec resize_spec(const Graph& g, int id, const Shape& x) {
   for (size_t d = 0; d < r; ++d) {
     if (!(scales[d] > 0)) g.fail(id, "scales must be positive, got " + std::to_string(scales[d]));
     s.scales[d] = scales[d];
-    s.out[d] = int64_t(std::floor(double(x[d]) * double(scales[d])));
+    // In float, as ONNX Runtime does: torch exports size (13, 29) of a 6x7 map as scales 13/6 and 29/7, and
+    // 7 * float(29/7) rounds to 29 in float (28.9999995 in double would floor to 28).
+    s.out[d] = int64_t(std::floor(float(x[d]) * scales[d]));
   }
   return s;
 }
