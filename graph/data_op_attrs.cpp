@@ -30,17 +30,29 @@ const Tensor& const_input(const Graph& g, int id, int i, const char* role) {
 // A scalar or element of any numeric tensor as double.
 double element_as_double(const Tensor& t, int64_t i) {
   switch (t.dtype()) {
-    case DType::f32: return t.as<float>()[i];
-    case DType::f64: return t.as<double>()[i];
-    case DType::i64: return double(t.as<int64_t>()[i]);
-    case DType::i32: return t.as<int32_t>()[i];
-    case DType::i16: return t.as<int16_t>()[i];
-    case DType::i8: return t.as<int8_t>()[i];
-    case DType::u8: case DType::boolean: return t.as<uint8_t>()[i];
-    case DType::u16: return t.as<uint16_t>()[i];
-    case DType::u32: return t.as<uint32_t>()[i];
-    case DType::u64: return double(t.as<uint64_t>()[i]);
-    default: return std::nan("");
+    case DType::f32:
+      return t.as<float>()[i];
+    case DType::f64:
+      return t.as<double>()[i];
+    case DType::i64:
+      return double(t.as<int64_t>()[i]);
+    case DType::i32:
+      return t.as<int32_t>()[i];
+    case DType::i16:
+      return t.as<int16_t>()[i];
+    case DType::i8:
+      return t.as<int8_t>()[i];
+    case DType::u8:
+    case DType::boolean:
+      return t.as<uint8_t>()[i];
+    case DType::u16:
+      return t.as<uint16_t>()[i];
+    case DType::u32:
+      return t.as<uint32_t>()[i];
+    case DType::u64:
+      return double(t.as<uint64_t>()[i]);
+    default:
+      return std::nan("");
   }
 }
 
@@ -74,8 +86,9 @@ std::vector<int64_t> const_input_ints(const Graph& g, int id, int i, const char*
 std::vector<float> const_input_floats(const Graph& g, int id, int i, const char* role) {
   const Tensor& t = const_input(g, id, i, role);
   if (t.dtype() != DType::f32 && t.dtype() != DType::f64)
-    unsupported(g, id, std::string("the '") + role + "' input has type " + dtype_name(t.dtype()) +
-                           ", only float32 and float64 are supported");
+    unsupported(g, id,
+                std::string("the '") + role + "' input has type " + dtype_name(t.dtype()) +
+                    ", only float32 and float64 are supported");
   std::vector<float> r(size_t(t.numel()));
   for (int64_t k = 0; k < t.numel(); ++k) r[size_t(k)] = float(element_as_double(t, k));
   return r;
@@ -187,8 +200,10 @@ PadSpec pad_spec(const Graph& g, int id, const Shape& x) {
       const Value& v = g.values[n.inputs[2]];
       if (v.has_shape && v.shape_known() && num_elements(v.shape()) != 1)
         g.fail(id, "constant_value '" + v.name + "' has shape " + shape_str(v.shape()) + ", expected a scalar");
-      if (v.constant && !v.constant->empty()) p.value = element_as_double(*v.constant, 0);
-      else p.value_const = false;
+      if (v.constant && !v.constant->empty())
+        p.value = element_as_double(*v.constant, 0);
+      else
+        p.value_const = false;
     }
   }
   if (p.mode != "constant" && p.mode != "reflect" && p.mode != "edge")
@@ -263,13 +278,16 @@ ResizeSpec::Mode resize_mode(const Graph& g, int id, const std::string& m, bool 
 
 ResizeSpec::Coord resize_coord(const Graph& g, int id, const std::string& m) {
   using C = ResizeSpec::Coord;
-  static const std::pair<const char*, C> kModes[] = {
-      {"half_pixel", C::half_pixel},       {"pytorch_half_pixel", C::pytorch_half_pixel},
-      {"align_corners", C::align_corners}, {"asymmetric", C::asymmetric},
-      {"tf_half_pixel_for_nn", C::tf_half_pixel_for_nearest}, {"tf_crop_and_resize", C::tf_crop_and_resize}};
+  static const std::pair<const char*, C> kModes[] = {{"half_pixel", C::half_pixel},
+                                                     {"pytorch_half_pixel", C::pytorch_half_pixel},
+                                                     {"align_corners", C::align_corners},
+                                                     {"asymmetric", C::asymmetric},
+                                                     {"tf_half_pixel_for_nn", C::tf_half_pixel_for_nearest},
+                                                     {"tf_crop_and_resize", C::tf_crop_and_resize}};
   for (auto& [name, c] : kModes)
     if (m == name) return c;
-  g.fail(id, "coordinate_transformation_mode '" + m + "' is not one of half_pixel, pytorch_half_pixel, "
+  g.fail(id, "coordinate_transformation_mode '" + m +
+                 "' is not one of half_pixel, pytorch_half_pixel, "
                  "align_corners, asymmetric, tf_half_pixel_for_nn, tf_crop_and_resize");
 }
 
@@ -310,8 +328,7 @@ ResizeSpec resize_spec(const Graph& g, int id, const Shape& x) {
     s.extrapolation = n.attr_f("extrapolation_value", 0.f);
     if (has_input(g, id, 2)) scales = const_input_floats(g, id, 2, "scales");
     if (has_input(g, id, 3)) sizes = const_input_ints(g, id, 3, "sizes");
-    if (scales.empty() == sizes.empty())
-      g.fail(id, "exactly one of 'scales' and 'sizes' must be given (non-empty)");
+    if (scales.empty() == sizes.empty()) g.fail(id, "exactly one of 'scales' and 'sizes' must be given (non-empty)");
     if (s.coord == ResizeSpec::Coord::tf_crop_and_resize) {
       s.roi = const_input_floats(g, id, 1, "roi");
       if (s.roi.size() != 2 * r)
@@ -357,8 +374,8 @@ ConvTransposeGeometry conv_transpose_geometry(const Graph& g, int id, const Shap
   geo.group = n.attr_i("group", 1);
   if (geo.group < 1) g.fail(id, "group must be positive");
   if (w[0] != x[1])
-    g.fail(id, "weight has shape " + shape_str(w) + ": its first dim must equal the input's " +
-                   std::to_string(x[1]) + " channels");
+    g.fail(id, "weight has shape " + shape_str(w) + ": its first dim must equal the input's " + std::to_string(x[1]) +
+                   " channels");
   if (x[1] % geo.group) g.fail(id, "group " + std::to_string(geo.group) + " does not divide the input channels");
   geo.out_channels = w[1] * geo.group;
   geo.kernel = n.has_attr("kernel_shape") ? spatial_ints(g, id, "kernel_shape", sp, 1)
@@ -375,8 +392,8 @@ ConvTransposeGeometry conv_transpose_geometry(const Graph& g, int id, const Shap
   const std::string auto_pad = n.attr_s("auto_pad", "NOTSET");
   if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" && auto_pad != "VALID")
     g.fail(id, "auto_pad '" + auto_pad + "' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID");
-  std::vector<int64_t> pads = auto_pad == "NOTSET" ? spatial_ints(g, id, "pads", 2 * sp, 0)
-                                                   : std::vector<int64_t>(2 * sp, 0);
+  std::vector<int64_t> pads =
+      auto_pad == "NOTSET" ? spatial_ints(g, id, "pads", 2 * sp, 0) : std::vector<int64_t>(2 * sp, 0);
   geo.pads_begin.assign(pads.begin(), pads.begin() + long(sp));
   geo.pads_end.assign(pads.begin() + long(sp), pads.end());
   geo.out.resize(sp);
@@ -384,11 +401,13 @@ ConvTransposeGeometry conv_transpose_geometry(const Graph& g, int id, const Shap
     if (geo.strides[i] < 1 || geo.dilations[i] < 1 || geo.kernel[i] < 1)
       g.fail(id, "kernel, strides and dilations must be positive");
     if (geo.output_padding[i] < 0) g.fail(id, "output_padding must not be negative");
-    const int64_t full = geo.strides[i] * (x[i + 2] - 1) + geo.output_padding[i] +
-                         (geo.kernel[i] - 1) * geo.dilations[i] + 1;
+    const int64_t full =
+        geo.strides[i] * (x[i + 2] - 1) + geo.output_padding[i] + (geo.kernel[i] - 1) * geo.dilations[i] + 1;
     int64_t want = -1;
-    if (!out_shape.empty()) want = out_shape[i];
-    else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") want = x[i + 2] * geo.strides[i];
+    if (!out_shape.empty())
+      want = out_shape[i];
+    else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER")
+      want = x[i + 2] * geo.strides[i];
     if (want >= 0) {
       // total = full - want; SAME_UPPER: begin = floor(total / 2), else begin = total - floor(total / 2).
       const int64_t total = full - want, half = floor_div(total, 2);

@@ -68,8 +68,14 @@ TopKSpec topk_spec(const Graph& g, int id, const Shape& x);
 /// Opset 10 Resize and Upsample are coordinate mode asymmetric with nearest_mode floor.
 struct ResizeSpec {
   enum class Mode { nearest, linear, cubic };
-  enum class Coord { half_pixel, pytorch_half_pixel, align_corners, asymmetric, tf_half_pixel_for_nearest,
-                     tf_crop_and_resize };
+  enum class Coord {
+    half_pixel,
+    pytorch_half_pixel,
+    align_corners,
+    asymmetric,
+    tf_half_pixel_for_nearest,
+    tf_crop_and_resize
+  };
   enum class Nearest { round_prefer_floor, round_prefer_ceil, floor, ceil };
   Mode mode = Mode::nearest;
   Coord coord = Coord::half_pixel;
@@ -77,8 +83,8 @@ struct ResizeSpec {
   float cubic_a = -0.75f;
   bool exclude_outside = false;
   float extrapolation = 0;
-  std::vector<double> scales;   // per dim
-  std::vector<float> roi;       // 2 * rank (starts, ends), tf_crop_and_resize only; empty otherwise
+  std::vector<double> scales;  // per dim
+  std::vector<float> roi;      // 2 * rank (starts, ends), tf_crop_and_resize only; empty otherwise
   Shape out;
 };
 ResizeSpec resize_spec(const Graph& g, int id, const Shape& x);

@@ -172,12 +172,18 @@ double scalar_value(Ctx& c, int i) {
   if (!t) c.unsupported(c.in_name(i) + " must be a constant (Range's length depends on its value)");
   if (t->numel() != 1) c.fail(c.in_name(i) + " has shape " + shape_str(t->shape()) + ", expected a scalar");
   switch (t->dtype()) {
-    case DType::f32: return *t->as<float>();
-    case DType::f64: return *t->as<double>();
-    case DType::i16: return *t->as<int16_t>();
-    case DType::i32: return *t->as<int32_t>();
-    case DType::i64: return double(*t->as<int64_t>());
-    default: c.fail(c.in_name(i) + " has type " + dtype_name(t->dtype()) + ", expected float, double, int16/32/64");
+    case DType::f32:
+      return *t->as<float>();
+    case DType::f64:
+      return *t->as<double>();
+    case DType::i16:
+      return *t->as<int16_t>();
+    case DType::i32:
+      return *t->as<int32_t>();
+    case DType::i64:
+      return double(*t->as<int64_t>());
+    default:
+      c.fail(c.in_name(i) + " has type " + dtype_name(t->dtype()) + ", expected float, double, int16/32/64");
   }
 }
 
@@ -194,8 +200,10 @@ void infer_range(Ctx& c) {
   Tensor r(c.dtype(0), Shape{n});
   const int64_t s = int64_t(start), d = int64_t(delta);
   for (int64_t i = 0; i < n; ++i) {
-    if (r.dtype() == DType::i64) r.as<int64_t>()[i] = s + i * d;
-    else r.as<int32_t>()[i] = int32_t(s + i * d);
+    if (r.dtype() == DType::i64)
+      r.as<int64_t>()[i] = s + i * d;
+    else
+      r.as<int32_t>()[i] = int32_t(s + i * d);
   }
   c.set_const(0, std::move(r));
 }
@@ -227,19 +235,33 @@ void infer_one_hot(Ctx& c) {
   if (num_elements(vs) != 2 || vs.size() != 1) c.fail(c.in_name(2) + " has shape " + shape_str(vs) + ", expected [2]");
   const int64_t r = int64_t(idx.size()) + 1;
   int64_t axis = c.node.attr_i("axis", -1);
-  if (axis < -r || axis >= r) c.fail("axis " + std::to_string(axis) + " is out of range for output rank " + std::to_string(r));
+  if (axis < -r || axis >= r)
+    c.fail("axis " + std::to_string(axis) + " is out of range for output rank " + std::to_string(r));
   if (axis < 0) axis += r;
   Tensor d(depth->dtype(), depth->shape());
   std::memcpy(d.data(), depth->data(), depth->bytes());
   double dv = 0;
   switch (d.dtype()) {
-    case DType::f32: dv = *d.as<float>(); break;
-    case DType::f64: dv = *d.as<double>(); break;
-    case DType::i64: dv = double(*d.as<int64_t>()); break;
-    case DType::i32: dv = *d.as<int32_t>(); break;
-    case DType::u8: dv = *d.as<uint8_t>(); break;
-    case DType::i8: dv = *d.as<int8_t>(); break;
-    default: c.unsupported(std::string("depth of type ") + dtype_name(d.dtype()) + " is not supported");
+    case DType::f32:
+      dv = *d.as<float>();
+      break;
+    case DType::f64:
+      dv = *d.as<double>();
+      break;
+    case DType::i64:
+      dv = double(*d.as<int64_t>());
+      break;
+    case DType::i32:
+      dv = *d.as<int32_t>();
+      break;
+    case DType::u8:
+      dv = *d.as<uint8_t>();
+      break;
+    case DType::i8:
+      dv = *d.as<int8_t>();
+      break;
+    default:
+      c.unsupported(std::string("depth of type ") + dtype_name(d.dtype()) + " is not supported");
   }
   if (dv < 1) c.fail("depth must be positive, got " + std::to_string(dv));
   Shape out = idx;
@@ -281,7 +303,8 @@ void infer_gather_nd(Ctx& c) {
     if (d[size_t(k)] != i[size_t(k)]) c.fail("data and indices differ in batch dim " + std::to_string(k));
   const int64_t last = i.back();
   if (last < 1 || b + last > int64_t(d.size()))
-    c.fail("indices' last dim " + std::to_string(last) + " must be in [1, " + std::to_string(d.size() - size_t(b)) + "]");
+    c.fail("indices' last dim " + std::to_string(last) + " must be in [1, " + std::to_string(d.size() - size_t(b)) +
+           "]");
   Shape out(i.begin(), i.end() - 1);
   out.insert(out.end(), d.begin() + b + last, d.end());
   c.set_out(0, c.dtype(0), out);
@@ -308,7 +331,8 @@ void infer_trilu(Ctx& c) {
   const Shape x = c.shape(0);
   if (x.size() < 2) c.fail(c.in_name(0) + " has rank " + std::to_string(x.size()) + ", expected 2 or more");
   if (c.has_in(1)) {
-    if (c.dtype(1) != DType::i64 || num_elements(c.shape(1)) != 1) c.fail(c.in_name(1) + " (k) must be an int64 scalar");
+    if (c.dtype(1) != DType::i64 || num_elements(c.shape(1)) != 1)
+      c.fail(c.in_name(1) + " (k) must be an int64 scalar");
   }
   c.set_out(0, c.dtype(0), x);
 }
@@ -343,8 +367,10 @@ void infer_global_max_pool(Ctx& c) {
 
 void infer_resize(Ctx& c) {
   const bool upsample = c.node.op_type == "Upsample";
-  if (upsample) c.opset < 9 ? c.arity(1, 1) : c.arity(2, 2);
-  else c.opset < 11 ? c.arity(2, 2) : c.arity(1, 4);
+  if (upsample)
+    c.opset < 9 ? c.arity(1, 1) : c.arity(2, 2);
+  else
+    c.opset < 11 ? c.arity(2, 2) : c.arity(1, 4);
   const Shape x = c.shape(0);
   const ResizeSpec s = resize_spec(c.g, c.id, x);
   c.set_out(0, c.dtype(0), s.out);

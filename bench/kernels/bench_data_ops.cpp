@@ -32,7 +32,8 @@ std::vector<kr::Axis> axes_2x(kr::Mode mode, int64_t c, int64_t h, int64_t w) {
   p.mode = mode;
   p.coord = mode == kr::Mode::nearest ? kr::Coord::asymmetric : kr::Coord::pytorch_half_pixel;
   p.nearest = kr::Nearest::floor;
-  return {kr::make_axis(p, 1, 1, 1), kr::make_axis(p, c, c, 1), kr::make_axis(p, h, 2 * h, 2), kr::make_axis(p, w, 2 * w, 2)};
+  return {kr::make_axis(p, 1, 1, 1), kr::make_axis(p, c, c, 1), kr::make_axis(p, h, 2 * h, 2),
+          kr::make_axis(p, w, 2 * w, 2)};
 }
 
 void bench_nearest(benchmark::State& st, int64_t c, int64_t h, int64_t w) {
@@ -61,8 +62,10 @@ void bench_bilinear(benchmark::State& st, int64_t c, int64_t h, int64_t w, bool 
   const auto x = random_vec(size_t(c * h * w));
   std::vector<float> y(size_t(4 * c * h * w)), scratch(kr::resize_separable_floats(axes));
   for (auto _ : st) {
-    if (ref) kr::resize_ref(axes, 0, x.data(), y.data());
-    else kr::resize_separable(axes, 0, x.data(), y.data(), scratch.data(), nullptr);
+    if (ref)
+      kr::resize_ref(axes, 0, x.data(), y.data());
+    else
+      kr::resize_separable(axes, 0, x.data(), y.data(), scratch.data(), nullptr);
     benchmark::DoNotOptimize(y.data());
   }
   st.SetBytesProcessed(int64_t(st.iterations()) * int64_t((x.size() + y.size()) * sizeof(float)));
@@ -77,7 +80,8 @@ void bench_conv_transpose(benchmark::State& st, int64_t c, int64_t m, int64_t h)
   p.pad[1] = p.pad[2] = 1;
   p.out[1] = p.out[2] = 2 * h;
   const auto x = random_vec(size_t(c * h * h)), w = random_vec(size_t(c * m * 16)), b = random_vec(size_t(m));
-  kernels::conv::ConvTransposeFp32 conv(p, w.data(), b.data(), true, kernels::gemm::sgemm_kernel(kernels::max_isa()), 1);
+  kernels::conv::ConvTransposeFp32 conv(p, w.data(), b.data(), true, kernels::gemm::sgemm_kernel(kernels::max_isa()),
+                                        1);
   std::vector<char> ws(conv.workspace_bytes() + 64);
   void* aligned = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(ws.data()) + 63) / 64 * 64);
   std::vector<float> y(size_t(m * 4 * h * h));

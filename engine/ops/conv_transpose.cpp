@@ -1,6 +1,8 @@
 // ConvTranspose (float32, 1-D to 3-D; group, dilations, strides, pads, output_padding, output_shape, auto_pad):
 // geometry from graph/data_op_attrs.h, compute kernels/conv/conv_transpose.h (SGEMM + col2im). Plain layout.
 // OCTET_CONV_TRANSPOSE=ref runs the direct scalar reference (tests compare the two).
+#include "kernels/conv/conv_transpose.h"
+
 #include <cstdlib>
 #include <cstring>
 
@@ -8,7 +10,6 @@
 #include "engine/ops/op_util.h"
 #include "engine/ops/ops.h"
 #include "graph/data_op_attrs.h"
-#include "kernels/conv/conv_transpose.h"
 
 namespace octet::ops {
 namespace {
@@ -66,19 +67,21 @@ std::unique_ptr<Kernel> make_conv_transpose(const KernelInfo& info) {
   }
   Shape want{x[0], geo.out_channels};
   want.insert(want.end(), geo.out.begin(), geo.out.end());
-  if (info.out_shape(0) != want) info.fail("output has shape " + shape_str(info.out_shape(0)) + ", expected " + shape_str(want));
+  if (info.out_shape(0) != want)
+    info.fail("output has shape " + shape_str(info.out_shape(0)) + ", expected " + shape_str(want));
   const bool has_bias = info.has_input(2);
   if (has_bias) {
     require_dtype(info, 2, DType::f32, "bias");
-    if (info.in_shape(2) != Shape{p.oc}) info.fail("bias has shape " + shape_str(info.in_shape(2)) + ", expected " + std::to_string(p.oc));
+    if (info.in_shape(2) != Shape{p.oc})
+      info.fail("bias has shape " + shape_str(info.in_shape(2)) + ", expected " + std::to_string(p.oc));
   }
   if (const char* f = std::getenv("OCTET_CONV_TRANSPOSE"); f && std::strcmp(f, "ref") == 0)
     return std::make_unique<ConvTransposeRefKernel>(p);
   const Tensor* wc = info.in_const(1);
   const Tensor* bc = has_bias ? info.in_const(2) : nullptr;
-  auto conv = std::make_unique<kcv::ConvTransposeFp32>(p, wc ? wc->as<float>() : nullptr, bc ? bc->as<float>() : nullptr,
-                                                       has_bias, kernels::gemm::sgemm_kernel(info.isa),
-                                                       std::max(1, info.threads));
+  auto conv = std::make_unique<kcv::ConvTransposeFp32>(
+      p, wc ? wc->as<float>() : nullptr, bc ? bc->as<float>() : nullptr, has_bias,
+      kernels::gemm::sgemm_kernel(info.isa), std::max(1, info.threads));
   return std::make_unique<ConvTransposeKernel>(std::move(conv), wc != nullptr, bc != nullptr);
 }
 

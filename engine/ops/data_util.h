@@ -29,17 +29,28 @@ inline std::vector<int64_t> strides_of(const Shape& s) {
 inline void store_scalar(DType t, double v, void* out) {
   auto put = [&](auto x) { std::memcpy(out, &x, sizeof(x)); };
   switch (t) {
-    case DType::f32: return put(float(v));
-    case DType::f64: return put(v);
-    case DType::i64: return put(int64_t(v));
-    case DType::u64: return put(uint64_t(v));
-    case DType::i32: return put(int32_t(v));
-    case DType::u32: return put(uint32_t(v));
-    case DType::i16: return put(int16_t(v));
-    case DType::u16: return put(uint16_t(v));
-    case DType::i8: return put(int8_t(v));
-    case DType::boolean: return put(uint8_t(v != 0));
-    default: return put(uint8_t(v));
+    case DType::f32:
+      return put(float(v));
+    case DType::f64:
+      return put(v);
+    case DType::i64:
+      return put(int64_t(v));
+    case DType::u64:
+      return put(uint64_t(v));
+    case DType::i32:
+      return put(int32_t(v));
+    case DType::u32:
+      return put(uint32_t(v));
+    case DType::i16:
+      return put(int16_t(v));
+    case DType::u16:
+      return put(uint16_t(v));
+    case DType::i8:
+      return put(int8_t(v));
+    case DType::boolean:
+      return put(uint8_t(v != 0));
+    default:
+      return put(uint8_t(v));
   }
 }
 
@@ -47,17 +58,38 @@ inline void store_scalar(DType t, double v, void* out) {
 template <class F>
 bool dispatch_numeric(DType t, F&& f) {
   switch (t) {
-    case DType::f32: f(float{}); return true;
-    case DType::f64: f(double{}); return true;
-    case DType::i64: f(int64_t{}); return true;
-    case DType::u64: f(uint64_t{}); return true;
-    case DType::i32: f(int32_t{}); return true;
-    case DType::u32: f(uint32_t{}); return true;
-    case DType::i16: f(int16_t{}); return true;
-    case DType::u16: f(uint16_t{}); return true;
-    case DType::i8: f(int8_t{}); return true;
-    case DType::u8: f(uint8_t{}); return true;
-    default: return false;
+    case DType::f32:
+      f(float{});
+      return true;
+    case DType::f64:
+      f(double{});
+      return true;
+    case DType::i64:
+      f(int64_t{});
+      return true;
+    case DType::u64:
+      f(uint64_t{});
+      return true;
+    case DType::i32:
+      f(int32_t{});
+      return true;
+    case DType::u32:
+      f(uint32_t{});
+      return true;
+    case DType::i16:
+      f(int16_t{});
+      return true;
+    case DType::u16:
+      f(uint16_t{});
+      return true;
+    case DType::i8:
+      f(int8_t{});
+      return true;
+    case DType::u8:
+      f(uint8_t{});
+      return true;
+    default:
+      return false;
   }
 }
 

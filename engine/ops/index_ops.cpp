@@ -278,7 +278,8 @@ struct NdIndex {
   // Element offset in data of tuple t (t counts over all batches).
   int64_t offset(const int64_t* idx, int64_t t) const {
     int64_t off = (t / tuples_per_batch) * batch_stride;
-    for (int64_t k = 0; k < last; ++k) off += wrap_index(where, idx[t * last + k], dims[size_t(k)]) * strides[size_t(k)];
+    for (int64_t k = 0; k < last; ++k)
+      off += wrap_index(where, idx[t * last + k], dims[size_t(k)]) * strides[size_t(k)];
     return off;
   }
 };
@@ -303,8 +304,9 @@ class GatherNdKernel final : public Kernel {
 std::unique_ptr<Kernel> make_gather_nd(const KernelInfo& info) {
   require_plain(info);
   const int64_t b = info.graph.opset("") >= 12 ? info.node().attr_i("batch_dims", 0) : 0;
-  return std::make_unique<GatherNdKernel>(NdIndex(info.in_shape(0), info.in_shape(1), b, info.graph.where(info.node_id)),
-                                          element_bytes(info, info.input(0)));
+  return std::make_unique<GatherNdKernel>(
+      NdIndex(info.in_shape(0), info.in_shape(1), b, info.graph.where(info.node_id)),
+      element_bytes(info, info.input(0)));
 }
 
 /// out = data; then for each index tuple, out's slice = updates' slice (reduction none), or += / *= it.
@@ -349,8 +351,8 @@ std::unique_ptr<Kernel> make_scatter_nd(const KernelInfo& info) {
   const int r = red == "add" ? 1 : red == "mul" ? 2 : 0;
   if (r && !dispatch_numeric(t, [](auto) {}))
     unsupported(info, "reduction " + red + " on type " + dtype_name(t) + " is not supported");
-  return std::make_unique<ScatterNdKernel>(NdIndex(info.in_shape(0), info.in_shape(1), 0, info.graph.where(info.node_id)),
-                                           t, r);
+  return std::make_unique<ScatterNdKernel>(
+      NdIndex(info.in_shape(0), info.in_shape(1), 0, info.graph.where(info.node_id)), t, r);
 }
 
 // ---- OneHot -----------------------------------------------------------------------------------------------------
@@ -388,7 +390,8 @@ std::unique_ptr<Kernel> make_one_hot(const KernelInfo& info) {
   require_plain(info);
   const Shape idx = info.in_shape(0), out = info.out_shape(0);
   const DType it = info.input(0).dtype;
-  if (!dispatch_numeric(it, [](auto) {})) unsupported(info, std::string("indices of type ") + dtype_name(it) + " are not supported");
+  if (!dispatch_numeric(it, [](auto) {}))
+    unsupported(info, std::string("indices of type ") + dtype_name(it) + " are not supported");
   int64_t axis = info.node().attr_i("axis", -1);
   if (axis < 0) axis += int64_t(out.size());
   const AxisView v = axis_view(out, axis);

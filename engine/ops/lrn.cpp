@@ -1,8 +1,9 @@
 // LRN (across channels) and GlobalMaxPool, float32 in plain NCHW layout. Loops: kernels/pool/lrn.h.
+#include "kernels/pool/lrn.h"
+
 #include "engine/kernel.h"
 #include "engine/ops/op_util.h"
 #include "engine/ops/ops.h"
-#include "kernels/pool/lrn.h"
 
 namespace octet::ops {
 namespace {

@@ -5,6 +5,8 @@
 //  - linear / cubic (float32): separable passes, one per resized axis (kernels/resize: resize_separable).
 //  - plain NCHW, or NHWC when the layout pass keeps a conv chain's activations NHWC through the resize (FPN).
 // OCTET_RESIZE=ref runs the scalar reference instead (tests compare the two).
+#include "kernels/resize/resize.h"
+
 #include <cstdlib>
 #include <cstring>
 
@@ -13,7 +15,6 @@
 #include "engine/ops/ops.h"
 #include "graph/data_op_attrs.h"
 #include "kernels/copy/index_map.h"
-#include "kernels/resize/resize.h"
 
 namespace octet::ops {
 namespace {
@@ -82,7 +83,8 @@ std::unique_ptr<Kernel> make_resize(const KernelInfo& info) {
     info.fail("output has shape " + shape_str(info.out_shape(0)) + ", expected " + shape_str(s.out));
   if (info.output(0).dtype != info.input(0).dtype) info.fail("output type differs from the input's");
   for (size_t d = 0; d < x.size(); ++d)
-    if (x[d] == 0 && s.out[d] > 0) info.fail("cannot resize an empty dimension " + std::to_string(d) + " to a non-empty one");
+    if (x[d] == 0 && s.out[d] > 0)
+      info.fail("cannot resize an empty dimension " + std::to_string(d) + " to a non-empty one");
   const kr::Params p = to_params(s);
   // Axes in memory order: perm[k] is the logical dim stored k-th.
   std::vector<size_t> perm(x.size());

@@ -89,8 +89,10 @@ void ConvTransposeFp32::run(const float* x, const float* w_run, const float* b_r
       a.a = wt + g * m * cg_, a.a_rs = cg_, a.a_cs = 1;
       a.b = x + (n * p_.ic + g * cg_) * pix_in_, a.b_rs = pix_in_, a.b_cs = 1;
       a.c = col, a.ldc = pix_in_;
-      if (cg_ == 0) std::fill(col, col + m * pix_in_, 0.f);
-      else gemm::sgemm(kernel_, a, ws, par);
+      if (cg_ == 0)
+        std::fill(col, col + m * pix_in_, 0.f);
+      else
+        gemm::sgemm(kernel_, a, ws, par);
       // col2im: output channel planes are independent, so threads split them.
       float* yg = y + (n * p_.oc + g * mg_) * pix_out_;
       parallel_for(par, mg_, [&](int64_t m0, int64_t m1) {

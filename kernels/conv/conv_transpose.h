@@ -1,6 +1,7 @@
 // FP32 transposed convolution (ONNX ConvTranspose) of NC<spatial> tensors, 1-D to 3-D (smaller ranks are run as
 // 3-D with size-1 leading dims). With input x [N, C, I], weight w [C, M/G, K] (G groups), the output is
-//   y[n, g*Mg + m, o] = b[g*Mg + m] + sum_{c, i, k : o = i*stride - pad + k*dilation} x[n, g*Cg + c, i] * w[g*Cg + c, m, k]
+//   y[n, g*Mg + m, o] = b[g*Mg + m] + sum_{c, i, k : o = i*stride - pad + k*dilation} x[n, g*Cg + c, i] * w[g*Cg + c,
+//   m, k]
 // (per spatial dim; Cg = C/G, Mg = M/G).
 //
 // Fast path (GEMM + col2im, as Caffe's and ONNX Runtime's): per image and group, one SGEMM forms every

@@ -45,8 +45,10 @@ void copy_rows(const IndexMap& m, const T* x, T* y, T fill, bool inner_contiguou
     bool is_fill = false;
     for (size_t d = 0; d + 1 < k; ++d) {
       const int64_t t = m.tab[d][size_t(idx[d])];
-      if (t < 0) is_fill = true;
-      else base += t;
+      if (t < 0)
+        is_fill = true;
+      else
+        base += t;
     }
     T* py = y + r * inner;
     if (r > r0 && base == prev_base && is_fill == prev_fill) {
@@ -131,10 +133,14 @@ IndexMap simplify(const IndexMap& m) {
 
 void index_map_copy(const IndexMap& m, const void* x, void* y, size_t es, const void* fill, Parallel* par) {
   switch (es) {
-    case 1: return run_t<uint8_t>(m, x, y, fill, par);
-    case 2: return run_t<uint16_t>(m, x, y, fill, par);
-    case 4: return run_t<uint32_t>(m, x, y, fill, par);
-    default: return run_t<uint64_t>(m, x, y, fill, par);
+    case 1:
+      return run_t<uint8_t>(m, x, y, fill, par);
+    case 2:
+      return run_t<uint16_t>(m, x, y, fill, par);
+    case 4:
+      return run_t<uint32_t>(m, x, y, fill, par);
+    default:
+      return run_t<uint64_t>(m, x, y, fill, par);
   }
 }
 
@@ -151,8 +157,10 @@ void index_map_copy_ref(const IndexMap& m, const void* x, void* y, size_t es, co
       src += t;
     }
     char* dst = static_cast<char*>(y) + size_t(e) * es;
-    if (is_fill) std::memcpy(dst, fill, es);
-    else std::memcpy(dst, static_cast<const char*>(x) + size_t(src) * es, es);
+    if (is_fill)
+      std::memcpy(dst, fill, es);
+    else
+      std::memcpy(dst, static_cast<const char*>(x) + size_t(src) * es, es);
     for (size_t d = m.out.size(); d-- > 0;) {
       if (++idx[d] < m.out[d]) break;
       idx[d] = 0;

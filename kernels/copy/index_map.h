@@ -20,8 +20,8 @@ namespace octet::kernels::copy {
 inline constexpr int64_t kFill = -1;
 
 struct IndexMap {
-  std::vector<int64_t> out;                // output dims
-  std::vector<std::vector<int64_t>> tab;   // tab[d].size() == out[d]; entries >= 0 or kFill
+  std::vector<int64_t> out;               // output dims
+  std::vector<std::vector<int64_t>> tab;  // tab[d].size() == out[d]; entries >= 0 or kFill
 };
 
 /// Merges adjacent dims whose tables compose into one contiguous run (e.g. a Pad that touches only H and W of a

@@ -11,10 +11,14 @@ namespace {
 int64_t round_nearest(Nearest m, double x) {
   const double f = std::floor(x);
   switch (m) {
-    case Nearest::floor: return int64_t(f);
-    case Nearest::ceil: return int64_t(std::ceil(x));
-    case Nearest::round_prefer_ceil: return x - f == 0.5 ? int64_t(f) + 1 : int64_t(std::round(x));
-    default: return x - f == 0.5 ? int64_t(f) : int64_t(std::round(x));
+    case Nearest::floor:
+      return int64_t(f);
+    case Nearest::ceil:
+      return int64_t(std::ceil(x));
+    case Nearest::round_prefer_ceil:
+      return x - f == 0.5 ? int64_t(f) + 1 : int64_t(std::round(x));
+    default:
+      return x - f == 0.5 ? int64_t(f) : int64_t(std::round(x));
   }
 }
 
@@ -32,11 +36,16 @@ void cubic_weights(double r, double A, double w[4]) {
 
 double original_coord(Coord c, double xr, double scale, int64_t in, double out, double roi_start, double roi_end) {
   switch (c) {
-    case Coord::half_pixel: return (xr + 0.5) / scale - 0.5;
-    case Coord::pytorch_half_pixel: return out > 1 ? (xr + 0.5) / scale - 0.5 : 0.0;
-    case Coord::align_corners: return out == 1 ? 0.0 : xr * double(in - 1) / (out - 1);
-    case Coord::asymmetric: return xr / scale;
-    case Coord::tf_half_pixel_for_nearest: return (xr + 0.5) / scale;
+    case Coord::half_pixel:
+      return (xr + 0.5) / scale - 0.5;
+    case Coord::pytorch_half_pixel:
+      return out > 1 ? (xr + 0.5) / scale - 0.5 : 0.0;
+    case Coord::align_corners:
+      return out == 1 ? 0.0 : xr * double(in - 1) / (out - 1);
+    case Coord::asymmetric:
+      return xr / scale;
+    case Coord::tf_half_pixel_for_nearest:
+      return (xr + 0.5) / scale;
     case Coord::tf_crop_and_resize:
       return out > 1 ? roi_start * double(in - 1) + xr * (roi_end - roi_start) * double(in - 1) / (out - 1)
                      : 0.5 * (roi_start + roi_end) * double(in - 1);
@@ -160,13 +169,18 @@ void pass(const Axis& a, int64_t outer, int64_t inner, float extrapolation, cons
   if (inner == 1) {
     auto body = [&](int64_t o0, int64_t o1) {
       switch (T) {
-        case 1: return pass_last<1>(a, any_outside, extrapolation, x, y, o0, o1);
-        case 2: return pass_last<2>(a, any_outside, extrapolation, x, y, o0, o1);
-        default: return pass_last<4>(a, any_outside, extrapolation, x, y, o0, o1);
+        case 1:
+          return pass_last<1>(a, any_outside, extrapolation, x, y, o0, o1);
+        case 2:
+          return pass_last<2>(a, any_outside, extrapolation, x, y, o0, o1);
+        default:
+          return pass_last<4>(a, any_outside, extrapolation, x, y, o0, o1);
       }
     };
-    if (!par || outer * a.out * T < (1 << 15)) body(0, outer);
-    else parallel_for(par, outer, body);
+    if (!par || outer * a.out * T < (1 << 15))
+      body(0, outer);
+    else
+      parallel_for(par, outer, body);
     return;
   }
   // Inner rows: out row (o, j) = sum_t w[j][t] * in row (o, idx[j][t]), `inner` contiguous floats at a time.
@@ -193,8 +207,10 @@ void pass(const Axis& a, int64_t outer, int64_t inner, float extrapolation, cons
       }
     }
   };
-  if (!par || rows * inner * T < (1 << 15)) body(0, rows);
-  else parallel_for(par, rows, body);
+  if (!par || rows * inner * T < (1 << 15))
+    body(0, rows);
+  else
+    parallel_for(par, rows, body);
 }
 
 }  // namespace

@@ -17,8 +17,14 @@
 namespace octet::kernels::resize {
 
 enum class Mode { nearest, linear, cubic };
-enum class Coord { half_pixel, pytorch_half_pixel, align_corners, asymmetric, tf_half_pixel_for_nearest,
-                   tf_crop_and_resize };
+enum class Coord {
+  half_pixel,
+  pytorch_half_pixel,
+  align_corners,
+  asymmetric,
+  tf_half_pixel_for_nearest,
+  tf_crop_and_resize
+};
 enum class Nearest { round_prefer_floor, round_prefer_ceil, floor, ceil };
 
 struct Params {
