@@ -17,6 +17,12 @@ KernelRegistry::KernelRegistry() {
   ops::register_conv(*this);
   ops::register_gemm(*this);
   ops::register_quant(*this);
+  // data movement and spatial ops
+  ops::register_copy_ops(*this);
+  ops::register_index_ops(*this);
+  ops::register_resize(*this);
+  ops::register_conv_transpose(*this);
+  ops::register_spatial_extra(*this);
 }
 
 void KernelRegistry::add(const std::string& domain, const std::string& op_type, KernelFactory f) {

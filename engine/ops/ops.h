@@ -23,4 +23,18 @@ void register_gemm(KernelRegistry& r);
 /// (engine/ops/qlinear.cpp, qconv.cpp)
 void register_quant(KernelRegistry& r);
 
+// ---- data movement and spatial ops (engine/ops/copy_ops.cpp, index_ops.cpp, resize.cpp, conv_transpose.cpp,
+// lrn.cpp) ----
+/// Slice, Pad, Expand, Tile, DepthToSpace, SpaceToDepth, Split.  (engine/ops/copy_ops.cpp)
+void register_copy_ops(KernelRegistry& r);
+/// ConstantOfShape, Size, Range, EyeLike, Trilu, CumSum, GatherElements, GatherND, ScatterND, OneHot, TopK.
+/// (engine/ops/index_ops.cpp)
+void register_index_ops(KernelRegistry& r);
+/// Resize, Upsample.  (engine/ops/resize.cpp)
+void register_resize(KernelRegistry& r);
+/// ConvTranspose.  (engine/ops/conv_transpose.cpp)
+void register_conv_transpose(KernelRegistry& r);
+/// LRN, GlobalMaxPool.  (engine/ops/lrn.cpp, pool.cpp)
+void register_spatial_extra(KernelRegistry& r);
+
 }  // namespace octet::ops

@@ -4,6 +4,9 @@ set -u
 OCTET=$1
 N=/usr/share/libonnx-testdata/data/node
 OPS=Conv,BatchNormalization,Relu,Clip,LeakyRelu,Sigmoid,Add,Sub,Mul,Div,MaxPool,AveragePool,GlobalAveragePool,Flatten,Reshape,Transpose,Concat,Gemm,MatMul,Softmax,Identity,Dropout,Constant,Shape,Gather,Unsqueeze,Squeeze
+# Data-movement and spatial ops (graph/shape_inference_data.cpp).
+OPS=$OPS,Slice,Split,Pad,Expand,Tile,ConstantOfShape,Range,Size,EyeLike,Trilu,CumSum,GatherElements,GatherND,ScatterND
+OPS=$OPS,OneHot,DepthToSpace,SpaceToDepth,TopK,GlobalMaxPool,Upsample,Resize,ConvTranspose,LRN
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
 "$OCTET" conformance $N/test_* --only-ops $OPS --json "$out/c.json" --quiet > "$out/log" 2>&1
 rc=$?
