@@ -17,6 +17,10 @@ KernelRegistry::KernelRegistry() {
   ops::register_conv(*this);
   ops::register_gemm(*this);
   ops::register_quant(*this);
+  // ops-elt: element-wise ops beyond the foundation's
+  ops::register_eltwise_math(*this);
+  ops::register_broadcast_ops(*this);
+  ops::register_cast(*this);
 }
 
 void KernelRegistry::add(const std::string& domain, const std::string& op_type, KernelFactory f) {

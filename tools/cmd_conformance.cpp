@@ -11,6 +11,7 @@
 
 #include "engine/session.h"
 #include "graph/tensor_proto.h"
+#include "kernels/eltwise/half.h"
 #include "onnx/onnx.pb.h"
 #include "tools/commands.h"
 #include "tools/common.h"
@@ -38,6 +39,8 @@ double element(const Tensor& t, int64_t i) {
     case DType::u8: case DType::boolean: return t.as<uint8_t>()[i];
     case DType::u32: return t.as<uint32_t>()[i];
     case DType::u64: return double(t.as<uint64_t>()[i]);
+    case DType::f16: return kernels::f16_to_f32(t.as<uint16_t>()[i]);
+    case DType::bf16: return kernels::bf16_to_f32(t.as<uint16_t>()[i]);
     default: throw Unsupported(std::string("comparing outputs of type ") + dtype_name(t.dtype()));
   }
 }
@@ -47,7 +50,8 @@ std::string compare(const Tensor& got, const Tensor& want, double rtol, double a
   if (got.dtype() != want.dtype())
     return std::string("dtype ") + dtype_name(got.dtype()) + ", expected " + dtype_name(want.dtype());
   if (got.shape() != want.shape()) return "shape " + shape_str(got.shape()) + ", expected " + shape_str(want.shape());
-  const bool exact = want.dtype() != DType::f32 && want.dtype() != DType::f64 && want.dtype() != DType::f16;
+  const bool exact = want.dtype() != DType::f32 && want.dtype() != DType::f64 && want.dtype() != DType::f16 &&
+                     want.dtype() != DType::bf16;
   int64_t bad = 0, first_bad = -1;
   for (int64_t i = 0; i < want.numel(); ++i) {
     double g = element(got, i), w = element(want, i);

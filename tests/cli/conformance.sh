@@ -4,6 +4,10 @@ set -u
 OCTET=$1
 N=/usr/share/libonnx-testdata/data/node
 OPS=Conv,BatchNormalization,Relu,Clip,LeakyRelu,Sigmoid,Add,Sub,Mul,Div,MaxPool,AveragePool,GlobalAveragePool,Flatten,Reshape,Transpose,Concat,Gemm,MatMul,Softmax,Identity,Dropout,Constant,Shape,Gather,Unsqueeze,Squeeze
+# ops-elt: element-wise ops (engine/ops/eltwise_math.cpp, broadcast_ops.cpp, cast.cpp)
+OPS=$OPS,Abs,Neg,Exp,Log,Sqrt,Reciprocal,Tanh,Erf,Floor,Ceil,Round,Sin,Cos,Sign,Softplus,Softsign,Elu,Selu,Celu
+OPS=$OPS,HardSigmoid,HardSwish,ThresholdedRelu,IsNaN,IsInf,Not,Pow,PRelu,Max,Min,Sum,Mean,Mod,Equal,Less,Greater
+OPS=$OPS,LessOrEqual,GreaterOrEqual,And,Or,Xor,Where,Cast,CastLike
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
 "$OCTET" conformance $N/test_* --only-ops $OPS --json "$out/c.json" --quiet > "$out/log" 2>&1
 rc=$?
