@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 
+#include "engine/session.h"
 #include "kernels/eltwise/half.h"
 #include "kernels/eltwise/unary_math.h"
 #include "op_test_util.h"
@@ -490,6 +491,64 @@ TEST_CASE("errors name the node and what was expected") {
     t.input(HostTensor::f32({2}, {1, 0})).input(HostTensor::of<int64_t>(DType::i64, {2}, {1, 2})).output(DType::boolean, {2});
     CHECK_THROWS_WITH_AS(t.make(), doctest::Contains("input 'in1' has type int64, expected float32"), Error);
   }
+}
+
+TEST_CASE("engine: Conv -> HardSwish -> Conv -> Tanh -> Erf runs nhwc with the passes and matches the plain run") {
+  // MobileNetV3 / ViT-like activations between convs: with the passes the activations follow the convs' nhwc
+  // layout (graph/passes/assign_layout.cpp); without them everything is plain. Both must compute the same.
+  auto model = [] {
+    Graph g;
+    g.path = "block.onnx";
+    g.opsets[""] = 14;
+    auto value = [&](const std::string& name, Shape s) {
+      const int v = g.add_value(name, DType::f32);
+      g.values[v].set_shape(s);
+      return v;
+    };
+    const int x = value("x", {1, 4, 8, 8});
+    g.inputs.push_back(x);
+    auto weight = [&](const std::string& name, uint32_t seed) {
+      auto t = std::make_shared<Tensor>(DType::f32, Shape{4, 4, 3, 3});
+      const auto w = random_floats(size_t(t->numel()), -0.5f, 0.5f, seed);
+      std::copy(w.begin(), w.end(), t->as<float>());
+      return g.add_constant(name, t);
+    };
+    auto node = [&](const std::string& op, std::vector<int> in, int out) {
+      Node n;
+      n.name = g.values[out].name;
+      n.op_type = op;
+      n.inputs = std::move(in);
+      n.outputs = {out};
+      if (op == "Conv") {
+        n.attrs["pads"].kind = Attribute::Kind::ints, n.attrs["pads"].ints = {1, 1, 1, 1};
+        n.attrs["kernel_shape"].kind = Attribute::Kind::ints, n.attrs["kernel_shape"].ints = {3, 3};
+      }
+      g.add_node(std::move(n));
+      return out;
+    };
+    const Shape s = {1, 4, 8, 8};
+    int v = node("Conv", {x, weight("w1", 1)}, value("c1", s));
+    v = node("HardSwish", {v}, value("hs", s));
+    v = node("Conv", {v, weight("w2", 2)}, value("c2", s));
+    v = node("Tanh", {v}, value("th", s));
+    v = node("Erf", {v}, value("y", s));
+    g.outputs.push_back(v);
+    return g;
+  };
+  Tensor x(DType::f32, {1, 4, 8, 8});
+  const auto xv = random_floats(size_t(x.numel()), -3.f, 3.f, 7);
+  std::copy(xv.begin(), xv.end(), x.as<float>());
+  std::vector<float> out[2];
+  for (int optimize = 0; optimize < 2; ++optimize) {
+    SessionOptions opt;
+    opt.threads = 1;
+    opt.optimize = optimize != 0;
+    Session session(model(), opt);
+    const auto y = session.run({x.view()});
+    REQUIRE(y.size() == 1);
+    out[optimize].assign(y[0].as<float>(), y[0].as<float>() + y[0].numel());
+  }
+  check_close_nan(out[1], out[0], 1e-5f, "optimized vs plain");
 }
 
 }  // TEST_SUITE
