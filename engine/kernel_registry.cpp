@@ -23,6 +23,10 @@ KernelRegistry::KernelRegistry() {
   ops::register_resize(*this);
   ops::register_conv_transpose(*this);
   ops::register_spatial_extra(*this);
+  // ops-elt: element-wise ops beyond the foundation's
+  ops::register_eltwise_math(*this);
+  ops::register_broadcast_ops(*this);
+  ops::register_cast(*this);
 }
 
 void KernelRegistry::add(const std::string& domain, const std::string& op_type, KernelFactory f) {

@@ -36,5 +36,14 @@ void register_resize(KernelRegistry& r);
 void register_conv_transpose(KernelRegistry& r);
 /// LRN, GlobalMaxPool.  (engine/ops/lrn.cpp, pool.cpp)
 void register_spatial_extra(KernelRegistry& r);
+// ---- element-wise ops beyond the foundation's (ops-elt) ----
+/// Abs, Neg, Exp, Log, Sqrt, Reciprocal, Tanh, Erf, Floor, Ceil, Round, Sin, Cos, Sign, Softplus, Softsign, Elu,
+/// Selu, Celu, HardSigmoid, HardSwish, ThresholdedRelu, IsNaN, IsInf, Not.  (engine/ops/eltwise_math.cpp)
+void register_eltwise_math(KernelRegistry& r);
+/// Pow, PRelu, Max, Min, Sum, Mean, Mod, Equal, Less, Greater, LessOrEqual, GreaterOrEqual, And, Or, Xor, Where.
+/// (engine/ops/broadcast_ops.cpp)
+void register_broadcast_ops(KernelRegistry& r);
+/// Cast, CastLike.  (engine/ops/cast.cpp)
+void register_cast(KernelRegistry& r);
 
 }  // namespace octet::ops
