@@ -17,6 +17,11 @@ KernelRegistry::KernelRegistry() {
   ops::register_conv(*this);
   ops::register_gemm(*this);
   ops::register_quant(*this);
+  // ops-red: reductions, normalisation, einsum, recurrent
+  ops::register_reduce(*this);
+  ops::register_normalize(*this);
+  ops::register_einsum(*this);
+  ops::register_recurrent(*this);
 }
 
 void KernelRegistry::add(const std::string& domain, const std::string& op_type, KernelFactory f) {

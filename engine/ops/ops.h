@@ -23,4 +23,15 @@ void register_gemm(KernelRegistry& r);
 /// (engine/ops/qlinear.cpp, qconv.cpp)
 void register_quant(KernelRegistry& r);
 
+// ---- reductions, normalisation, einsum, recurrent (ops-red) ----
+/// ReduceSum/Mean/Max/Min/Prod/L1/L2/LogSum/LogSumExp/SumSquare, ArgMax, ArgMin.  (engine/ops/reduce.cpp)
+void register_reduce(KernelRegistry& r);
+/// LayerNormalization, InstanceNormalization, LpNormalization, MeanVarianceNormalization, LogSoftmax, Hardmax.
+/// (engine/ops/normalize.cpp)
+void register_normalize(KernelRegistry& r);
+/// Einsum.  (engine/ops/einsum.cpp)
+void register_einsum(KernelRegistry& r);
+/// LSTM, GRU, RNN.  (engine/ops/recurrent.cpp)
+void register_recurrent(KernelRegistry& r);
+
 }  // namespace octet::ops

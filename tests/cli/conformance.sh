@@ -4,6 +4,8 @@ set -u
 OCTET=$1
 N=/usr/share/libonnx-testdata/data/node
 OPS=Conv,BatchNormalization,Relu,Clip,LeakyRelu,Sigmoid,Add,Sub,Mul,Div,MaxPool,AveragePool,GlobalAveragePool,Flatten,Reshape,Transpose,Concat,Gemm,MatMul,Softmax,Identity,Dropout,Constant,Shape,Gather,Unsqueeze,Squeeze
+# ops-red: reductions, normalisation, einsum, recurrent
+OPS=$OPS,ReduceSum,ReduceMean,ReduceMax,ReduceMin,ReduceProd,ReduceL1,ReduceL2,ReduceLogSum,ReduceLogSumExp,ReduceSumSquare,ArgMax,ArgMin,LayerNormalization,InstanceNormalization,LpNormalization,MeanVarianceNormalization,LogSoftmax,Hardmax,Einsum,LSTM,GRU,RNN
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
 "$OCTET" conformance $N/test_* --only-ops $OPS --json "$out/c.json" --quiet > "$out/log" 2>&1
 rc=$?
