@@ -11,8 +11,10 @@
 // to the workspace and is permuted into Y.
 //
 // One operand, or three and more, run the generic contraction: for each output index, the sum over the other
-// labels of the product of the operands (exact, not fast; exporters rarely emit these).
+// labels of the product of the operands (exact, not fast; exporters rarely emit these). float64 operands (ONNX's
+// node tests use them) always take the generic contraction.
 #include <numeric>
+#include <type_traits>
 
 #include "engine/ops/batched_gemm.h"
 #include "engine/ops/op_util.h"
@@ -30,7 +32,8 @@ struct Contraction {
   std::vector<int64_t> out_dims, sum_dims;
   std::vector<std::vector<int64_t>> out_st, sum_st;  // [operand][dim]
 
-  void run(const std::vector<const float*>& x, float* y) const {
+  template <class T>
+  void run(const std::vector<const T*>& x, T* y) const {
     const size_t n = x.size();
     const int64_t n_out = prod(out_dims), n_sum = prod(sum_dims);
     std::vector<int64_t> oi(out_dims.size(), 0), si(sum_dims.size(), 0), base(n, 0), off(n, 0);
@@ -44,7 +47,7 @@ struct Contraction {
         acc += p;
         step(si, sum_dims, sum_st, off);
       }
-      y[o] = float(acc);
+      y[o] = T(acc);
       step(oi, out_dims, out_st, base);
     }
   }
@@ -135,7 +138,7 @@ class EinsumGemmKernel final : public Kernel {
       const float* x = in[size_t(i)].as<const float>();
       if (!op.prep) return x;
       float* dst = reinterpret_cast<float*>(ws + op.ws_off);
-      op.c.run({x}, dst);
+      op.c.run<float>({x}, dst);
       return static_cast<const float*>(dst);
     };
     const float* pa = operand(a, 0);
@@ -163,7 +166,7 @@ class EinsumGemmKernel final : public Kernel {
         return g;
       });
     }
-    if (!direct) out.run({c}, y);
+    if (!direct) out.run<float>({c}, y);
   }
   size_t workspace_bytes() const override { return ws_bytes; }
   std::string name() const override {
@@ -171,15 +174,17 @@ class EinsumGemmKernel final : public Kernel {
   }
 };
 
+/// float32 or float64 (T): the generic contraction (float64 only ever takes this path).
+template <class T>
 class EinsumGenericKernel final : public Kernel {
  public:
   explicit EinsumGenericKernel(Contraction c) : c_(std::move(c)) {}
   void run(ExecContext&, std::span<const TensorView> in, std::span<const TensorView> out) const override {
-    std::vector<const float*> x;
-    for (const TensorView& t : in) x.push_back(t.as<const float>());
-    c_.run(x, out[0].as<float>());
+    std::vector<const T*> x;
+    for (const TensorView& t : in) x.push_back(t.as<const T>());
+    c_.run(x, out[0].as<T>());
   }
-  std::string name() const override { return "einsum/generic"; }
+  std::string name() const override { return std::is_same_v<T, double> ? "einsum/generic_f64" : "einsum/generic"; }
 
  private:
   Contraction c_;
@@ -190,8 +195,12 @@ size_t round64(size_t b) { return (b + 63) / 64 * 64; }
 std::unique_ptr<Kernel> make_einsum(const KernelInfo& info) {
   require_plain(info);
   std::vector<Shape> shapes;
+  const DType dt = info.input(0).dtype;
+  if (dt != DType::f32 && dt != DType::f64)
+    unsupported(info, std::string("input '") + info.input(0).name + "' has type " + dtype_name(dt) +
+                          ", only float32 and float64 are supported");
   for (int i = 0; i < info.num_inputs(); ++i) {
-    require_dtype(info, i, DType::f32);
+    require_dtype(info, i, dt);
     shapes.push_back(info.in_shape(i));
   }
   const EinsumEquation eq = parse_einsum(info.graph, info.node_id, shapes);
@@ -200,7 +209,8 @@ std::unique_ptr<Kernel> make_einsum(const KernelInfo& info) {
   std::vector<int> summed;  // labels not in the output
   for (int l : eq.labels)
     if (!contains(eq.out, l)) summed.push_back(l);
-  if (shapes.size() != 2) return std::make_unique<EinsumGenericKernel>(contraction(eq, st, eq.out, summed));
+  if (dt == DType::f64) return std::make_unique<EinsumGenericKernel<double>>(contraction(eq, st, eq.out, summed));
+  if (shapes.size() != 2) return std::make_unique<EinsumGenericKernel<float>>(contraction(eq, st, eq.out, summed));
 
   // Two operands: classify the labels (unique per operand), in the output's order where they are in it.
   auto uniq = [](std::vector<int> v) {

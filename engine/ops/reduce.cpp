@@ -7,10 +7,11 @@
 //   other      -> the input is permuted to [kept..., reduced...] in the workspace, then rows.
 // The accumulation is the kernel's; the final map is applied here:
 //   Mean = Sum / n,  L2 = sqrt(SumSquare),  LogSum = log(Sum)  (L1 is sum |x|, LogSumExp stable in the kernel).
-// Integer inputs (shape arithmetic: Sum/Prod/Max/Min over int64/int32) take a scalar loop.
+// Integer inputs (shape arithmetic: Sum/Prod/Max/Min over int64/int32) and float64 take a scalar loop.
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 
 #include "engine/ops/op_util.h"
 #include "engine/ops/ops.h"
@@ -118,8 +119,9 @@ class ReduceKernel final : public Kernel {
 
   void run(ExecContext& ctx, std::span<const TensorView> in, std::span<const TensorView> out) const override {
     if (noop_) return copy_bytes(out[0].data, in[0].data, in[0].bytes());
-    if (dt_ == DType::i64) return run_int<int64_t>(ctx, in[0].as<const int64_t>(), out[0].as<int64_t>());
-    if (dt_ == DType::i32) return run_int<int32_t>(ctx, in[0].as<const int32_t>(), out[0].as<int32_t>());
+    if (dt_ == DType::i64) return run_scalar<int64_t>(in[0].as<const int64_t>(), out[0].as<int64_t>());
+    if (dt_ == DType::i32) return run_scalar<int32_t>(in[0].as<const int32_t>(), out[0].as<int32_t>());
+    if (dt_ == DType::f64) return run_scalar<double>(in[0].as<const double>(), out[0].as<double>());
     const float* x = in[0].as<const float>();
     float* y = out[0].as<float>();
     if (p_.permute) {
@@ -164,30 +166,48 @@ class ReduceKernel final : public Kernel {
     }
   }
 
+  // The scalar path: integers (shape arithmetic: Sum / Prod / Max / Min, Mean truncating) and float64 (every
+  // op, accumulated in double as the reference does).
   template <class T>
-  void run_int(ExecContext& ctx, const T* x, T* y) const {
+  void run_scalar(const T* x, T* y) const {
     std::vector<T> tmp;
     if (p_.permute) {
       tmp.resize(size_t(p_.outer * p_.len));
       gather(x, tmp.data(), p_.dims, p_.strides);
       x = tmp.data();
     }
-    (void)ctx;
+    constexpr bool fp = std::is_floating_point_v<T>;
+    const kr::Op op = spec_.op;
     for (int64_t o = 0; o < p_.outer; ++o)
       for (int64_t i = 0; i < p_.inner; ++i) {
         const T* q = x + o * p_.len * p_.inner + i;
-        T acc = spec_.op == kr::Op::prod ? T(1)
-                : spec_.op == kr::Op::max ? std::numeric_limits<T>::lowest()
-                : spec_.op == kr::Op::min ? std::numeric_limits<T>::max()
-                                          : T(0);
+        T acc = op == kr::Op::prod ? T(1)
+                : op == kr::Op::max || op == kr::Op::log_sum_exp ? std::numeric_limits<T>::lowest()
+                : op == kr::Op::min ? std::numeric_limits<T>::max()
+                                    : T(0);
+        if constexpr (fp) {
+          if (op == kr::Op::max || op == kr::Op::log_sum_exp) acc = -std::numeric_limits<T>::infinity();
+          if (op == kr::Op::min) acc = std::numeric_limits<T>::infinity();
+        }
         for (int64_t l = 0; l < p_.len; ++l) {
           const T v = q[l * p_.inner];
-          switch (spec_.op) {
+          switch (op) {
             case kr::Op::prod: acc = T(acc * v); break;
-            case kr::Op::max: acc = std::max(acc, v); break;
+            case kr::Op::max: case kr::Op::log_sum_exp: acc = std::max(acc, v); break;
             case kr::Op::min: acc = std::min(acc, v); break;
+            case kr::Op::sum_abs: acc = T(acc + (v < 0 ? -v : v)); break;
+            case kr::Op::sum_sq: acc = T(acc + v * v); break;
             default: acc = T(acc + v); break;
           }
+        }
+        if constexpr (fp) {
+          if (op == kr::Op::log_sum_exp && std::isfinite(acc)) {  // m + log(sum exp(x - m))
+            T s = 0;
+            for (int64_t l = 0; l < p_.len; ++l) s += std::exp(q[l * p_.inner] - acc);
+            acc += std::log(s);
+          }
+          if (spec_.fin == Final::sqrt) acc = std::sqrt(acc);
+          if (spec_.fin == Final::log) acc = std::log(acc);
         }
         y[o * p_.inner + i] = spec_.fin == Final::mean && p_.len ? T(acc / T(p_.len)) : acc;
       }
@@ -208,9 +228,9 @@ std::unique_ptr<Kernel> make_reduce(const KernelInfo& info) {
   const DType dt = info.input(0).dtype;
   const bool int_ok = spec.op == kr::Op::sum || spec.op == kr::Op::prod || spec.op == kr::Op::max ||
                       spec.op == kr::Op::min;
-  if (dt != DType::f32 && !((dt == DType::i64 || dt == DType::i32) && int_ok && spec.fin != Final::log))
-    unsupported(info, "input '" + info.input(0).name + "' has type " + dtype_name(dt) + ", only float32 is supported" +
-                          (int_ok ? " (and int64/int32)" : ""));
+  if (dt != DType::f32 && dt != DType::f64 && !((dt == DType::i64 || dt == DType::i32) && int_ok && spec.fin != Final::log))
+    unsupported(info, "input '" + info.input(0).name + "' has type " + dtype_name(dt) + ", only float32, float64" +
+                          (int_ok ? ", int64 and int32 are supported" : " are supported"));
   const Shape s = info.in_shape(0);
   bool noop = false;
   const std::vector<int64_t> axes = reduce_axes(info.graph, info.node_id, int64_t(s.size()), &noop);
