@@ -51,6 +51,11 @@ struct RnnPlan {
   int threads = 1;
   // Optional inputs' slots (-1: absent).
   int b_in = -1, lens_in = -1, h0_in = -1, c0_in = -1, p_in = -1;
+  // Constant W and R packed once (sgemm_pack_b), per direction: W^T [input][GH]; R^T [hidden][GH], or for GRU
+  // without linear_before_reset its z, r columns [hidden][2H] (r) and h columns [hidden][H] (rh). Empty: computed
+  // at run time, packed per call by the driver. The step product with M = batch (often 1) would otherwise
+  // re-pack all of R^T every step: as much work as the product itself.
+  std::vector<std::vector<float>> packed_w, packed_r, packed_rh;
 };
 
 class RnnKernel final : public Kernel {
@@ -91,6 +96,9 @@ class RnnKernel final : public Kernel {
     return floats_bytes() + std::max(kg::sgemm_workspace_bytes(*p_.uk, p_.seq * p_.batch, GH, p_.input, p_.threads, false),
                                      kg::sgemm_workspace_bytes(*p_.uk, p_.batch, GH, p_.hidden, p_.threads, false));
   }
+  bool input_packed(int i) const override {
+    return (i == 1 && !p_.packed_w.empty()) || (i == 2 && !p_.packed_r.empty());
+  }
   std::string name() const override {
     static const char* n[] = {"lstm", "gru", "rnn"};
     return std::string(n[int(p_.cell)]) + "/" + p_.uk->name;
@@ -111,13 +119,16 @@ class RnnKernel final : public Kernel {
     return (p_.layout1 ? b * p_.dirs + d : d * p_.batch + b) * p_.hidden;
   }
 
+  // C (ldc) = A B + bias, B read through strides or, when `packed` is not empty, prepacked.
   void gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_rs, const float* b, int64_t b_rs,
-            int64_t b_cs, float* c, const float* bias, void* ws, kernels::Parallel* par) const {
+            int64_t b_cs, const std::vector<float>* packed, float* c, int64_t ldc, const float* bias, void* ws,
+            kernels::Parallel* par) const {
     kg::SgemmArgs g;
     g.m = m, g.n = n, g.k = k;
     g.a = a, g.a_rs = a_rs, g.a_cs = 1;
-    g.b = b, g.b_rs = b_rs, g.b_cs = b_cs;
-    g.c = c, g.ldc = n;
+    if (packed) g.packed_b = packed->data();
+    else g.b = b, g.b_rs = b_rs, g.b_cs = b_cs;
+    g.c = c, g.ldc = ldc;
     if (bias) g.add[0] = kg::Addend{bias, 0, 1, 1.f};
     kg::sgemm(*p_.uk, g, ws, par);
   }
@@ -127,8 +138,10 @@ class RnnKernel final : public Kernel {
                  float* yc) const {
     const int64_t H = p_.hidden, GH = p_.gates * H, B = p_.batch;
     const bool rev = p_.reverse_only || d == 1;
-    const float* W = in[1].as<const float>() + d * GH * p_.input;
-    const float* R = in[2].as<const float>() + d * GH * H;
+    // W and R are read from the inputs only when not packed (a packed constant's view has no data).
+    const float* W = p_.packed_w.empty() ? in[1].as<const float>() + d * GH * p_.input : nullptr;
+    const float* R = p_.packed_r.empty() ? in[2].as<const float>() + d * GH * H : nullptr;
+    auto packed = [&](const std::vector<std::vector<float>>& v) { return v.empty() ? nullptr : &v[size_t(d)]; };
     // Folded bias: Wb + Rb, except GRU's Rbh with linear_before_reset (kept apart in bias[GH..GH+H)).
     std::fill(bias, bias + GH + H, 0.f);
     if (p_.b_in >= 0 && in[size_t(p_.b_in)].data) {
@@ -138,7 +151,8 @@ class RnnKernel final : public Kernel {
         for (int64_t j = 0; j < H; ++j) bias[2 * H + j] = Bv[2 * H + j], bias[GH + j] = Bv[GH + 2 * H + j];
     }
     // 1. XW = X W^T + bias over every step: W^T(p, j) = W[j][p].
-    gemm(p_.seq * B, GH, p_.input, in[0].as<const float>(), p_.input, W, 1, p_.input, xw, bias, gws, par);
+    gemm(p_.seq * B, GH, p_.input, in[0].as<const float>(), p_.input, W, 1, p_.input, packed(p_.packed_w), xw, GH, bias,
+         gws, par);
     // Initial state.
     for (int64_t b = 0; b < B; ++b) {
       const bool h0 = p_.h0_in >= 0 && in[size_t(p_.h0_in)].data, c0 = p_.c0_in >= 0 && in[size_t(p_.c0_in)].data;
@@ -153,23 +167,16 @@ class RnnKernel final : public Kernel {
     for (int64_t s = 0; s < p_.seq; ++s) {
       // 2. P = H R^T (GRU without linear_before_reset: the z and r columns only, h's after r is known).
       const bool gru_split = p_.cell == Cell::gru && !p_.lbr;
-      gemm(B, gru_split ? 2 * H : GH, H, h, H, R, 1, H, pr, nullptr, gws, par);
+      gemm(B, gru_split ? 2 * H : GH, H, h, H, R, 1, H, packed(p_.packed_r), pr, GH, nullptr, gws, par);
       if (gru_split) {
         for (int64_t b = 0; b < B; ++b) {
           const int64_t t = rev ? len[size_t(b)] - 1 - s : s;
           if (s >= len[size_t(b)]) continue;
           const float* x = xw + row(t, b) * GH;
-          for (int64_t j = 0; j < H; ++j) rh[b * H + j] = apply(act[0], clip(x[H + j] + pr[b * 2 * H + H + j])) * h[b * H + j];
+          for (int64_t j = 0; j < H; ++j) rh[b * H + j] = apply(act[0], clip(x[H + j] + pr[b * GH + H + j])) * h[b * H + j];
         }
-        // The z, r products are [batch][2H]; spread them to stride GH and put (r*h) Rh^T in the h columns.
-        for (int64_t b = B; b-- > 0;)
-          for (int64_t j = 2 * H; j-- > 0;) pr[b * GH + j] = pr[b * 2 * H + j];
-        kg::SgemmArgs g;
-        g.m = B, g.n = H, g.k = H;
-        g.a = rh, g.a_rs = H, g.a_cs = 1;
-        g.b = R + 2 * H * H, g.b_rs = 1, g.b_cs = H;
-        g.c = pr + 2 * H, g.ldc = GH;
-        kg::sgemm(*p_.uk, g, gws, par);
+        // (r*h) Rh^T into the h columns.
+        gemm(B, H, H, rh, H, R ? R + 2 * H * H : nullptr, 1, H, packed(p_.packed_rh), pr + 2 * H, GH, nullptr, gws, par);
       }
       for (int64_t b = 0; b < B; ++b) {
         if (s >= len[size_t(b)]) continue;
@@ -220,6 +227,26 @@ Act parse_act(const KernelInfo& info, const std::string& name) {
   if (name == "Tanh") return Act::tanh;
   if (name == "Relu") return Act::relu;
   unsupported(info, "activation '" + name + "' is not supported (Sigmoid, Tanh and Relu are)");
+}
+
+// B(p, j) = M[j][p] for a row-major [n][k] block M: the transposed weights, packed for the kernel.
+std::vector<float> pack_t(const RnnPlan& p, const float* m, int64_t k, int64_t n) {
+  std::vector<float> out(kg::sgemm_packed_b_floats(*p.uk, k, n));
+  kg::sgemm_pack_b(*p.uk, k, n, m, 1, k, out.data());
+  return out;
+}
+
+void prepack(const KernelInfo& info, RnnPlan& p) {
+  const int64_t H = p.hidden, GH = p.gates * H;
+  const bool split = p.cell == Cell::gru && !p.lbr;
+  for (int64_t d = 0; d < p.dirs; ++d) {
+    if (const Tensor* w = info.in_const(1)) p.packed_w.push_back(pack_t(p, w->as<float>() + d * GH * p.input, p.input, GH));
+    if (const Tensor* r = info.in_const(2)) {
+      const float* rd = r->as<float>() + d * GH * H;
+      p.packed_r.push_back(pack_t(p, rd, H, split ? 2 * H : GH));
+      if (split) p.packed_rh.push_back(pack_t(p, rd + 2 * H * H, H, H));
+    }
+  }
 }
 
 std::unique_ptr<Kernel> make_recurrent(const KernelInfo& info) {
@@ -289,6 +316,7 @@ std::unique_ptr<Kernel> make_recurrent(const KernelInfo& info) {
   if (p.cell == Cell::lstm) p.c0_in = opt(6), p.p_in = opt(7);
   p.uk = &kg::sgemm_kernel(info.isa);
   p.threads = std::max(1, info.threads);
+  prepack(info, p);
   return std::make_unique<RnnKernel>(std::move(p));
 }
 

@@ -17,6 +17,7 @@ struct Cfg {
   std::string dir = "forward";
   int64_t seq = 4, batch = 3, input = 5, hidden = 6;
   bool bias = true, lens = false, init = false, peep = false, lbr = false, input_forget = false, layout1 = false;
+  bool const_weights = true;  // W and R as constants (packed at load) or as run-time inputs
   float clip = 0;
 };
 
@@ -119,7 +120,8 @@ void check(const Cfg& c) {
   const Shape xs = c.layout1 ? Shape{c.batch, c.seq, c.input} : Shape{c.seq, c.batch, c.input};
   const Shape st = c.layout1 ? Shape{c.batch, dirs, H} : Shape{dirs, c.batch, H};
   t.input(HostTensor::f32(xs, c.layout1 ? swap01(d.x, c.seq, c.batch, c.input) : d.x));
-  t.constant(HostTensor::f32({dirs, G * H, c.input}, d.w)).constant(HostTensor::f32({dirs, G * H, H}, d.r));
+  if (c.const_weights) t.constant(HostTensor::f32({dirs, G * H, c.input}, d.w)).constant(HostTensor::f32({dirs, G * H, H}, d.r));
+  else t.input(HostTensor::f32({dirs, G * H, c.input}, d.w)).input(HostTensor::f32({dirs, G * H, H}, d.r));
   if (c.bias) t.input(HostTensor::f32({dirs, 2 * G * H}, d.b));
   else t.absent();
   if (c.lens) t.input(HostTensor::of<int32_t>(DType::i32, {c.batch}, d.lens));
@@ -175,6 +177,7 @@ TEST_CASE("LSTM, GRU, RNN against the reference: directions, sequence_lens, init
         c.layout1 = variant == 3;
         c.peep = c.op == "LSTM" && variant == 2;
         c.lbr = c.op == "GRU" && variant % 2 == 1;
+        c.const_weights = variant != 0;
         CAPTURE(op);
         CAPTURE(dir);
         CAPTURE(variant);
