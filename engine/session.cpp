@@ -19,7 +19,9 @@ bool is_shape_operand(const Node& n, size_t input) {
   static const std::vector<std::pair<std::string, size_t>> kShapeOperands = {
       {"Reshape", 1}, {"Squeeze", 1}, {"Unsqueeze", 1}, {"Expand", 1}, {"Tile", 1}, {"ConstantOfShape", 0},
       {"Slice", 1}, {"Slice", 2}, {"Slice", 3}, {"Slice", 4}, {"Resize", 2}, {"Resize", 3}, {"Pad", 1},
-      {"ReduceSum", 1}};  // ReduceSum from opset 13: axes
+      // Reduce*: axes (ReduceSum from opset 13, the others from 18)
+      {"ReduceSum", 1}, {"ReduceMean", 1}, {"ReduceMax", 1}, {"ReduceMin", 1}, {"ReduceProd", 1}, {"ReduceL1", 1},
+      {"ReduceL2", 1}, {"ReduceLogSum", 1}, {"ReduceLogSumExp", 1}, {"ReduceSumSquare", 1}};
   for (auto& [op, i] : kShapeOperands)
     if (n.op_type == op && n.domain.empty() && i == input) return true;
   return false;

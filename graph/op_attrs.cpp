@@ -144,8 +144,11 @@ namespace octet {
 std::vector<int64_t> reduce_axes(const Graph& g, int id, int64_t rank, bool* noop) {
   const Node& n = g.nodes[id];
   std::vector<int64_t> axes;
-  if (n.op_type == "ReduceSum" && g.opset(n.domain) >= 13) {
-    if (n.has_attr("axes")) g.fail(id, "ReduceSum from opset 13 takes axes as input 1, not as an attribute");
+  // ReduceSum takes axes as an input from opset 13, the other Reduce* ops from opset 18.
+  const int64_t since = n.op_type == "ReduceSum" ? 13 : 18;
+  if (g.opset(n.domain) >= since) {
+    if (n.has_attr("axes"))
+      g.fail(id, n.op_type + " from opset " + std::to_string(since) + " takes axes as input 1, not as an attribute");
     if (n.inputs.size() > 1 && n.inputs[1] >= 0) {
       const Value& v = g.values[n.inputs[1]];
       if (!v.constant) throw Unsupported(g.where(id) + ": the 'axes' input (" + v.name + ") must be a constant");

@@ -645,9 +645,9 @@ void fold_reduce(Ctx& c, const Shape& x, const std::vector<int64_t>& axes, const
 }
 
 void infer_reduce(Ctx& c) {
-  // Axes: attribute (every Reduce* up to opset 17), or ReduceSum's optional input 1 from opset 13. keepdims
+  // Axes: an attribute, or the optional input 1 from opset 13 (ReduceSum) / 18 (the other Reduce* ops). keepdims
   // (default 1) keeps reduced dims as 1s; no axes reduce all dims, or nothing with noop_with_empty_axes = 1.
-  const bool axes_input = c.node.op_type == "ReduceSum" && c.opset >= 13;
+  const bool axes_input = c.opset >= (c.node.op_type == "ReduceSum" ? 13 : 18);
   c.arity(1, axes_input ? 2 : 1);
   const Shape x = c.shape(0);
   bool noop = false;
@@ -933,11 +933,8 @@ struct LaterVersion {
   const char* what;
 };
 const LaterVersion kLaterVersions[] = {
-    {"ReduceL1", 18, "axes became an input"},         {"ReduceL2", 18, "axes became an input"},
-    {"ReduceLogSum", 18, "axes became an input"},     {"ReduceLogSumExp", 18, "axes became an input"},
-    {"ReduceMax", 18, "axes became an input"},        {"ReduceMean", 18, "axes became an input"},
-    {"ReduceMin", 18, "axes became an input"},        {"ReduceProd", 18, "axes became an input"},
-    {"ReduceSumSquare", 18, "axes became an input"},  {"Split", 18, "the num_outputs attribute was added"},
+    // Reduce*-18 (axes became an input, as ReduceSum's in 13) is implemented by infer_reduce / reduce_axes.
+    {"Split", 18, "the num_outputs attribute was added"},
     {"Pad", 18, "the axes input was added"},          {"Pad", 19, "the wrap mode was added"},
     {"Resize", 18, "antialias, axes and keep_aspect_ratio_policy were added"},
     {"Resize", 19, "the half_pixel_symmetric mode was added"},

@@ -260,6 +260,23 @@ TEST_CASE("ReduceSum opset 13: axes as a constant input, absent axes, noop_with_
   }
 }
 
+TEST_CASE("Reduce* opset 18: axes as an input for every op; an axes attribute is an error there") {
+  const Shape s{2, 3, 4};
+  std::vector<float> x = random_floats(24, 0.5f, 1.5f, 6);
+  for (const char* op : kReduceOps) {
+    CAPTURE(op);
+    OpTest t(op, 18);
+    t.input(HostTensor::f32(s, x)).constant(HostTensor::of<int64_t>(DType::i64, {2}, {0, -1})).output(DType::f32, {1, 3, 1});
+    check_close(t.run_on(kernels::detected_isa()).values<float>(), naive_reduce(op, x, s, {0, 2}), 1e-5f, 1e-6f, op);
+    OpTest a(op, 18);
+    a.input(HostTensor::f32(s, x)).attr_ints("axes", {1}).output(DType::f32, {2, 1, 4});
+    CHECK(error_of([&] { a.make(); }).find("takes axes as input 1, not as an attribute") != std::string::npos);
+    OpTest n(op, 18);  // no axes input and noop_with_empty_axes: the input unchanged
+    n.input(HostTensor::f32(s, x)).attr_i("noop_with_empty_axes", 1).output(DType::f32, s);
+    CHECK(n.run_on(kernels::detected_isa()).values<float>() == x);
+  }
+}
+
 TEST_CASE("ReduceSum / ReduceProd / ReduceMax on int64 (shape arithmetic)") {
   OpTest t("ReduceProd", 11);
   t.input(HostTensor::of<int64_t>(DType::i64, {2, 3}, {1, 2, 3, 4, 5, 6})).attr_ints("axes", {1}).attr_i("keepdims", 0);
