@@ -566,6 +566,9 @@ void infer_gemm(Ctx& c) {
   // Y = alpha * A' * B' + beta * C, A' = transA ? A^T : A (M x K), B' = transB ? B^T : B (K x N), C broadcast
   // to M x N (unidirectionally: C's shape must broadcast to M x N without growing it).
   c.arity(2, 3);
+  // C is optional from opset 11; Gemm-7..10 require it (Gemm-7 dropped the broadcast attribute: C always
+  // broadcasts).
+  if (c.opset < 11 && !c.has_in(2)) c.fail("input C is required before opset 11");
   const Shape a = c.shape_rank(0, 2), b = c.shape_rank(1, 2);
   c.same_dtype(0, 1);
   const bool ta = c.node.attr_i("transA", 0) != 0, tb = c.node.attr_i("transB", 0) != 0;
