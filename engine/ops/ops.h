@@ -45,5 +45,15 @@ void register_eltwise_math(KernelRegistry& r);
 void register_broadcast_ops(KernelRegistry& r);
 /// Cast, CastLike.  (engine/ops/cast.cpp)
 void register_cast(KernelRegistry& r);
+// ---- reductions, normalisation, einsum, recurrent (ops-red) ----
+/// ReduceSum/Mean/Max/Min/Prod/L1/L2/LogSum/LogSumExp/SumSquare, ArgMax, ArgMin.  (engine/ops/reduce.cpp)
+void register_reduce(KernelRegistry& r);
+/// LayerNormalization, InstanceNormalization, LpNormalization, MeanVarianceNormalization, LogSoftmax, Hardmax.
+/// (engine/ops/normalize.cpp)
+void register_normalize(KernelRegistry& r);
+/// Einsum.  (engine/ops/einsum.cpp)
+void register_einsum(KernelRegistry& r);
+/// LSTM, GRU, RNN.  (engine/ops/recurrent.cpp)
+void register_recurrent(KernelRegistry& r);
 
 }  // namespace octet::ops
