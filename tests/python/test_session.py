@@ -1,0 +1,75 @@
+"""InferenceSession against committed ONNX Runtime references (tests/data/demo): FP32 within 1e-4, the
+onnxruntime-style description of inputs and outputs, output selection, loading from bytes, INT8 sessions."""
+import numpy as np
+import pytest
+
+from conftest import DEMO, IMAGES, MODEL, assert_close_to_reference, manifest, read_pb
+
+
+def test_describes_inputs_and_outputs_like_onnxruntime(session):
+    (inp,) = session.get_inputs()
+    (out,) = session.get_outputs()
+    assert inp.name == "input" and inp.type == "tensor(float)"
+    # The demo model's batch is symbolic: onnxruntime reports the dim_param's name as a string.
+    assert inp.shape[1:] == [1, 28, 28] and isinstance(inp.shape[0], str) and inp.shape[0]
+    assert out.name == "output" and out.type == "tensor(float)"
+    assert out.shape[1:] == [10] and isinstance(out.shape[0], str)
+    assert session.get_providers() == ["CPUExecutionProvider"]
+    assert "NodeArg(name='input'" in repr(inp)
+
+
+@pytest.mark.parametrize("row", manifest(), ids=lambda r: r[4])
+def test_outputs_match_onnxruntime(session, row):
+    inp, out, _, ort_top1, _ = row
+    x = read_pb(inp)
+    (y,) = session.run(None, {"input": x})
+    assert_close_to_reference(y, read_pb(out))
+    assert int(np.argmax(y)) == ort_top1
+
+
+def test_batch_of_four_matches_onnxruntime(session):
+    x = read_pb(DEMO / "input_batch4.pb")
+    y = session.run(["output"], {"input": x})[0]
+    assert y.shape == (4, 10)
+    assert_close_to_reference(y, read_pb(DEMO / "output_batch4.pb"))
+
+
+def test_from_bytes_gives_the_same_outputs(octet, session):
+    x = read_pb(DEMO / "input_3.pb")
+    from_bytes = octet.InferenceSession(MODEL.read_bytes(), threads=1)
+    assert np.array_equal(from_bytes.run(None, {"input": x})[0], session.run(None, {"input": x})[0])
+
+
+def test_output_names_select_and_order(session):
+    x = read_pb(DEMO / "input_0.pb")
+    all_outputs = session.run(None, {"input": x})
+    named = session.run(["output"], {"input": x})
+    twice = session.run(["output", "output"], {"input": x})
+    assert len(all_outputs) == len(named) == 1 and len(twice) == 2
+    assert np.array_equal(named[0], all_outputs[0]) and np.array_equal(twice[1], all_outputs[0])
+
+
+def test_load_image_preprocesses_like_the_reference_inputs(session):
+    # The committed inputs were made from the same images with octet infer's preprocessing.
+    for inp, _, image, _, _ in manifest():
+        np.testing.assert_allclose(session.load_image(str(image)), read_pb(inp), rtol=0, atol=1e-6)
+
+
+def test_int8_session_keeps_fp32_top1(octet, session, tmp_path):
+    table = tmp_path / "table.txt"
+    octet.quantize(MODEL, IMAGES, tmp_path / "q.onnx", table=table)
+    int8 = octet.InferenceSession(str(MODEL), precision="int8", calibration_table=str(table), threads=2)
+    assert any(n["precision"] == "int8" for n in int8.describe())
+    for inp, _, _, ort_top1, _ in manifest():
+        x = read_pb(inp)
+        y8 = int8.run(None, {"input": x})[0]
+        y32 = session.run(None, {"input": x})[0]
+        assert int(np.argmax(y8)) == ort_top1
+        cos = float(np.dot(y8.ravel(), y32.ravel()) / (np.linalg.norm(y8) * np.linalg.norm(y32)))
+        assert cos > 0.99
+
+
+def test_max_isa_scalar_matches_default(octet, session):
+    x = read_pb(DEMO / "input_5.pb")
+    scalar = octet.InferenceSession(str(MODEL), max_isa="scalar", threads=1)
+    assert_close_to_reference(scalar.run(None, {"input": x})[0], read_pb(DEMO / "output_5.pb"))
