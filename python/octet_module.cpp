@@ -143,6 +143,7 @@ struct NodeArg {
 // What run() needs per input, resolved once.
 struct InputSlot {
   std::string name;
+  py::str key;  // the feed's key, made once
   octet_dtype dtype;
   int numpy_num;
 };
@@ -219,7 +220,7 @@ class InferenceSession {
     std::vector<py::array> keep(n_in);
     std::vector<octet_tensor> in(n_in), out(n_out);
     for (size_t i = 0; i < n_in; ++i) {
-      PyObject* v = PyDict_GetItemString(feed.ptr(), slots_[i].name.c_str());
+      PyObject* v = PyDict_GetItem(feed.ptr(), slots_[i].key.ptr());
       if (!v) check_feed_names(feed);
       keep[i] = as_input_array(py::reinterpret_borrow<py::object>(v), slots_[i]);
       fill_tensor(keep[i], slots_[i], &in[i]);
@@ -252,7 +253,8 @@ class InferenceSession {
   }
 
   py::list describe() {
-    const std::vector<octet::NodeInfo> nodes = guarded(Stage::use, [&] { return session_->describe(); });
+    // Describing compiles the model: what fails here is the model's fault.
+    const std::vector<octet::NodeInfo> nodes = guarded(Stage::load, [&] { return session_->describe(); });
     py::list r;
     for (const octet::NodeInfo& n : nodes) {
       py::dict d;
@@ -295,36 +297,39 @@ class InferenceSession {
     }
   }
 
+  // Inputs as the model declares them (or as set); outputs for those: when every input shape is fixed the C
+  // API compiles the model to give exact output shapes, so a model that cannot compile fails here, at load, as in
+  // onnxruntime. Otherwise an output's declared dims (with symbols), or an empty shape when the model gives none.
   void describe_io() {
     octet_session* s = session_->get();
+    bool all_fixed = true;
     for (size_t i = 0; i < session_->input_count(); ++i) {
-      NodeArg a = node_arg(octet_session_input_name(s, i), [&](octet_tensor* t) { return octet_session_input_info(s, i, t); },
-                           [&](size_t d) { return octet_session_input_dim_name(s, i, d); });
       octet_tensor t{};
       octet_status* st = octet_session_input_info(s, i, &t);
+      all_fixed &= !st && t.bytes > 0;
+      inputs_.push_back(node_arg(octet_session_input_name(s, i), st, t,
+                                 [&](size_t d) { return octet_session_input_dim_name(s, i, d); }));
       const octet_dtype dt = st ? OCTET_DTYPE_UNDEFINED : t.dtype;
       octet_status_free(st);
-      slots_.push_back(InputSlot{a.name, dt, numpy_type(dt)});
-      inputs_.push_back(std::move(a));
+      slots_.push_back(InputSlot{inputs_.back().name, py::str(inputs_.back().name), dt, numpy_type(dt)});
     }
-    for (size_t i = 0; i < session_->output_count(); ++i)
-      outputs_.push_back(node_arg(octet_session_output_name(s, i),
-                                  [&](octet_tensor* t) { return octet_session_output_info(s, i, t); },
+    for (size_t i = 0; i < session_->output_count(); ++i) {
+      octet_tensor t{};
+      octet_status* st = octet_session_output_info(s, i, &t);
+      if (st && all_fixed) check(st, Stage::load);
+      outputs_.push_back(node_arg(octet_session_output_name(s, i), st, t,
                                   [&](size_t d) { return octet_session_output_dim_name(s, i, d); }));
+      octet_status_free(st);
+    }
   }
 
-  template <class Info, class DimName>
-  static NodeArg node_arg(const char* name, Info info, DimName dim_name) {
+  // `st` non-NULL: the model gives no shape (onnxruntime then reports an empty shape).
+  template <class DimName>
+  static NodeArg node_arg(const char* name, const octet_status* st, const octet_tensor& t, DimName dim_name) {
     NodeArg a;
     a.name = name ? name : "";
-    octet_tensor t{};
-    octet_status* st = info(&t);
-    if (st) {  // no shape in the model: onnxruntime reports an empty shape; the type is still known to the model
-      octet_status_free(st);
-      a.type = "tensor(undefined)";
-      return a;
-    }
-    a.type = onnx_type_name(t.dtype);
+    a.type = onnx_type_name(st ? OCTET_DTYPE_UNDEFINED : t.dtype);
+    if (st) return a;
     for (int32_t d = 0; d < t.rank; ++d) {
       if (t.shape[d] >= 0) {
         a.shape.append(t.shape[d]);
