@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < n; ++i) x[i] = float(i % 17) / 17.0f - 0.5f;
     const octet::TensorView in(std::span<const float>(x), shape);
     for (int i = 0; i < std::max(10, calls / 10); ++i) s.run({in});  // compile, warm caches
-    std::vector<double> us(size_t(calls));
+    std::vector<double> us(static_cast<size_t>(calls), 0.0);
     for (int i = 0; i < calls; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
       std::vector<octet::Tensor> out = s.run({in});
