@@ -1,19 +1,21 @@
 #!/usr/bin/python3
 """The Python binding's overhead per InferenceSession.run call against the same call through the C++ API.
 
-    PYTHONPATH=build/python /usr/bin/python3 bench/python_overhead.py [--rounds 5] [--calls 2000]
+    PYTHONPATH=build/python /usr/bin/python3 bench/python_overhead.py [--rounds 15] [--calls 200]
 
-Models: a tiny one (Relu over 1x16 floats, made here in the build tree: the engine's work is nearly nothing, so the
-time is the API's) and the demo ResNet (models/fmnist_resnet.onnx) at batch 1 and 64. Each round times CALLS runs
-in C++ (build/bin/octet-bench-api, a separate process) and CALLS runs from Python on the same input (one thread
-per run, outputs allocated by the library in both), and takes the difference of the two medians. Rounds alternate
-C++ and Python so machine load drifts into both alike; the report gives the median overhead over rounds and its
-range (min..max). Short on purpose: the machine is shared."""
+The baseline runs in the same process, on the same session and the same input buffer: the module's
+`_time_cxx_runs(feed, n)` times n calls of octet::Session::run (include/octet/octet.hpp, outputs allocated by the
+library, as run() has them) one by one in C++. Each round times CALLS calls from C++ then CALLS calls from Python
+(both one thread per run, after a warm-up) and takes the difference of the two medians; rounds alternate so load
+from other processes drifts into both alike. Reported: the per-call medians, the overhead's median over rounds
+and its range (min..max over rounds). Models: a tiny one (Relu over 1x16 floats, made here in the build tree: the
+engine does next to nothing, so the time is the API's) and the demo ResNet (models/fmnist_resnet.onnx) at batch 1
+and 64 (a 200 KB input: a copy would show). Short on purpose: the machine is shared."""
 import argparse
 import os
 import pathlib
+import platform
 import statistics
-import subprocess
 import sys
 import time
 
@@ -38,51 +40,59 @@ def tiny_model(path):
     return path
 
 
-def python_median(sess, name, x, calls):
-    feed = {name: x}
-    for _ in range(max(10, calls // 10)):
-        sess.run(None, feed)
-    t = []
+def python_times(sess, feed, calls):
+    t = [0.0] * calls
     clock = time.perf_counter
-    for _ in range(calls):
+    run = sess.run
+    for i in range(calls):
         t0 = clock()
-        sess.run(None, feed)
-        t.append(clock() - t0)
-    return statistics.median(t) * 1e6
-
-
-def cpp_median(model, batch, calls):
-    out = subprocess.run([str(BUILD / "bin" / "octet-bench-api"), str(model), str(batch), str(calls)],
-                         capture_output=True, text=True, check=True).stdout.split()
-    return float(out[0])
+        run(None, feed)
+        t[i] = clock() - t0
+    return [x * 1e6 for x in t]
 
 
 def measure(model, batch, rounds, calls):
     sess = octet.InferenceSession(str(model), threads=1)
     inp = sess.get_inputs()[0]
     shape = [batch if not isinstance(d, int) else d for d in inp.shape]
-    n = int(np.prod(shape))
-    # The pattern octet-bench-api feeds: (i % 17) / 17 - 0.5.
-    x = ((np.arange(n) % 17) / np.float32(17) - np.float32(0.5)).astype(np.float32).reshape(shape)
-    cpp, py = [], []
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    feed = {inp.name: x}
+    sess._time_cxx_runs(feed, max(10, calls // 4))  # compile, warm up
+    python_times(sess, feed, max(10, calls // 4))
+    cpp, py, over = [], [], []
     for _ in range(rounds):
-        cpp.append(cpp_median(model, batch, calls))
-        py.append(python_median(sess, inp.name, x, calls))
-    over = [p - c for p, c in zip(py, cpp)]
+        c = statistics.median(sess._time_cxx_runs(feed, calls))
+        p = statistics.median(python_times(sess, feed, calls))
+        cpp.append(c)
+        py.append(p)
+        over.append(p - c)
     return dict(cpp=statistics.median(cpp), py=statistics.median(py), over=statistics.median(over),
                 lo=min(over), hi=max(over))
 
 
+def cpu_name():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--calls", type=int, default=2000)
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--calls", type=int, default=200)
     a = ap.parse_args()
     tiny = tiny_model(BUILD / "bench_tiny_relu.onnx")
     demo = ROOT / "models" / "fmnist_resnet.onnx"
-    cases = [("tiny Relu 1x16", tiny, 1, a.calls), ("fmnist_resnet batch 1", demo, 1, a.calls // 4),
-             ("fmnist_resnet batch 64", demo, 64, max(20, a.calls // 100))]
-    print("| model | C++ API per call (us) | Python per call (us) | overhead median (us) | overhead min..max (us) |")
+    cases = [("tiny Relu 1x16", tiny, 1, a.calls), ("fmnist_resnet batch 1", demo, 1, a.calls),
+             ("fmnist_resnet batch 64", demo, 64, max(10, a.calls // 20))]
+    print("CPU: %s; octet %s; Python %s; %d rounds" % (cpu_name(), octet.__version__, platform.python_version(),
+                                                       a.rounds))
+    print("| model | C++ API per call (us, median) | Python per call (us, median) | overhead median (us) "
+          "| overhead min..max (us) |")
     print("|---|---|---|---|---|")
     for name, model, batch, calls in cases:
         r = measure(model, batch, a.rounds, calls)

@@ -14,6 +14,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -202,48 +204,74 @@ class InferenceSession {
   py::list run(const py::object& output_names, const py::dict& feed, const py::object& /*run_options*/) {
     octet_session* s = session_->get();
     const size_t n_in = slots_.size(), n_out = outputs_.size();
+    Scratch& sc = scratch();
+    ScratchGuard guard{sc};
     // Which outputs to return, in the order asked.
-    std::vector<size_t> wanted;
     if (output_names.is_none() || py::len(output_names) == 0) {
-      for (size_t i = 0; i < n_out; ++i) wanted.push_back(i);
+      for (size_t i = 0; i < n_out; ++i) sc.wanted.push_back(i);
     } else {
       for (const py::handle& h : output_names) {
         const std::string name = py::str(h);
         const int64_t i = octet_session_output_index(s, name.c_str());
         if (i < 0) raise(g_errors.invalid_argument, "octet.InferenceSession.run: '" + name +
                                                         "' is not an output of the model (outputs: " + output_list() + ")");
-        wanted.push_back(size_t(i));
+        sc.wanted.push_back(size_t(i));
       }
     }
-    if (size_t(py::len(feed)) != n_in) check_feed_names(feed);
-    // Inputs: arrays kept alive by `keep` while the GIL is released; tensors point into them.
-    std::vector<py::array> keep(n_in);
-    std::vector<octet_tensor> in(n_in), out(n_out);
+    if (size_t(PyDict_Size(feed.ptr())) != n_in) check_feed_names(feed);
+    // Inputs: arrays kept alive by `keep` while the GIL is released; the tensors point into them.
+    sc.in.resize(n_in);
+    sc.out.assign(n_out, octet_tensor{});
     for (size_t i = 0; i < n_in; ++i) {
       PyObject* v = PyDict_GetItem(feed.ptr(), slots_[i].key.ptr());
       if (!v) check_feed_names(feed);
-      keep[i] = as_input_array(py::reinterpret_borrow<py::object>(v), slots_[i]);
-      fill_tensor(keep[i], slots_[i], &in[i]);
+      sc.keep.push_back(as_input_array(py::reinterpret_borrow<py::object>(v), slots_[i]));
+      fill_tensor(sc.keep.back(), slots_[i], &sc.in[i]);
     }
     octet_status* st;
     {
       py::gil_scoped_release nogil;
-      st = octet_session_run(s, in.data(), n_in, out.data(), n_out);
+      st = octet_session_run(s, sc.in.data(), n_in, sc.out.data(), n_out);
     }
     check(st, Stage::use);
-    // Each output buffer becomes an ndarray that owns it; the ones not asked for are freed.
-    std::vector<py::object> arrays(n_out);
-    std::vector<bool> taken(n_out, false);
-    for (size_t i : wanted) taken[i] = true;
-    for (size_t i = 0; i < n_out; ++i)
-      if (!taken[i]) octet_free(out[i].data);
-    py::list result;
-    for (size_t k = 0; k < wanted.size(); ++k) {
-      const size_t i = wanted[k];
-      if (!arrays[i]) arrays[i] = adopt(out[i]);
-      result.append(arrays[i]);
+    // Each output buffer becomes an ndarray that owns it (asked twice: the same array); the rest are freed.
+    py::list result(sc.wanted.size());
+    std::vector<PyObject*>& made = sc.made;
+    made.assign(n_out, nullptr);
+    for (size_t k = 0; k < sc.wanted.size(); ++k) {
+      const size_t i = sc.wanted[k];
+      if (!made[i]) {
+        made[i] = adopt(sc.out[i]).release().ptr();
+        sc.out[i].data = nullptr;
+      } else {
+        Py_INCREF(made[i]);
+      }
+      PyList_SET_ITEM(result.ptr(), Py_ssize_t(k), made[i]);
     }
     return result;
+  }
+
+  // Benchmark baseline (bench/python_overhead.py): `calls` runs of the same feed through the C++ API
+  // (octet::Session::run, outputs allocated by the library), timed one by one in this process, in microseconds.
+  std::vector<double> time_cxx_runs(const py::dict& feed, int calls) {
+    std::vector<py::array> keep;
+    std::vector<octet::TensorView> views;
+    for (const InputSlot& slot : slots_) {
+      PyObject* v = PyDict_GetItem(feed.ptr(), slot.key.ptr());
+      if (!v) check_feed_names(feed);
+      keep.push_back(as_input_array(py::reinterpret_borrow<py::object>(v), slot));
+      const py::array& a = keep.back();
+      views.emplace_back(slot.dtype, std::vector<int64_t>(a.shape(), a.shape() + a.ndim()), a.data(),
+                         size_t(a.nbytes()));
+    }
+    std::vector<double> us(static_cast<size_t>(std::max(calls, 0)), 0.0);
+    py::gil_scoped_release nogil;
+    for (double& t : us) {
+      const auto t0 = std::chrono::steady_clock::now();
+      std::vector<octet::Tensor> out = guarded(Stage::use, [&] { return session_->run(views); });
+      t = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    }
+    return us;
   }
 
   py::array load_image(const std::string& path, size_t input) {
@@ -407,16 +435,51 @@ class InferenceSession {
     t->bytes = size_t(a.nbytes());
   }
 
-  // An ndarray that owns a buffer the library allocated: freed with octet_free when the array goes.
+  // An ndarray that owns a buffer the library allocated: freed with octet_free when the array goes (the capsule
+  // is the array's base). Made with numpy's C API: no shape vector, no copy.
   static py::array adopt(const octet_tensor& t) {
     const int num = numpy_type(t.dtype);
     if (num < 0) {
       octet_free(t.data);
       raise(g_errors.unsupported, std::string("octet: numpy has no dtype for ") + onnx_type_name(t.dtype));
     }
-    std::vector<py::ssize_t> shape(t.shape, t.shape + t.rank);
     py::capsule owner(t.data, [](void* p) { octet_free(p); });
-    return py::array(py::dtype(num), shape, t.data, owner);
+    auto& api = py::detail::npy_api::get();
+    Py_intptr_t dims[OCTET_MAX_RANK];
+    for (int32_t d = 0; d < t.rank; ++d) dims[d] = Py_intptr_t(t.shape[d]);
+    constexpr int kFlags = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ | py::detail::npy_api::NPY_ARRAY_ALIGNED_ |
+                           py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+    PyObject* arr = api.PyArray_NewFromDescr_(api.PyArray_Type_, api.PyArray_DescrFromType_(num), t.rank, dims,
+                                              nullptr, t.data, kFlags, nullptr);
+    if (!arr) throw py::error_already_set();
+    if (api.PyArray_SetBaseObject_(arr, owner.release().ptr()) != 0) {
+      Py_DECREF(arr);
+      throw py::error_already_set();
+    }
+    return py::reinterpret_steal<py::array>(arr);
+  }
+
+  // Per-thread buffers of run(), reused so a call allocates nothing but its output arrays. The guard empties
+  // them on every exit (the input references drop with the GIL held; outputs not handed over are freed).
+  struct Scratch {
+    std::vector<size_t> wanted;
+    std::vector<py::array> keep;
+    std::vector<octet_tensor> in, out;
+    std::vector<PyObject*> made;
+  };
+  struct ScratchGuard {
+    Scratch& sc;
+    ~ScratchGuard() {
+      for (octet_tensor& t : sc.out) octet_free(t.data);
+      sc.out.clear();
+      sc.keep.clear();
+      sc.wanted.clear();
+    }
+  };
+  static Scratch& scratch() {
+    // Destroyed at thread exit, possibly without the GIL: harmless, since the guard leaves it holding no object.
+    thread_local Scratch sc;
+    return sc;
   }
 
   std::unique_ptr<octet::Session> session_;
@@ -555,6 +618,7 @@ PYBIND11_MODULE(_octet, m) {
       .def("get_providers", [](const InferenceSession&) { return std::vector<std::string>{"CPUExecutionProvider"}; })
       .def("run", &InferenceSession::run, py::arg("output_names"), py::arg("input_feed"),
            py::arg("run_options") = py::none())
+      .def("_time_cxx_runs", &InferenceSession::time_cxx_runs, py::arg("input_feed"), py::arg("calls"))
       .def("load_image", &InferenceSession::load_image, py::arg("path"), py::arg("input") = 0)
       .def("describe", &InferenceSession::describe)
       .def("metadata", &InferenceSession::metadata, py::arg("key"))
