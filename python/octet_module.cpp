@@ -52,12 +52,16 @@ enum class Stage { load, use };
 
 [[noreturn]] void raise_code(octet_code code, const std::string& message, Stage stage) {
   switch (code) {
-    case OCTET_ERROR_INVALID_ARGUMENT: raise(g_errors.invalid_argument, message);
+    case OCTET_ERROR_INVALID_ARGUMENT:
+      raise(g_errors.invalid_argument, message);
     case OCTET_ERROR_BAD_INPUT:
       raise(stage == Stage::load ? g_errors.invalid_model : g_errors.invalid_argument, message);
-    case OCTET_ERROR_UNSUPPORTED: raise(g_errors.unsupported, message);
-    case OCTET_ERROR_OUT_OF_MEMORY: raise(g_errors.out_of_memory, message);
-    default: raise(g_errors.internal, message);
+    case OCTET_ERROR_UNSUPPORTED:
+      raise(g_errors.unsupported, message);
+    case OCTET_ERROR_OUT_OF_MEMORY:
+      raise(g_errors.out_of_memory, message);
+    default:
+      raise(g_errors.internal, message);
   }
 }
 
@@ -85,20 +89,34 @@ auto guarded(Stage stage, F&& f) {
 // ONNX Runtime's type strings ("tensor(float)"), indexed by octet_dtype (= ONNX's TensorProto codes).
 const char* onnx_type_name(octet_dtype t) {
   switch (t) {
-    case OCTET_DTYPE_FLOAT32: return "tensor(float)";
-    case OCTET_DTYPE_UINT8: return "tensor(uint8)";
-    case OCTET_DTYPE_INT8: return "tensor(int8)";
-    case OCTET_DTYPE_UINT16: return "tensor(uint16)";
-    case OCTET_DTYPE_INT16: return "tensor(int16)";
-    case OCTET_DTYPE_INT32: return "tensor(int32)";
-    case OCTET_DTYPE_INT64: return "tensor(int64)";
-    case OCTET_DTYPE_BOOL: return "tensor(bool)";
-    case OCTET_DTYPE_FLOAT16: return "tensor(float16)";
-    case OCTET_DTYPE_FLOAT64: return "tensor(double)";
-    case OCTET_DTYPE_UINT32: return "tensor(uint32)";
-    case OCTET_DTYPE_UINT64: return "tensor(uint64)";
-    case OCTET_DTYPE_BFLOAT16: return "tensor(bfloat16)";
-    default: return "tensor(undefined)";
+    case OCTET_DTYPE_FLOAT32:
+      return "tensor(float)";
+    case OCTET_DTYPE_UINT8:
+      return "tensor(uint8)";
+    case OCTET_DTYPE_INT8:
+      return "tensor(int8)";
+    case OCTET_DTYPE_UINT16:
+      return "tensor(uint16)";
+    case OCTET_DTYPE_INT16:
+      return "tensor(int16)";
+    case OCTET_DTYPE_INT32:
+      return "tensor(int32)";
+    case OCTET_DTYPE_INT64:
+      return "tensor(int64)";
+    case OCTET_DTYPE_BOOL:
+      return "tensor(bool)";
+    case OCTET_DTYPE_FLOAT16:
+      return "tensor(float16)";
+    case OCTET_DTYPE_FLOAT64:
+      return "tensor(double)";
+    case OCTET_DTYPE_UINT32:
+      return "tensor(uint32)";
+    case OCTET_DTYPE_UINT64:
+      return "tensor(uint64)";
+    case OCTET_DTYPE_BFLOAT16:
+      return "tensor(bfloat16)";
+    default:
+      return "tensor(undefined)";
   }
 }
 
@@ -106,19 +124,32 @@ const char* onnx_type_name(octet_dtype t) {
 int numpy_type(octet_dtype t) {
   using N = py::detail::npy_api;
   switch (t) {
-    case OCTET_DTYPE_FLOAT32: return N::NPY_FLOAT_;
-    case OCTET_DTYPE_UINT8: return N::NPY_UBYTE_;
-    case OCTET_DTYPE_INT8: return N::NPY_BYTE_;
-    case OCTET_DTYPE_UINT16: return N::NPY_USHORT_;
-    case OCTET_DTYPE_INT16: return N::NPY_SHORT_;
-    case OCTET_DTYPE_INT32: return N::NPY_INT_;
-    case OCTET_DTYPE_INT64: return N::NPY_LONGLONG_;
-    case OCTET_DTYPE_BOOL: return N::NPY_BOOL_;
-    case OCTET_DTYPE_FLOAT16: return 23;  // NPY_HALF (pybind11 2.10 has no name for it)
-    case OCTET_DTYPE_FLOAT64: return N::NPY_DOUBLE_;
-    case OCTET_DTYPE_UINT32: return N::NPY_UINT_;
-    case OCTET_DTYPE_UINT64: return N::NPY_ULONGLONG_;
-    default: return -1;
+    case OCTET_DTYPE_FLOAT32:
+      return N::NPY_FLOAT_;
+    case OCTET_DTYPE_UINT8:
+      return N::NPY_UBYTE_;
+    case OCTET_DTYPE_INT8:
+      return N::NPY_BYTE_;
+    case OCTET_DTYPE_UINT16:
+      return N::NPY_USHORT_;
+    case OCTET_DTYPE_INT16:
+      return N::NPY_SHORT_;
+    case OCTET_DTYPE_INT32:
+      return N::NPY_INT_;
+    case OCTET_DTYPE_INT64:
+      return N::NPY_LONGLONG_;
+    case OCTET_DTYPE_BOOL:
+      return N::NPY_BOOL_;
+    case OCTET_DTYPE_FLOAT16:
+      return 23;  // NPY_HALF (pybind11 2.10 has no name for it)
+    case OCTET_DTYPE_FLOAT64:
+      return N::NPY_DOUBLE_;
+    case OCTET_DTYPE_UINT32:
+      return N::NPY_UINT_;
+    case OCTET_DTYPE_UINT64:
+      return N::NPY_ULONGLONG_;
+    default:
+      return -1;
   }
 }
 
@@ -188,7 +219,8 @@ class InferenceSession {
         py::isinstance<py::memoryview>(model)) {
       py::buffer_info b = py::buffer(model).request();
       const std::span<const std::byte> bytes(static_cast<const std::byte*>(b.ptr), size_t(b.size * b.itemsize));
-      session_ = guarded(Stage::load, [&] { return std::make_unique<octet::Session>(octet::Session::from_memory(bytes, o)); });
+      session_ =
+          guarded(Stage::load, [&] { return std::make_unique<octet::Session>(octet::Session::from_memory(bytes, o)); });
     } else {
       const std::string path = py::module_::import("os").attr("fspath")(model).cast<std::string>();
       if (!py::module_::import("os.path").attr("exists")(path).cast<bool>())
@@ -213,8 +245,9 @@ class InferenceSession {
       for (const py::handle& h : output_names) {
         const std::string name = py::str(h);
         const int64_t i = octet_session_output_index(s, name.c_str());
-        if (i < 0) raise(g_errors.invalid_argument, "octet.InferenceSession.run: '" + name +
-                                                        "' is not an output of the model (outputs: " + output_list() + ")");
+        if (i < 0)
+          raise(g_errors.invalid_argument, "octet.InferenceSession.run: '" + name +
+                                               "' is not an output of the model (outputs: " + output_list() + ")");
         sc.wanted.push_back(size_t(i));
       }
     }
@@ -449,8 +482,8 @@ class InferenceSession {
     for (int32_t d = 0; d < t.rank; ++d) dims[d] = Py_intptr_t(t.shape[d]);
     constexpr int kFlags = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ | py::detail::npy_api::NPY_ARRAY_ALIGNED_ |
                            py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
-    PyObject* arr = api.PyArray_NewFromDescr_(api.PyArray_Type_, api.PyArray_DescrFromType_(num), t.rank, dims,
-                                              nullptr, t.data, kFlags, nullptr);
+    PyObject* arr = api.PyArray_NewFromDescr_(api.PyArray_Type_, api.PyArray_DescrFromType_(num), t.rank, dims, nullptr,
+                                              t.data, kFlags, nullptr);
     if (!arr) throw py::error_already_set();
     if (api.PyArray_SetBaseObject_(arr, owner.release().ptr()) != 0) {
       Py_DECREF(arr);
@@ -588,10 +621,13 @@ PYBIND11_MODULE(_octet, m) {
   m.doc() = "octet's binding (use the package `octet`)";
   m.attr("__version__") = octet::version();
 
-  g_errors.base = new_error(m, "Error", PyExc_RuntimeError, "Base of every error octet raises; str() is the engine's message.");
-  g_errors.invalid_argument = new_error(m, "InvalidArgument", bases({g_errors.base, PyExc_ValueError}),
-                                        "A bad argument: an input of the wrong dtype or shape, an unknown name, a bad option.");
-  g_errors.invalid_model = new_error(m, "InvalidModel", g_errors.base, "A model that cannot be read or is not valid ONNX.");
+  g_errors.base =
+      new_error(m, "Error", PyExc_RuntimeError, "Base of every error octet raises; str() is the engine's message.");
+  g_errors.invalid_argument =
+      new_error(m, "InvalidArgument", bases({g_errors.base, PyExc_ValueError}),
+                "A bad argument: an input of the wrong dtype or shape, an unknown name, a bad option.");
+  g_errors.invalid_model =
+      new_error(m, "InvalidModel", g_errors.base, "A model that cannot be read or is not valid ONNX.");
   g_errors.no_such_file = new_error(m, "NoSuchFile", bases({g_errors.invalid_model, PyExc_FileNotFoundError}),
                                     "The model file does not exist.");
   g_errors.unsupported = new_error(m, "UnsupportedOp", g_errors.base,
@@ -611,8 +647,7 @@ PYBIND11_MODULE(_octet, m) {
                     const std::optional<std::string>&, const std::optional<std::string>&, bool>(),
            py::arg("path_or_bytes"), py::arg("sess_options") = py::none(), py::arg("providers") = py::none(),
            py::kw_only(), py::arg("threads") = py::none(), py::arg("precision") = "fp32",
-           py::arg("calibration_table") = py::none(), py::arg("max_isa") = py::none(),
-           py::arg("_trace_inputs") = false)
+           py::arg("calibration_table") = py::none(), py::arg("max_isa") = py::none(), py::arg("_trace_inputs") = false)
       .def("get_inputs", &InferenceSession::inputs)
       .def("get_outputs", &InferenceSession::outputs)
       .def("get_providers", [](const InferenceSession&) { return std::vector<std::string>{"CPUExecutionProvider"}; })
@@ -628,8 +663,8 @@ PYBIND11_MODULE(_octet, m) {
       .def(py::init<const std::string&, const std::string&, std::optional<double>, std::optional<int64_t>, int,
                     const std::vector<std::string>&, std::optional<int>>(),
            py::arg("model"), py::arg("method") = "mse", py::arg("percentile") = py::none(),
-           py::arg("samples") = py::none(), py::arg("weight_bits") = 8,
-           py::arg("exclude") = std::vector<std::string>{}, py::arg("threads") = py::none())
+           py::arg("samples") = py::none(), py::arg("weight_bits") = 8, py::arg("exclude") = std::vector<std::string>{},
+           py::arg("threads") = py::none())
       .def("add", &Quantizer::add, py::arg("batch"))
       .def("add_folder", &Quantizer::add_folder, py::arg("dir"), py::arg("progress") = py::none())
       .def_property_readonly("samples", &Quantizer::samples)

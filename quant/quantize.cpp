@@ -158,10 +158,11 @@ void Quantizer::add_folder(const std::string& dir, const ImageOptions* preproces
     // A model with a fixed batch gets full batches: the last one repeats its final image rather than feeding
     // zero rows, which would add false zeros to every histogram.
     while (geo.fixed_batch > 0 && int64_t(pending.size()) < batch) pending.push_back(pending.back());
-    Tensor t = load_image_batch(pending, geo.channels, geo.height, geo.width, iopt, int64_t(pending.size()),
-                                threads);
-    if (geo.fixed_batch > 0 || t.shape()[0] == int64_t(real)) feed(t.view(), total, progress);
-    else feed(first_rows(t.view(), int64_t(real)).view(), total, progress);
+    Tensor t = load_image_batch(pending, geo.channels, geo.height, geo.width, iopt, int64_t(pending.size()), threads);
+    if (geo.fixed_batch > 0 || t.shape()[0] == int64_t(real))
+      feed(t.view(), total, progress);
+    else
+      feed(first_rows(t.view(), int64_t(real)).view(), total, progress);
     pending.clear();
   };
   for (const std::string& f : files) {
@@ -175,8 +176,7 @@ void Quantizer::add_folder(const std::string& dir, const ImageOptions* preproces
     Tensor t = read_tensor_pb(f);
     if (t.dtype() != DType::f32 || t.shape().empty())
       throw Error(f + ": calibration tensor is " + std::string(dtype_name(t.dtype())) + " " + shape_str(t.shape()) +
-                  ", expected a float32 batch for input '" + prepared_.values[size_t(prepared_.inputs[0])].name +
-                  "'");
+                  ", expected a float32 batch for input '" + prepared_.values[size_t(prepared_.inputs[0])].name + "'");
     feed(t.view(), total, progress);
   }
   flush_images();
@@ -210,13 +210,16 @@ Graph Quantizer::apply(const CalibTable& table, const std::string& note, const s
   const std::set<std::string> wanted(tensors_.begin(), tensors_.end());
   std::map<std::string, QParams> params;
   for (const TableEntry& e : table.entries) {
-    if (wanted.count(e.name)) params[e.name] = e.params;
-    else if (ignored) ignored->push_back(e.name);
+    if (wanted.count(e.name))
+      params[e.name] = e.params;
+    else if (ignored)
+      ignored->push_back(e.name);
   }
   for (const std::string& t : tensors_)
     if (!params.count(t))
       throw Error(table_name + ": no line for tensor '" + t + "', which " + model_path_ + " quantizes");
-  const std::string full = opt_.weight_bits == 8 ? note : note + ", weights " + std::to_string(opt_.weight_bits) + " bits";
+  const std::string full =
+      opt_.weight_bits == 8 ? note : note + ", weights " + std::to_string(opt_.weight_bits) + " bits";
   return apply_qdq(prepared_, plan_, params, full, opt_.weight_bits);
 }
 

@@ -27,10 +27,10 @@ namespace octet::quant {
 class Calibrator;
 
 struct QuantizeOptions {
-  Method method = Method::mse;  // the best top-1 on the demo model (docs/quantization.md has the table)
-  double percentile = 99.99;    // Method::percentile only
-  int64_t samples = 0;          // calibrate on at most this many samples (0: every sample given)
-  int weight_bits = 8;          // 8, or 7 (ORT's reduce_range; see quantize_weight)
+  Method method = Method::mse;    // the best top-1 on the demo model (docs/quantization.md has the table)
+  double percentile = 99.99;      // Method::percentile only
+  int64_t samples = 0;            // calibrate on at most this many samples (0: every sample given)
+  int weight_bits = 8;            // 8, or 7 (ORT's reduce_range; see quantize_weight)
   std::set<std::string> exclude;  // node names kept FP32
   SessionOptions session;         // threads and input shapes of the calibration runs
 };

@@ -75,8 +75,8 @@ TEST_SUITE("c_api_tools") {
 
   TEST_CASE("input observer: each run reports the caller's input address, no copy") {
     std::vector<std::pair<size_t, const void*>> seen;
-    octet::Session s = octet::Session::load(kDemoModel, {.threads = 1, .input_observer = record,
-                                                         .input_observer_user = &seen});
+    octet::Session s =
+        octet::Session::load(kDemoModel, {.threads = 1, .input_observer = record, .input_observer_user = &seen});
     const FloatTensor x = read_pb(kSource + "/tests/data/demo/input_0.pb");
     const octet::TensorView v(std::span<const float>(x.data), x.shape);
     s.run({v});
