@@ -174,6 +174,7 @@ struct Options {
   std::string max_isa{};                        // "" or scalar|avx2|avxvnni|avx512|avx512vnni
   size_t memory_limit = 0;                      // bytes of run arenas in flight; 0: none
   bool shared_pool = true;                      // false: this session's runs get worker threads of their own
+  size_t max_cached_plans = 8;                  // plans kept, one per input shape; 0: no bound
   octet_input_observer input_observer = nullptr;  // testing: see octet_options_set_input_observer
   void* input_observer_user = nullptr;
 };
@@ -323,6 +324,7 @@ class Session {
     if (!o.max_isa.empty()) detail::check(octet_options_set_max_isa(raw, o.max_isa.c_str()));
     detail::check(octet_options_set_memory_limit(raw, o.memory_limit));
     detail::check(octet_options_set_shared_pool(raw, o.shared_pool ? 1 : 0));
+    detail::check(octet_options_set_max_cached_plans(raw, o.max_cached_plans));
     if (o.input_observer) detail::check(octet_options_set_input_observer(raw, o.input_observer, o.input_observer_user));
     return opt;
   }
