@@ -6,7 +6,7 @@ import pathlib
 import numpy as np
 import pytest
 
-ROOT = pathlib.Path(os.environ.get("OCTET_SOURCE_DIR", pathlib.Path(__file__).resolve().parents[2]))
+ROOT = pathlib.Path(os.environ.get("OCTET_SOURCE_DIR", pathlib.Path(__file__).parents[2])).resolve()
 OCTET_BIN = os.environ.get("OCTET_BIN", str(ROOT / "build" / "bin" / "octet"))
 MODEL = ROOT / "models" / "fmnist_resnet.onnx"
 DEMO = ROOT / "tests" / "data" / "demo"
