@@ -56,6 +56,12 @@ def test_iterables_give_the_folder_table(octet, session, cli_result, tmp_path, c
     assert "calibrating [##############################] 1/1 batches" in err and err.count("calibrating") == 1
 
 
+def test_folder_progress_bar(octet, tmp_path, capsys):
+    octet.quantize(MODEL, IMAGES, tmp_path / "q.onnx", progress=True)
+    err = capsys.readouterr().err
+    assert err.endswith("calibrating [##############################] 8/8 samples\n"), err
+
+
 def test_samples_limit_and_method(octet, tmp_path):
     n = octet.quantize(MODEL, IMAGES, tmp_path / "q.onnx", method="percentile", percentile=99.9, samples=3,
                        table=tmp_path / "t.txt", weight_bits=7)

@@ -74,3 +74,34 @@ def test_max_isa_scalar_matches_default(octet, session):
     x = read_pb(DEMO / "input_5.pb")
     scalar = octet.InferenceSession(str(MODEL), max_isa="scalar", threads=1)
     assert_close_to_reference(scalar.run(None, {"input": x})[0], read_pb(DEMO / "output_5.pb"))
+
+
+def gather_model():
+    """y = data[i] for an int64 index input: a model whose input is not float (made here, not committed)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    data = numpy_helper.from_array(np.arange(10, dtype=np.float32) * 1.5, "data")
+    g = helper.make_graph([helper.make_node("Gather", ["data", "i"], ["y"], axis=0, name="gather")], "g",
+                          [helper.make_tensor_value_info("i", TensorProto.INT64, ["n"])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n"])], initializer=[data])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    return m.SerializeToString()
+
+
+def test_int64_input_in_place_and_other_dtypes_refused(octet):
+    s = octet.InferenceSession(gather_model(), _trace_inputs=True)
+    assert s.get_inputs()[0].type == "tensor(int64)" and s.get_inputs()[0].shape == ["n"]
+    i = np.array([1, 2, 9])  # numpy's default int64 (NPY_LONG on Linux; octet's int64 either way)
+    (y,) = s.run(None, {"i": i})
+    assert y.tolist() == [1.5, 3.0, 13.5] and s._last_input_addresses() == [i.ctypes.data]
+    assert s.run(None, {"i": np.array([4], np.longlong)})[0].tolist() == [6.0]
+    assert s.run(None, {"i": [4, 5]})[0].tolist() == [6.0, 7.5]  # a list numpy makes int64 of
+    for bad, name in [(np.array([1], np.int32), "int32"), (np.array([1], np.uint64), "uint64"), ([1.5], "float64")]:
+        with pytest.raises(octet.InvalidArgument, match=r"input 'i' expects tensor\(int64\), got an array of dtype " + name):
+            s.run(None, {"i": bad})
+
+
+def test_empty_batch(session):
+    (y,) = session.run(None, {"input": np.zeros((0, 1, 28, 28), np.float32)})
+    assert y.shape == (0, 10)
