@@ -236,7 +236,10 @@ class InferenceSession {
   py::list run(const py::object& output_names, const py::dict& feed, const py::object& /*run_options*/) {
     octet_session* s = session_->get();
     const size_t n_in = slots_.size(), n_out = outputs_.size();
-    Scratch& sc = scratch();
+    // Converting an input may run Python (an object's __array__), which may call run() again on this thread: a
+    // nested call gets buffers of its own instead of the thread's.
+    Scratch nested;
+    Scratch& sc = t_run_depth == 0 ? scratch() : nested;
     ScratchGuard guard{sc};
     // Which outputs to return, in the order asked.
     if (output_names.is_none() || py::len(output_names) == 0) {
@@ -298,12 +301,20 @@ class InferenceSession {
                          size_t(a.nbytes()));
     }
     std::vector<double> us(static_cast<size_t>(std::max(calls, 0)), 0.0);
-    py::gil_scoped_release nogil;
-    for (double& t : us) {
-      const auto t0 = std::chrono::steady_clock::now();
-      std::vector<octet::Tensor> out = guarded(Stage::use, [&] { return session_->run(views); });
-      t = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    std::optional<octet::Error> failed;  // raised once the GIL is back
+    {
+      py::gil_scoped_release nogil;
+      try {
+        for (double& t : us) {
+          const auto t0 = std::chrono::steady_clock::now();
+          std::vector<octet::Tensor> out = session_->run(views);
+          t = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+        }
+      } catch (const octet::Error& e) {
+        failed = e;
+      }
     }
+    if (failed) raise_code(failed->code(), failed->what(), Stage::use);
     return us;
   }
 
@@ -500,9 +511,12 @@ class InferenceSession {
     std::vector<octet_tensor> in, out;
     std::vector<PyObject*> made;
   };
+  static inline thread_local int t_run_depth = 0;
   struct ScratchGuard {
     Scratch& sc;
+    ScratchGuard(Scratch& s) : sc(s) { ++t_run_depth; }
     ~ScratchGuard() {
+      --t_run_depth;
       for (octet_tensor& t : sc.out) octet_free(t.data);
       sc.out.clear();
       sc.keep.clear();

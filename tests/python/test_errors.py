@@ -115,3 +115,18 @@ def test_bad_quantize_arguments(octet, tmp_path):
     with pytest.raises(octet.InvalidArgument, match="input 'input'"):
         octet.quantize(MODEL, [np.zeros((2, 3, 28, 28), np.float32)], out)
     assert not out.exists()
+
+
+def test_run_from_inside_an_input_conversion(octet, session, x):
+    """An input object whose __array__ itself calls run() on the same thread: the nested call must not share the
+    outer call's buffers (it gets its own), and both give the reference outputs."""
+    inner = []
+
+    class Sneaky:
+        def __array__(self, dtype=None):
+            inner.append(session.run(None, {"input": x})[0])
+            return x
+
+    (y,) = session.run(None, {"input": Sneaky()})
+    assert len(inner) == 1 and np.array_equal(inner[0], y)
+    assert np.array_equal(y, session.run(None, {"input": x})[0])
