@@ -4,15 +4,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <sstream>
 
 #include "graph/onnx_export.h"
 #include "graph/onnx_import.h"
-#include "graph/tensor_proto.h"
 #include "quant/calib_table.h"
 #include "quant/quantize.h"
 #include "tools/classify.h"
