@@ -104,3 +104,13 @@ def test_inspect_says_why_a_node_stayed_float(octet, cli_result, tmp_path):
     assert rows[conv]["precision"] == "float32"
     stayed = [r for r in rows.values() if r["note"] and r["precision"] == "float32"]
     assert stayed, "a float node of a quantized model carries a note"
+
+
+def test_torch_dataloader(octet, session, cli_result, tmp_path):
+    """A real torch DataLoader over the 8 demo images (batch 8, labels alongside) gives the folder's table."""
+    torch = pytest.importorskip("torch", reason="python3-torch is not installed (scripts/setup.sh --models)")
+    images = sorted(IMAGES.glob("*.png"))
+    x = torch.from_numpy(np.concatenate([session.load_image(str(p)) for p in images]))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, torch.arange(len(images))), batch_size=8)
+    octet.quantize(MODEL, loader, tmp_path / "q.onnx", table=tmp_path / "t.txt")
+    assert (tmp_path / "t.txt").read_text() == (cli_result / "t.txt").read_text()
