@@ -10,6 +10,7 @@
 #include "engine/image.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -17,7 +18,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <exception>
 #include <memory>
+#include <thread>
 #include <utility>
 
 #include "graph/error.h"
@@ -358,6 +361,36 @@ ImageOptions image_options_from_metadata(const Graph& g, int channels) {
       throw Error(g.path + ": metadata_props '" + key + "' has " + std::to_string(values->size()) +
                   " values, the image input has " + std::to_string(channels) + " channels");
   return o;
+}
+
+Tensor load_image_batch(const std::vector<std::string>& paths, int channels, int height, int width,
+                        const ImageOptions& opt, int64_t batch, int threads) {
+  const int64_t n = int64_t(paths.size());
+  batch = std::max(batch, n);
+  Tensor t(DType::f32, {batch, channels, height, width});
+  const size_t per_image = size_t(channels) * size_t(height) * size_t(width);
+  // Workers take images by an atomic counter; the first error (in path order) is rethrown so the message does
+  // not depend on timing.
+  std::atomic<int64_t> next{0};
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(n));
+  auto work = [&] {
+    for (int64_t i; (i = next++) < n;) {
+      try {
+        Tensor img = load_image(paths[size_t(i)], channels, height, width, opt);
+        std::memcpy(t.as<float>() + size_t(i) * per_image, img.as<float>(), per_image * sizeof(float));
+      } catch (...) {
+        errors[size_t(i)] = std::current_exception();
+      }
+    }
+  };
+  int workers = int(std::min<int64_t>(std::max(threads, 1), n));
+  std::vector<std::thread> pool;
+  for (int w = 1; w < workers; ++w) pool.emplace_back(work);
+  work();
+  for (std::thread& th : pool) th.join();
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+  return t;
 }
 
 }  // namespace octet

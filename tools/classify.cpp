@@ -1,13 +1,10 @@
 #include "tools/classify.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
-#include <exception>
 #include <fstream>
 #include <numeric>
-#include <thread>
 
 #include "graph/error.h"
 
@@ -118,32 +115,7 @@ std::string label_name(const std::vector<std::string>& labels, int64_t i) {
 
 Tensor load_batch(const std::vector<std::string>& paths, const ImageInput& in, const ImageOptions& opt,
                   int64_t batch, int threads) {
-  const int64_t n = int64_t(paths.size());
-  batch = std::max(batch, n);
-  Tensor t(DType::f32, {batch, in.channels, in.height, in.width});
-  const size_t per_image = size_t(in.channels) * in.height * in.width;
-  // Workers take images by an atomic counter; the first error (in path order) is rethrown so the message does
-  // not depend on timing.
-  std::atomic<int64_t> next{0};
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(n));
-  auto work = [&] {
-    for (int64_t i; (i = next++) < n;) {
-      try {
-        Tensor img = load_image(paths[size_t(i)], in.channels, in.height, in.width, opt);
-        std::memcpy(t.as<float>() + size_t(i) * per_image, img.as<float>(), per_image * sizeof(float));
-      } catch (...) {
-        errors[size_t(i)] = std::current_exception();
-      }
-    }
-  };
-  int workers = int(std::min<int64_t>(std::max(threads, 1), n));
-  std::vector<std::thread> pool;
-  for (int w = 1; w < workers; ++w) pool.emplace_back(work);
-  work();
-  for (std::thread& th : pool) th.join();
-  for (const std::exception_ptr& e : errors)
-    if (e) std::rethrow_exception(e);
-  return t;
+  return load_image_batch(paths, in.channels, in.height, in.width, opt, batch, threads);
 }
 
 std::vector<std::vector<float>> classify(Session& s, const Tensor& batch) {
