@@ -48,11 +48,12 @@ void check_stems(const std::vector<std::string>& images, const InferFlags& f) {
 
 // "output 'y' is float32 1x10" / "the model has 2 outputs ('a' float32 1x4, 'b' int64 1x7)".
 std::string describe_outputs(const Session& s, const std::vector<Tensor>& outs) {
-  auto one = [&](size_t i) { return "'" + s.output(i).name + "' " + dtype_name(outs[i].dtype()) + " " +
-                                    shape_str(outs[i].shape()); };
-  if (outs.size() == 1) return "output " + one(0);
+  auto one = [&](size_t i, const char* is) {
+    return "'" + s.output(i).name + "'" + is + dtype_name(outs[i].dtype()) + " " + shape_str(outs[i].shape());
+  };
+  if (outs.size() == 1) return "output " + one(0, " is ");
   std::string r = "the model has " + std::to_string(outs.size()) + " outputs (";
-  for (size_t i = 0; i < outs.size(); ++i) r += (i ? ", " : "") + one(i);
+  for (size_t i = 0; i < outs.size(); ++i) r += (i ? ", " : "") + one(i, " ");
   return r + ")";
 }
 

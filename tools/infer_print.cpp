@@ -43,7 +43,7 @@ void text_one(const ImageResult& r, const std::vector<std::string>& labels) {
         const TensorStats& s = o.stats;
         if (s.numeric) {
           line += "  min " + num(s.min) + " max " + num(s.max) + " mean " + num(s.mean) + " std " + num(s.std);
-          if (s.argmax >= 0) line += " argmax " + std::to_string(s.argmax) + " at " + shape_str(s.argmax_at);
+          if (s.argmax >= 0) line += " argmax " + std::to_string(s.argmax) + " at " + json_ints(s.argmax_at);
           if (s.nan) line += " nan " + std::to_string(s.nan);
         }
         std::printf("%s\n", line.c_str());
