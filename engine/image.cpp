@@ -242,8 +242,7 @@ Tensor decode_image(const void* data, size_t size, const std::string& name, int 
                     const ImageOptions& opt, ImageFrame* frame) {
   if (channels != 1 && channels != 3)
     fail(name, "the model input has " + std::to_string(channels) + " channels; images give 1 (gray) or 3 (RGB)");
-  if (height < 0 || width < 0)
-    fail(name, "bad target size " + std::to_string(height) + "x" + std::to_string(width));
+  if (height < 0 || width < 0) fail(name, "bad target size " + std::to_string(height) + "x" + std::to_string(width));
   if (size == 0) fail(name, "empty file, not a JPEG/PNG image");
   if (size > size_t(INT32_MAX)) fail(name, "file too large");
 

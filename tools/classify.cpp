@@ -148,8 +148,8 @@ void for_each_image(int64_t n, int threads, Fn&& fn) {
 
 }  // namespace
 
-Tensor load_batch(const std::vector<std::string>& paths, const ImageInput& in, const ImageOptions& opt,
-                  int64_t batch, int threads) {
+Tensor load_batch(const std::vector<std::string>& paths, const ImageInput& in, const ImageOptions& opt, int64_t batch,
+                  int threads) {
   const int64_t n = int64_t(paths.size());
   batch = std::max(batch, n);
   Tensor t(DType::f32, {batch, in.channels, in.height, in.width});

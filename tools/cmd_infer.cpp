@@ -105,14 +105,18 @@ void save_outputs(ImageResult& r, const Session& s, const std::vector<Tensor>& o
 ImageResult image_result(const Session& s, const DecodedImage& img, const std::vector<Tensor>& outs, OutputKind kind,
                          const InferFlags& f) {
   if (!f.mask.empty() && kind != OutputKind::segmentation)
-    throw Error(s.model().path + ": --mask needs a segmentation output (one float32 [N, C, H, W], C >= 2, H and W > 1); " +
+    throw Error(s.model().path +
+                ": --mask needs a segmentation output (one float32 [N, C, H, W], C >= 2, H and W > 1); " +
                 describe_outputs(s, outs) + (kind == OutputKind::classes ? " (class scores)" : ""));
   ImageResult r;
   r.image = img.path;
   r.kind = kind;
-  if (kind == OutputKind::classes) fill_classes(r, outs[0], f);
-  else if (kind == OutputKind::segmentation) fill_segmentation(r, s, img, outs[0], f);
-  else fill_tensors(r, s, outs);
+  if (kind == OutputKind::classes)
+    fill_classes(r, outs[0], f);
+  else if (kind == OutputKind::segmentation)
+    fill_segmentation(r, s, img, outs[0], f);
+  else
+    fill_tensors(r, s, outs);
   if (!f.save.empty()) save_outputs(r, s, outs, f);
   return r;
 }
@@ -128,7 +132,8 @@ std::vector<ImageResult> run_images(Session& s, const std::vector<std::string>& 
   std::vector<ImageResult> results;
   bool first = true, batchable = false;
   for (size_t g = 0; g < images.size(); g += group) {
-    const std::vector<std::string> paths(images.begin() + long(g), images.begin() + long(std::min(images.size(), g + group)));
+    const std::vector<std::string> paths(images.begin() + long(g),
+                                         images.begin() + long(std::min(images.size(), g + group)));
     const std::vector<DecodedImage> d = decode_images(paths, in, opt, s.threads());
     for (size_t i = 0; i < d.size();) {
       const int64_t limit = in.fixed_batch > 0 ? in.fixed_batch : batchable ? kMaxBatch : 1;
@@ -140,7 +145,8 @@ std::vector<ImageResult> run_images(Session& s, const std::vector<std::string>& 
       if (first) batchable = kind != OutputKind::tensors;
       first = false;
       for (size_t k = i; k < j; ++k)
-        results.push_back(image_result(s, d[k], image_slice(outs, names, batch, int64_t(k - i), s.model().path), kind, f));
+        results.push_back(
+            image_result(s, d[k], image_slice(outs, names, batch, int64_t(k - i), s.model().path), kind, f));
       i = j;
     }
   }

@@ -10,9 +10,12 @@ namespace octet::tools {
 
 const char* kind_name(OutputKind k) {
   switch (k) {
-    case OutputKind::classes: return "classes";
-    case OutputKind::segmentation: return "segmentation";
-    case OutputKind::tensors: return "tensors";
+    case OutputKind::classes:
+      return "classes";
+    case OutputKind::segmentation:
+      return "segmentation";
+    case OutputKind::tensors:
+      return "tensors";
   }
   return "?";
 }
@@ -96,18 +99,41 @@ void to_doubles(const void* data, int64_t n, std::vector<double>& out) {
 bool values_of(const Tensor& t, std::vector<double>& v) {
   v.resize(size_t(t.numel()));
   switch (t.dtype()) {
-    case DType::f32: to_doubles<float>(t.data(), t.numel(), v); return true;
-    case DType::f64: to_doubles<double>(t.data(), t.numel(), v); return true;
-    case DType::u8: to_doubles<uint8_t>(t.data(), t.numel(), v); return true;
-    case DType::i8: to_doubles<int8_t>(t.data(), t.numel(), v); return true;
-    case DType::u16: to_doubles<uint16_t>(t.data(), t.numel(), v); return true;
-    case DType::i16: to_doubles<int16_t>(t.data(), t.numel(), v); return true;
-    case DType::u32: to_doubles<uint32_t>(t.data(), t.numel(), v); return true;
-    case DType::i32: to_doubles<int32_t>(t.data(), t.numel(), v); return true;
-    case DType::u64: to_doubles<uint64_t>(t.data(), t.numel(), v); return true;
-    case DType::i64: to_doubles<int64_t>(t.data(), t.numel(), v); return true;
-    case DType::boolean: to_doubles<uint8_t>(t.data(), t.numel(), v); return true;
-    default: return false;
+    case DType::f32:
+      to_doubles<float>(t.data(), t.numel(), v);
+      return true;
+    case DType::f64:
+      to_doubles<double>(t.data(), t.numel(), v);
+      return true;
+    case DType::u8:
+      to_doubles<uint8_t>(t.data(), t.numel(), v);
+      return true;
+    case DType::i8:
+      to_doubles<int8_t>(t.data(), t.numel(), v);
+      return true;
+    case DType::u16:
+      to_doubles<uint16_t>(t.data(), t.numel(), v);
+      return true;
+    case DType::i16:
+      to_doubles<int16_t>(t.data(), t.numel(), v);
+      return true;
+    case DType::u32:
+      to_doubles<uint32_t>(t.data(), t.numel(), v);
+      return true;
+    case DType::i32:
+      to_doubles<int32_t>(t.data(), t.numel(), v);
+      return true;
+    case DType::u64:
+      to_doubles<uint64_t>(t.data(), t.numel(), v);
+      return true;
+    case DType::i64:
+      to_doubles<int64_t>(t.data(), t.numel(), v);
+      return true;
+    case DType::boolean:
+      to_doubles<uint8_t>(t.data(), t.numel(), v);
+      return true;
+    default:
+      return false;
   }
 }
 

@@ -34,8 +34,7 @@ void text_one(const ImageResult& r, const std::vector<std::string>& labels) {
       std::printf("segmentation '%s' %s: %lld classes, %lldx%lld map; share of pixels:\n", r.map_output.c_str(),
                   shape_str(r.map_shape).c_str(), (long long)r.map_shape[1], (long long)r.map_shape[2],
                   (long long)r.map_shape[3]);
-      for (const ClassShare& c : r.shares)
-        std::printf("%s  %.4f\n", label_name(labels, c.index).c_str(), c.share);
+      for (const ClassShare& c : r.shares) std::printf("%s  %.4f\n", label_name(labels, c.index).c_str(), c.share);
       break;
     case OutputKind::tensors:
       for (const OutputSummary& o : r.outputs) {
@@ -91,7 +90,8 @@ std::string json_tensors(const ImageResult& r) {
       s += ", \"min\": " + json_number(st.min) + ", \"max\": " + json_number(st.max) +
            ", \"mean\": " + json_number(st.mean) + ", \"std\": " + json_number(st.std) +
            ", \"nan\": " + std::to_string(st.nan);
-      if (st.argmax >= 0) s += ", \"argmax\": " + std::to_string(st.argmax) + ", \"argmax_at\": " + json_ints(st.argmax_at);
+      if (st.argmax >= 0)
+        s += ", \"argmax\": " + std::to_string(st.argmax) + ", \"argmax_at\": " + json_ints(st.argmax_at);
     }
     s += "}";
   }
@@ -110,9 +110,12 @@ void print_json(const std::vector<ImageResult>& results, const std::vector<std::
     const ImageResult& r = results[n];
     s += n ? ",\n " : "";
     s += "{\"image\": " + json_string(r.image) + ", ";
-    if (r.kind == OutputKind::classes) s += json_classes(r, labels);
-    else if (r.kind == OutputKind::segmentation) s += json_segmentation(r, labels);
-    else s += json_tensors(r);
+    if (r.kind == OutputKind::classes)
+      s += json_classes(r, labels);
+    else if (r.kind == OutputKind::segmentation)
+      s += json_segmentation(r, labels);
+    else
+      s += json_tensors(r);
     if (!r.saved.empty()) {
       s += ", \"saved\": {";
       for (size_t j = 0; j < r.saved.size(); ++j)

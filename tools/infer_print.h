@@ -25,8 +25,8 @@ struct ImageResult {
   std::string map_output;   // segmentation: the output's name, its shape, and the classes present
   Shape map_shape;
   std::vector<ClassShare> shares;
-  std::vector<OutputSummary> outputs;  // tensors
-  std::string mask;                    // the mask PNG written (--mask), else empty
+  std::vector<OutputSummary> outputs;                      // tensors
+  std::string mask;                                        // the mask PNG written (--mask), else empty
   std::vector<std::pair<std::string, std::string>> saved;  // --save: output name -> file
 };
 

@@ -80,7 +80,7 @@ TEST_SUITE("infer_outputs") {
     // 3 classes over a 1x4 map. Pixel 0: class 2 wins; pixel 1: classes 0 and 1 tie -> 0; pixel 2: class 1 is
     // NaN, class 2 wins over class 0; pixel 3: all NaN -> 0.
     const float nan = NAN;
-    Tensor s = f32({1, 3, 1, 4}, {0, 5, 1, nan,  //
+    Tensor s = f32({1, 3, 1, 4}, {0, 5, 1, nan,    //
                                   1, 5, nan, nan,  //
                                   2, 4, 2, nan});
     SegmentationMap m = argmax_map(s);
@@ -150,7 +150,8 @@ TEST_SUITE("infer_outputs") {
         const int rx = (2 * x + 1) * 8 / 32, wx = rx - 2;
         const int ry = (2 * y + 1) * 4 / 16;
         std::array<uint8_t, 3> want = kUnseenColour;
-        if (wx >= 0 && wx < 4) want = voc_colour(m.label[size_t((2 * ry + 1) * 2 / 8) * 2 + size_t((2 * wx + 1) * 2 / 8)]);
+        if (wx >= 0 && wx < 4)
+          want = voc_colour(m.label[size_t((2 * ry + 1) * 2 / 8) * 2 + size_t((2 * wx + 1) * 2 / 8)]);
         CHECK_MESSAGE(at(x, y) == want, "pixel " << x << "," << y);
       }
     // Spot checks: x = 4 -> rx 2 -> window 0 -> map column 0; x = 3 -> rx 1 -> unseen; x = 12 -> rx 6 -> unseen.
@@ -167,7 +168,7 @@ TEST_SUITE("infer_outputs") {
     CHECK(with_image_stem("d/logits.pb", "x.png") == "d/logits.x.pb");
     std::vector<std::string> n = output_file_names("d", {"feat/pooled", "a:b", "a/b", "", "..", "ok-1.x"});
     CHECK(n == std::vector<std::string>{"d/feat_pooled.pb", "d/a_b.pb", "d/a_b_2.pb", "d/output_3.pb", "d/output_4.pb",
-                                         "d/ok-1.x.pb"});
+                                        "d/ok-1.x.pb"});
   }
 
   TEST_CASE("write_png: an unwritable path is an error naming it") {
