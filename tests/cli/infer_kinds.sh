@@ -76,8 +76,9 @@ check "segmentation (map at the image's size): exit 0" -- [ $rc -eq 0 ]
 check "one image: the mask is the --mask file itself" -- grep -q "\"mask\": \"$T/one.png\"" "$T/s1.json"
 check "segmentation 9x13: shares, counts, mask pixels" -- seg_check "$T/s1.json" full $M/rand_9x13.png
 
-# Several images of two sizes (runs one by one, then batches the two of the same size): masks named by stem.
-imgs="$M/rand_9x13.png $M/rand_8x12.png $M/rand_9x13b.png $M/rand_7x5.png"
+# Several images of three sizes: the first runs alone (it tells the kind), then the two 9x13 ones run as one batch
+# of 2 (each image's share of the scores sliced out), then the 7x5 one. Masks are named by stem.
+imgs="$M/rand_8x12.png $M/rand_9x13.png $M/rand_9x13b.png $M/rand_7x5.png"
 "$OCTET" infer $M/seg_half.onnx $imgs --mask "$T/masks/m.png" --json > "$T/s2.json" 2> "$T/s2.err"; rc=$?
 check "--mask into a missing folder: exit 1" -- [ $rc -eq 1 ]
 mkdir -p "$T/masks"
@@ -100,6 +101,13 @@ shares = [re.fullmatch(r"(background|red|green|blue)  (\d\.\d{4})", l) for l in 
 assert all(shares) and len(shares) == 4, lines
 v = [float(m.group(2)) for m in shares]
 assert v == sorted(v, reverse=True) and abs(sum(v) - 1) < 5e-4, v
+PY
+
+"$OCTET" infer $M/seg_full.onnx $M/rand_9x13.png --top 2 --json > "$T/top2.json"
+check "--top 2 on a segmentation map lists the 2 largest classes" -- ref "$T/top2.json" "$T/s1.json" <<'PY'
+import json, sys
+two, full = json.load(open(sys.argv[1]))[0]["classes"], json.load(open(sys.argv[2]))[0]["classes"]
+assert two == full[:2] and len(full) == 4, (two, full)
 PY
 
 # --resize on a model with a free size: the shorter side (10) becomes 6, the longer int(6 * 20 / 10) = 12; a single
