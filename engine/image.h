@@ -12,7 +12,8 @@
 namespace octet {
 
 struct ImageOptions {
-  int resize = 0;             // shorter side before the crop; 0: round(crop_size / 0.875) (256 for 224)
+  int resize = 0;             // shorter side before the crop (free size: of the image run); 0: round(crop_size /
+                              // 0.875) (256 for 224), or the image's own size when the size is free
   bool crop = true;           // false: resize straight to the input size (no crop)
   std::vector<float> mean;    // per channel; empty: ImageNet's for 3 channels, 0 for 1 channel
   std::vector<float> std;     // per channel; empty: ImageNet's for 3 channels, 1 for 1 channel

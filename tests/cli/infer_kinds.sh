@@ -2,9 +2,11 @@
 # `octet infer` beyond classification, on the models and images scripts/make_infer_models.py writes at test time
 # (their outputs follow from the pixels; the references are computed with numpy from the same PNG bytes):
 #   1. segmentation: class shares and pixel counts, the --mask PNG decoded and compared pixel by pixel (full and
-#      half resolution maps, several images of different sizes, --resize, a fixed-size model with a centre crop)
+#      half resolution maps, several images of different sizes, a fixed batch with padding, --top, --resize, a
+#      fixed-size model with a centre crop)
 #   2. other outputs: statistics of two odd-shaped outputs, --save TensorProtos equal to `octet run`'s outputs for
-#      the same input tensor; a text-line model with a fixed height and a symbolic width
+#      the same input tensor (and --save on segmentation and classifier models); a text-line model with a fixed
+#      height and a symbolic width
 #   3. errors: --mask on a classifier or a non-map output, unwritable --mask / --save paths, a corrupt image (exit 1
 #      naming the file), colliding image stems and --resize against a fixed height (exit 2)
 # Usage: bash tests/cli/infer_kinds.sh path/to/octet   (from the repo root)
@@ -90,6 +92,13 @@ check "half-size maps: shares, counts, mask pixels (nearest neighbour up to the 
   seg_check "$T/s2.json" half $imgs
 "$OCTET" infer $M/seg_full.onnx $imgs --mask "$T/masks/f.png" --json --threads 2 > "$T/s3.json"
 check "full-size maps, 4 images: shares, counts, mask pixels" -- seg_check "$T/s3.json" full $imgs
+
+# A fixed batch of 2 (--shape; --no-crop keeps the 9x13 images' pixels as they are) for 3 images: the last batch is
+# padded with a zero image whose row is dropped.
+cp $M/rand_9x13.png "$T/third.png"
+fixed_imgs="$M/rand_9x13.png $M/rand_9x13b.png $T/third.png"
+"$OCTET" infer $M/seg_full.onnx $fixed_imgs --shape x=2x3x9x13 --no-crop --mask "$T/masks/b.png" --json > "$T/s4.json"
+check "fixed batch of 2 for 3 images: shares, counts, mask pixels" -- seg_check "$T/s4.json" full $fixed_imgs
 
 "$OCTET" infer $M/seg_full.onnx $M/rand_9x13.png > "$T/s.txt"
 check "segmentation text: file line, header, 'label  0.dddd' per class present, largest first" -- ref "$T/s.txt" <<'PY'
@@ -211,6 +220,26 @@ t = TensorProto(); t.ParseFromString(open(sys.argv[1], "rb").read())
 a = numpy_helper.to_array(t)
 want = ref.seg_scores(ref.read_png(sys.argv[2]))[None]
 assert t.name == "scores" and a.shape == want.shape and np.allclose(a, want, rtol=0, atol=1e-7), (a.shape, want.shape)
+PY
+
+# --save on a classifier: its logits, whose softmax is the probabilities printed.
+"$OCTET" infer tests/data/image/colour_logits.onnx tests/data/image/colour_1_green.png --top 3 --json --save "$T/cls" \
+  > "$T/cls.json"
+check "--save on a classifier: DIR/<output>.pb, and softmax(saved logits) = the printed probabilities" -- \
+  ref "$T/cls.json" "$T/cls" <<'PY'
+import json, os, sys
+import numpy as np
+from onnx import TensorProto, numpy_helper
+r = json.load(open(sys.argv[1]))[0]
+assert set(r) == {"image", "top", "saved"} and len(r["saved"]) == 1, r
+(name, path), = r["saved"].items()
+assert os.path.dirname(path) == sys.argv[2], path
+t = TensorProto(); t.ParseFromString(open(path, "rb").read())
+logits = numpy_helper.to_array(t).astype(np.float64).ravel()
+assert t.name == name and logits.shape == (3,), (t.name, logits.shape)
+p = np.exp(logits - logits.max()); p /= p.sum()
+for e in r["top"]:
+    assert abs(e["prob"] - p[e["index"]]) <= 1e-6, (e, p)
 PY
 
 "$OCTET" infer $M/two_outputs.onnx $M/rand_7x5.png > "$T/t.txt"
