@@ -140,13 +140,17 @@ std::vector<ImageResult> run_images(Session& s, const std::vector<std::string>& 
       size_t j = i + 1;
       while (j < d.size() && int64_t(j - i) < limit && d[j].x.shape() == d[i].x.shape()) ++j;
       const int64_t batch = in.fixed_batch > 0 ? in.fixed_batch : int64_t(j - i);
-      const std::vector<Tensor> outs = s.run({stack(d, i, j, batch).view()});
+      std::vector<Tensor> outs = s.run({stack(d, i, j, batch).view()});
       const OutputKind kind = output_kind(outs, batch);
       if (first) batchable = kind != OutputKind::tensors;
       first = false;
-      for (size_t k = i; k < j; ++k)
-        results.push_back(
-            image_result(s, d[k], image_slice(outs, names, batch, int64_t(k - i), s.model().path), kind, f));
+      if (batch == 1) {  // the outputs are the image's (no copy)
+        results.push_back(image_result(s, d[i], outs, kind, f));
+      } else {
+        for (size_t k = i; k < j; ++k)
+          results.push_back(
+              image_result(s, d[k], image_slice(outs, names, batch, int64_t(k - i), s.model().path), kind, f));
+      }
       i = j;
     }
   }
