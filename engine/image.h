@@ -54,11 +54,12 @@ Tensor load_image(const std::string& path, int channels, int height, int width, 
 Tensor decode_image(const void* data, size_t size, const std::string& name, int channels, int height, int width,
                     const ImageOptions& opt = {}, ImageFrame* frame = nullptr);
 
-/// Decodes `paths` (in parallel over `threads` workers) into one [B, channels, height, width] tensor,
-/// B = max(paths, batch): rows past the images are zero (padding for a model with a fixed batch). Throws Error
 /// Calls fn(i) for i in [0, n) on up to `threads` threads (the caller's included); rethrows the error of the
 /// lowest failing i, so a message does not depend on timing. For decoding a list of images.
 void for_each_parallel(int64_t n, int threads, const std::function<void(int64_t)>& fn);
+
+/// Decodes `paths` (in parallel over `threads` workers) into one [B, channels, height, width] tensor,
+/// B = max(paths, batch): rows past the images are zero (padding for a model with a fixed batch). Throws Error
 /// naming the first bad file in path order (the message does not depend on timing).
 Tensor load_image_batch(const std::vector<std::string>& paths, int channels, int height, int width,
                         const ImageOptions& opt, int64_t batch, int threads);
