@@ -38,6 +38,13 @@ void Calibrator::add(const TensorView& batch) {
       if (it != hist_.end()) watch[s].push_back({o, &it->second});
     }
   }
+  // A tensor the plan folded to a constant (e.g. ViT's class token Expand-ed to the batch once the shapes are
+  // bound) is computed by no step: its values are the constant's, the same for every sample.
+  for (const Value& v : pg.values) {
+    if (!v.constant || v.constant->empty() || v.constant->dtype() != DType::f32) continue;
+    if (auto it = hist_.find(v.name); it != hist_.end())
+      it->second.add(v.constant->as<float>(), size_t(v.constant->numel()));
+  }
   plan.run({batch}, [&](const StepTiming& t) {
     for (auto [o, h] : watch[size_t(t.step)]) {
       const TensorView& v = (*t.outputs)[o];

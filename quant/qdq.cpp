@@ -102,8 +102,23 @@ QdqPlan plan_qdq(const Graph& g, const std::set<std::string>& exclude) {
   }
   const auto cons = g.consumers();
   auto is_input = [&](int v) { return std::find(g.inputs.begin(), g.inputs.end(), v) != g.inputs.end(); };
+  // Activations are the float tensors computed from the input's values. Not: data of the model (initializers,
+  // Constant nodes - LayerNorm's epsilon, a Pow exponent - and what is computed from them only), nor what is
+  // computed from the input's shape (Shape/Size and everything downstream of them: Resize scales built with
+  // Concat, Swin's attention masks). Quantizing Resize's scales [1, 1, 2, 2] would turn 2 into 1.99 and a 20-pixel
+  // map into 19.
+  std::vector<bool> data_flow(g.values.size(), false);
+  for (int v : g.inputs) data_flow[size_t(v)] = true;
+  for (int id : g.topo_order()) {
+    const Node& n = g.nodes[id];
+    if (n.op_type == "Shape" || n.op_type == "Size") continue;
+    bool any = false;
+    for (int v : n.inputs) any |= v >= 0 && data_flow[size_t(v)];
+    for (int o : n.outputs)
+      if (o >= 0) data_flow[size_t(o)] = any;
+  }
   auto float_activation = [&](int v) {
-    return v >= 0 && !g.values[v].constant && g.values[v].dtype == DType::f32;
+    return v >= 0 && data_flow[size_t(v)] && !g.values[v].constant && g.values[v].dtype == DType::f32;
   };
   QdqPlan plan;
   auto& act = plan.activations;
