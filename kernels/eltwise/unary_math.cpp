@@ -9,7 +9,8 @@ const char* unary_op_name(UnaryOp op) {
   static const char* names[] = {"abs",      "neg",      "exp",  "log",  "sqrt",         "reciprocal",
                                 "tanh",     "erf",      "floor", "ceil", "round",       "sin",
                                 "cos",      "sign",     "softplus", "softsign", "elu",  "selu",
-                                "celu",     "hard_sigmoid", "hard_swish", "thresholded_relu", "square"};
+                                "celu",     "hard_sigmoid", "hard_swish", "thresholded_relu", "square",
+                                "silu"};
   static_assert(sizeof(names) / sizeof(names[0]) == size_t(UnaryOp::count));
   return names[int(op)];
 }
@@ -51,6 +52,7 @@ double ref_one(UnaryOp op, const UnaryParams& p, double x) {
     case UnaryOp::hard_swish: return x * std::max(0.0, std::min(1.0, x / 6.0 + 0.5));
     case UnaryOp::thresholded_relu: return x > a ? x : 0.0;
     case UnaryOp::square: return x * x;
+    case UnaryOp::silu: return x / (1.0 + std::exp(-x));
     case UnaryOp::count: break;
   }
   return x;

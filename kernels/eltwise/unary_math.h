@@ -24,6 +24,7 @@ enum class UnaryOp {
   hard_swish,       // x * max(0, min(1, x / 6 + 1/2))
   thresholded_relu, // x > alpha ? x : 0
   square,           // x * x
+  silu,             // x * sigmoid(x) = x / (1 + e^-x)  (a fused Conv epilogue: EfficientNet's SiLU)
   count
 };
 

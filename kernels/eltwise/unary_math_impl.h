@@ -73,6 +73,8 @@ void unary_math(UnaryOp op, const UnaryParams& p, const float* x, float* y, int6
     }
     case UnaryOp::thresholded_relu: return map_unary<A>(x, y, n, [&](V v) { return xsimd::select(v > a, v, zero); });
     case UnaryOp::square: return map_unary<A>(x, y, n, [](V v) { return v * v; });
+    // x / (1 + e^-x): e^-x overflows to inf for x < -88.7, giving x / inf = -0 (the true value underflows too).
+    case UnaryOp::silu: return map_unary<A>(x, y, n, [&](V v) { return v / (one + xsimd::exp(-v)); });
     case UnaryOp::count: break;
   }
 }

@@ -133,7 +133,8 @@ float act(const Fusion& f, float y) {
   if (f.activation == "Sigmoid") return 1.0f / (1.0f + std::exp(-y));
   // One-input float math ops (they follow an nhwc input; not fused).
   if (f.activation == "HardSwish") return y * std::fmin(std::fmax(y / 6 + 0.5f, 0.f), 1.f);
-  if (f.activation == "HardSigmoid") return std::fmin(std::fmax(0.2f * y + 0.5f, 0.f), 1.f);
+  if (f.activation == "HardSigmoid") return std::fmin(std::fmax(f.alpha * y + f.beta, 0.f), 1.f);
+  if (f.activation == "Silu") return y / (1.0f + std::exp(-y));
   if (f.activation == "Tanh") return std::tanh(y);
   if (f.activation == "Erf") return std::erf(y);
   REQUIRE(f.activation.empty());
@@ -250,6 +251,7 @@ struct Interp {
     Fusion f;  // element-wise activations: the same maths as a fused epilogue
     f.activation = op;
     if (op == "LeakyRelu") f.alpha = n.attr_f("alpha", 0.01f);
+    if (op == "HardSigmoid") f.alpha = n.attr_f("alpha", 0.2f), f.beta = n.attr_f("beta", 0.5f);
     if (op == "Clip") {
       f.alpha = n.has_attr("min") ? n.attr_f("min", 0)
                 : n.inputs.size() > 1 && n.inputs[1] >= 0 ? in(n.inputs[1])[0]
@@ -507,6 +509,9 @@ TEST_CASE("fuse_activation: each activation kind fuses and the numbers are uncha
       {"Clip", {}, 2, "Conv", 0.0f, 6.0f},
       {"Clip", {}, 1, "Gemm", 0.0f, inf},
       {"Clip", {}, 0, "Conv", -inf, inf},
+      {"HardSigmoid", {}, 0, "Conv", 0.2f, 0.5f},
+      {"HardSigmoid", {{"alpha", attr_f(0.3f)}, {"beta", attr_f(0.4f)}}, 0, "Gemm", 0.3f, 0.4f},
+      {"HardSwish", {}, 0, "Conv", 0, 0},
   };
   for (const Case& k : cases) {
     CAPTURE(k.op);
@@ -534,11 +539,48 @@ TEST_CASE("fuse_activation: each activation kind fuses and the numbers are uncha
     const Node& op = only_node(b.g, k.producer);
     CHECK(live_nodes(b.g) == 1);
     CHECK(op.fusion.activation == k.op);
-    if (k.op == "Clip" || k.op == "LeakyRelu") CHECK(op.fusion.alpha == k.alpha);
-    if (k.op == "Clip") CHECK(op.fusion.beta == k.beta);
+    if (k.op == "Clip" || k.op == "LeakyRelu" || k.op == "HardSigmoid") CHECK(op.fusion.alpha == k.alpha);
+    if (k.op == "Clip" || k.op == "HardSigmoid") CHECK(op.fusion.beta == k.beta);
     CHECK(op.fusion.parts == std::vector<std::string>{"act"});
     CHECK(output_names(b.g) == std::vector<std::string>{"act"});
     CHECK(max_rel_diff(evaluate(b.g), before) < 1e-6);
+  }
+}
+
+TEST_CASE("fuse_activation: SiLU exported as Mul(y, Sigmoid(y)) fuses in either operand order; not with a third reader") {
+  for (int order = 0; order < 2; ++order) {
+    CAPTURE(order);
+    Builder b;
+    const Shape s = {1, 4, 8, 8};
+    const int y = conv3x3(b, "op", b.input("x", {1, 3, 8, 8}), 3, 4);
+    const int sg = b.node("Sigmoid", "sig", {y}, s);
+    b.output(b.node("Mul", "silu", order ? std::vector<int>{sg, y} : std::vector<int>{y, sg}, s));
+    const auto before = evaluate(b.g);
+    CHECK(run_pass(b.g, pass_fuse_activation) == 1);
+    b.g.compact();
+    CHECK(live_nodes(b.g) == 1);
+    const Node& op = only_node(b.g, "Conv");
+    CHECK(op.fusion.activation == "Silu");
+    CHECK(op.fusion.parts == std::vector<std::string>{"sig", "silu"});
+    CHECK(output_names(b.g) == std::vector<std::string>{"silu"});
+    CHECK(max_rel_diff(evaluate(b.g), before) < 1e-6);
+  }
+  {
+    Builder b;  // the conv output is also read by a Relu: no fusion
+    const Shape s = {1, 4, 8, 8};
+    const int y = conv3x3(b, "op", b.input("x", {1, 3, 8, 8}), 3, 4);
+    b.output(b.node("Mul", "silu", {y, b.node("Sigmoid", "sig", {y}, s)}, s));
+    b.output(b.node("Relu", "r", {y}, s));
+    CHECK(run_pass(b.g, pass_fuse_activation) == 0);
+  }
+  {
+    Builder b;  // Mul(y, Sigmoid(z)) with z another value: not SiLU; the Sigmoid of z has its own conv
+    const Shape s = {1, 4, 8, 8};
+    const int x = b.input("x", {1, 3, 8, 8});
+    const int y = conv3x3(b, "op", x, 3, 4);
+    const int z = b.input("z", s);
+    b.output(b.node("Mul", "m", {y, b.node("Sigmoid", "sig", {z}, s)}, s));
+    CHECK(run_pass(b.g, pass_fuse_activation) == 0);
   }
 }
 
