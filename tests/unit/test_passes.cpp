@@ -234,10 +234,27 @@ struct Interp {
     if (op == "BatchNormalization") return batchnorm(n);
     if (op == "Identity" || op == "Dropout" || op == "Reorder" || op == "Flatten") return in(n.inputs[0]);
     if (op == "Add" || op == "Sub" || op == "Mul") {
+      // numpy broadcasting of the logical shapes: operand element of output element i, dims aligned right.
+      const Shape ys = shape(n.outputs[0]), as = shape(n.inputs[0]), bs = shape(n.inputs[1]);
       const Buf &a = in(n.inputs[0]), &b = in(n.inputs[1]);
-      REQUIRE(a.size() == b.size());
-      Buf y(a.size());
-      for (size_t i = 0; i < a.size(); ++i) y[i] = op == "Add" ? a[i] + b[i] : op == "Sub" ? a[i] - b[i] : a[i] * b[i];
+      auto at = [&](const Buf& v, const Shape& s, int64_t i) {
+        int64_t off = 0, stride = 1;
+        for (size_t k = 0; k < ys.size(); ++k) {
+          const int64_t idx = i % ys[ys.size() - 1 - k];
+          i /= ys[ys.size() - 1 - k];
+          if (k < s.size()) {
+            const int64_t d = s[s.size() - 1 - k];
+            if (d != 1) off += idx * stride;
+            stride *= d;
+          }
+        }
+        return v[size_t(off)];
+      };
+      Buf y(size_t(num_elements(ys)));
+      for (int64_t i = 0; i < int64_t(y.size()); ++i) {
+        const float p = at(a, as, i), q = at(b, bs, i);
+        y[size_t(i)] = op == "Add" ? p + q : op == "Sub" ? p - q : p * q;
+      }
       return y;
     }
     if (op == "GlobalAveragePool") {
@@ -835,6 +852,33 @@ TEST_CASE("assign_layouts: the one-input float math ops follow their nhwc input 
     CHECK(b.g.values[b.g.find_value(v)].layout == Layout::nhwc);
   }
   CHECK(max_rel_diff(evaluate(b.g), before) == 0.0);
+}
+
+TEST_CASE("assign_layouts: a squeeze-excitation block's per-channel Mul runs nhwc; other broadcasts stay plain") {
+  // x -> c1 -> GAP -> c2 (1x1) -> Sigmoid = s[1, 4, 1, 1];  m = c1 * s -> c3. A Mul by a [1, 4, 1, 1] constant also
+  // runs nhwc (its Reorder copies 4 floats); a Mul by a [1, 1, 8, 8] value does not.
+  Builder b;
+  const Shape s4 = {1, 4, 8, 8}, s1 = {1, 4, 1, 1};
+  int c1 = conv3x3(b, "c1", b.input("x", s4), 4, 4);
+  int gap = b.node("GlobalAveragePool", "gap", {c1}, s1);
+  int c2 = b.node("Conv", "c2", {gap, b.constant("c2.w", {4, 4, 1, 1})}, s1, {{"kernel_shape", attr_ints({1, 1})}});
+  int sg = b.node("Sigmoid", "sg", {c2}, s1);
+  int m = b.node("Mul", "m", {c1, sg}, s4);
+  int mc = b.node("Mul", "mc", {m, b.constant("k", s1)}, s4);
+  int mp = b.node("Mul", "mp", {mc, b.input("p", {1, 1, 8, 8})}, s4);
+  b.output(conv3x3(b, "c3", mp, 4, 4));
+  const auto before = evaluate(b.g);
+  REQUIRE(assign_layouts(b.g, Layout::nhwc));
+  check_layouts(b.g);
+  for (const char* v : {"m", "mc"}) {
+    CAPTURE(v);
+    CHECK(b.g.values[b.g.find_value(v)].layout == Layout::nhwc);
+  }
+  CHECK(b.g.values[b.g.find_value("mp")].layout == Layout::plain);
+  CHECK(reorder_names(b.g) == std::vector<std::string>{"c3_to_plain", "k_to_nhwc", "mc_to_plain", "mp_to_nhwc",
+                                                      "x_to_nhwc"});
+  CHECK(max_rel_diff(evaluate(b.g), before) == 0.0);
+  (void)m;
 }
 
 TEST_CASE("assign_layouts: plain preference, and graphs without convs, change nothing") {
