@@ -349,9 +349,9 @@ std::unique_ptr<Kernel> make_binary(const KernelInfo& info) {
   const bool nhwc = a.layout == Layout::nhwc && b.layout == Layout::nhwc && y.layout == Layout::nhwc &&
                     sa.size() == 4 && sb.size() == 4 && sy.size() == 4;
   if (!plain && !nhwc)
-    unsupported(info, "mixed or non-plain layouts (inputs " + std::string(layout_name(a.layout)) + " " +
-                          shape_str(sa) + " and " + layout_name(b.layout) + " " + shape_str(sb) + ", output " +
-                          layout_name(y.layout) + ")");
+    unsupported(info, "mixed or non-plain layouts (inputs " + std::string(layout_name(a.layout)) + " " + shape_str(sa) +
+                          " and " + layout_name(b.layout) + " " + shape_str(sb) + ", output " + layout_name(y.layout) +
+                          ")");
   // All three NHWC: broadcasting commutes with permuting the axes, so broadcast the physical shapes
   // [N, H, W, C] (the squeeze-excitation scale x * s[N, C, 1, 1] becomes [N, H, W, C] * [N, 1, 1, C]).
   auto physical = [&](const Shape& s) { return nhwc ? Shape{s[0], s[2], s[3], s[1]} : s; };

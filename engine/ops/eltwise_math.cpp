@@ -17,8 +17,8 @@ namespace ek = kernels::eltwise;
 
 void require_same_layout_1(const KernelInfo& info) {
   if (info.input(0).layout != info.output(0).layout)
-    unsupported(info, std::string("input layout ") + layout_name(info.input(0).layout) + " differs from output layout " +
-                          layout_name(info.output(0).layout));
+    unsupported(info, std::string("input layout ") + layout_name(info.input(0).layout) +
+                          " differs from output layout " + layout_name(info.output(0).layout));
 }
 
 /// Float32: the vector kernel over the flat tensor (layout-agnostic: the same function of every element).
@@ -48,7 +48,10 @@ std::unique_ptr<Kernel> make_unary_generic(ek::UnaryOp op) {
             const C v = load_c(x[i]);
             C r = v;
             if (op == ek::UnaryOp::neg) {
-              if constexpr (std::is_unsigned_v<C>) r = C(C(0) - v); else r = C(-v);
+              if constexpr (std::is_unsigned_v<C>)
+                r = C(C(0) - v);
+              else
+                r = C(-v);
             } else if (op == ek::UnaryOp::abs) {
               if constexpr (!std::is_unsigned_v<C>) r = v < C(0) ? C(-v) : v;
             } else {  // sign: 1, -1 or the value itself (0 and NaN)

@@ -43,10 +43,10 @@ bool follows_input_layout(const Node& n) {
     if (is_op(n, op)) return true;
   // ops-elt: the one-input float math ops are the same function of every element (MobileNetV3's HardSwish,
   // EfficientNet's and ViT's activations sit between convs; a Reorder pair around each would cost two passes).
-  static const char* unary[] = {"Abs",      "Neg",     "Exp",         "Log",       "Sqrt",           "Reciprocal",
-                                "Tanh",     "Erf",     "Floor",       "Ceil",      "Round",          "Sin",
-                                "Cos",      "Sign",    "Softplus",    "Softsign",  "Elu",            "Selu",
-                                "Celu",     "HardSigmoid", "HardSwish", "ThresholdedRelu"};
+  static const char* unary[] = {
+      "Abs",   "Neg",  "Exp",   "Log",         "Sqrt",      "Reciprocal",     "Tanh",     "Erf",
+      "Floor", "Ceil", "Round", "Sin",         "Cos",       "Sign",           "Softplus", "Softsign",
+      "Elu",   "Selu", "Celu",  "HardSigmoid", "HardSwish", "ThresholdedRelu"};
   for (const char* op : unary)
     if (is_op(n, op) && n.num_inputs() == 1) return true;
   return false;
@@ -76,9 +76,12 @@ bool runs_nhwc(const Graph& g, const Node& n) {
       const Value& x = g.values[v];
       if (x.dtype != DType::f32 || !x.shape_known() || x.dims.size() != 4) return false;  // constants allowed
       const Shape s = x.shape();
-      if (s == out && x.layout == Layout::nhwc && !x.constant) ++full;
-      else if (s[1] == out[1] && s[2] == 1 && s[3] == 1 && (s[0] == 1 || s[0] == out[0])) ++per_channel;
-      else return false;
+      if (s == out && x.layout == Layout::nhwc && !x.constant)
+        ++full;
+      else if (s[1] == out[1] && s[2] == 1 && s[3] == 1 && (s[0] == 1 || s[0] == out[0]))
+        ++per_channel;
+      else
+        return false;
     }
     return full == 2 || (full == 1 && per_channel == 1);
   }

@@ -14,17 +14,30 @@
 namespace octet::kernels::eltwise {
 
 enum class UnaryOp {
-  abs, neg, exp, log, sqrt, reciprocal, tanh, erf, floor, ceil, round, sin, cos, sign,
-  softplus,         // log(1 + e^x)
-  softsign,         // x / (1 + |x|)
-  elu,              // x < 0 ? alpha * (e^x - 1) : x
-  selu,             // gamma * (x <= 0 ? alpha * (e^x - 1) : x)
-  celu,             // max(0, x) + min(0, alpha * (e^(x / alpha) - 1))
-  hard_sigmoid,     // max(0, min(1, alpha * x + beta))
-  hard_swish,       // x * max(0, min(1, x / 6 + 1/2))
-  thresholded_relu, // x > alpha ? x : 0
-  square,           // x * x
-  silu,             // x * sigmoid(x) = x / (1 + e^-x)  (a fused Conv epilogue: EfficientNet's SiLU)
+  abs,
+  neg,
+  exp,
+  log,
+  sqrt,
+  reciprocal,
+  tanh,
+  erf,
+  floor,
+  ceil,
+  round,
+  sin,
+  cos,
+  sign,
+  softplus,          // log(1 + e^x)
+  softsign,          // x / (1 + |x|)
+  elu,               // x < 0 ? alpha * (e^x - 1) : x
+  selu,              // gamma * (x <= 0 ? alpha * (e^x - 1) : x)
+  celu,              // max(0, x) + min(0, alpha * (e^(x / alpha) - 1))
+  hard_sigmoid,      // max(0, min(1, alpha * x + beta))
+  hard_swish,        // x * max(0, min(1, x / 6 + 1/2))
+  thresholded_relu,  // x > alpha ? x : 0
+  square,            // x * x
+  silu,              // x * sigmoid(x) = x / (1 + e^-x)  (a fused Conv epilogue: EfficientNet's SiLU)
   count
 };
 

@@ -7,12 +7,13 @@
 //         for each strip (nr columns: its KC x nr slice of B stays in L1 across the M block)
 //           for each mr rows: micro-kernel; after the last K block, the epilogue on the tile while in L1.
 #include "kernels/gemm/sgemm.h"
-#include "kernels/eltwise/unary_math.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
+
+#include "kernels/eltwise/unary_math.h"
 
 namespace octet::kernels::gemm {
 namespace {
@@ -267,9 +268,12 @@ float activate(const Activation& act, float v) {
     case Activation::leaky_relu: return v >= 0.f ? v : act.alpha * v;
     case Activation::clip: return std::min(std::max(v, act.alpha), act.beta);
     case Activation::sigmoid: return 1.f / (1.f + std::exp(-v));
-    case Activation::hard_sigmoid: return std::max(0.f, std::min(1.f, act.alpha * v + act.beta));
-    case Activation::hard_swish: return v * std::max(0.f, std::min(1.f, v / 6.f + 0.5f));
-    case Activation::silu: return v / (1.f + std::exp(-v));
+    case Activation::hard_sigmoid:
+      return std::max(0.f, std::min(1.f, act.alpha * v + act.beta));
+    case Activation::hard_swish:
+      return v * std::max(0.f, std::min(1.f, v / 6.f + 0.5f));
+    case Activation::silu:
+      return v / (1.f + std::exp(-v));
   }
   return v;
 }
@@ -345,8 +349,12 @@ void sgemm_epilogue(const SgemmArgs& g, int64_t i0, int64_t j0, int64_t rows, in
       case Activation::hard_sigmoid:
         unary_row(eltwise::UnaryOp::hard_sigmoid, {g.act.alpha, g.act.beta, 0}, cr, cols);
         break;
-      case Activation::hard_swish: unary_row(eltwise::UnaryOp::hard_swish, {}, cr, cols); break;
-      case Activation::silu: unary_row(eltwise::UnaryOp::silu, {}, cr, cols); break;
+      case Activation::hard_swish:
+        unary_row(eltwise::UnaryOp::hard_swish, {}, cr, cols);
+        break;
+      case Activation::silu:
+        unary_row(eltwise::UnaryOp::silu, {}, cr, cols);
+        break;
       default:
         for (int64_t j = 0; j < cols; ++j) cr[j] = activate(g.act, cr[j]);
     }

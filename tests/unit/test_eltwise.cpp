@@ -312,12 +312,14 @@ TEST_CASE("binary ops broadcast in NHWC: per-channel scale, per-pixel, scalar-li
                                    {{2, 1, 5, 1}, {1, 19, 1, 3}, {2, 19, 5, 3}}};
   auto offset = [](const Shape& s, const Shape& y, int64_t i) {  // plain flat index of y's element i in s
     const int64_t w = i % y[3], h = i / y[3] % y[2], c = i / (y[3] * y[2]) % y[1], n = i / (y[3] * y[2] * y[1]);
-    return (((s[0] == 1 ? 0 : n) * s[1] + (s[1] == 1 ? 0 : c)) * s[2] + (s[2] == 1 ? 0 : h)) * s[3] + (s[3] == 1 ? 0 : w);
+    return (((s[0] == 1 ? 0 : n) * s[1] + (s[1] == 1 ? 0 : c)) * s[2] + (s[2] == 1 ? 0 : h)) * s[3] +
+           (s[3] == 1 ? 0 : w);
   };
   for (Isa isa : cpu_tiers())
     for (const Case& k : cases)
       for (const char* op : {"Mul", "Sub"}) {
-        const auto a = random_floats(size_t(num_elements(k.a)), -2, 2, 7), b = random_floats(size_t(num_elements(k.b)), -2, 2, 8);
+        const auto a = random_floats(size_t(num_elements(k.a)), -2, 2, 7),
+                   b = random_floats(size_t(num_elements(k.b)), -2, 2, 8);
         OpTest t(op);
         t.input(HostTensor::f32(k.a, to_nhwc(a, k.a[0], k.a[1], k.a[2], k.a[3]), Layout::nhwc))
             .input(HostTensor::f32(k.b, to_nhwc(b, k.b[0], k.b[1], k.b[2], k.b[3]), Layout::nhwc))

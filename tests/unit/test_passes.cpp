@@ -564,7 +564,8 @@ TEST_CASE("fuse_activation: each activation kind fuses and the numbers are uncha
   }
 }
 
-TEST_CASE("fuse_activation: SiLU exported as Mul(y, Sigmoid(y)) fuses in either operand order; not with a third reader") {
+TEST_CASE(
+    "fuse_activation: SiLU exported as Mul(y, Sigmoid(y)) fuses in either operand order; not with a third reader") {
   for (int order = 0; order < 2; ++order) {
     CAPTURE(order);
     Builder b;
@@ -742,9 +743,23 @@ void check_layouts(const Graph& g) {
   for (int v : g.outputs) CHECK(g.values[v].layout == Layout::plain);
   for (const Value& v : g.values)
     if (v.constant) CHECK(v.layout == Layout::plain);
-  static const std::set<std::string> aware = {"Conv", "Relu", "Clip", "LeakyRelu", "Sigmoid", "MaxPool", "AveragePool",
-                                              "GlobalAveragePool", "BatchNormalization", "Add", "Sub", "Mul", "Div",
-                                              "HardSwish", "Tanh", "Erf", "HardSigmoid"};
+  static const std::set<std::string> aware = {"Conv",
+                                              "Relu",
+                                              "Clip",
+                                              "LeakyRelu",
+                                              "Sigmoid",
+                                              "MaxPool",
+                                              "AveragePool",
+                                              "GlobalAveragePool",
+                                              "BatchNormalization",
+                                              "Add",
+                                              "Sub",
+                                              "Mul",
+                                              "Div",
+                                              "HardSwish",
+                                              "Tanh",
+                                              "Erf",
+                                              "HardSigmoid"};
   for (const Node& n : g.nodes) {
     if (n.dead) continue;
     CAPTURE(n.name);
@@ -875,8 +890,8 @@ TEST_CASE("assign_layouts: a squeeze-excitation block's per-channel Mul runs nhw
     CHECK(b.g.values[b.g.find_value(v)].layout == Layout::nhwc);
   }
   CHECK(b.g.values[b.g.find_value("mp")].layout == Layout::plain);
-  CHECK(reorder_names(b.g) == std::vector<std::string>{"c3_to_plain", "k_to_nhwc", "mc_to_plain", "mp_to_nhwc",
-                                                      "x_to_nhwc"});
+  CHECK(reorder_names(b.g) ==
+        std::vector<std::string>{"c3_to_plain", "k_to_nhwc", "mc_to_plain", "mp_to_nhwc", "x_to_nhwc"});
   CHECK(max_rel_diff(evaluate(b.g), before) == 0.0);
   (void)m;
 }
