@@ -151,7 +151,7 @@ std::string data_contradicts_model(const std::vector<DeclaredInput>& decl, const
 
 CaseResult run_case(const fs::path& dir, double rtol, double atol, int threads) {
   CaseResult r;
-  r.name = dir.filename().string();
+  r.name = (dir.has_filename() ? dir : dir.parent_path()).filename().string();  // "case/" names "case"
   try {
     SessionOptions opt;
     opt.threads = threads;
