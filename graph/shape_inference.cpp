@@ -1069,6 +1069,9 @@ const OpEntry kOps[] = {
     {"", "Where", 9, 17, infer_where},
     {"", "Cast", 6, 17, infer_cast},
     {"", "CastLike", 15, 17, infer_cast_like},
+    {"", "Gelu", 20, 22, infer_unary_math},
+    // Written by graph/passes/fuse_gelu.cpp for the erf pattern exporters emit before opset 20.
+    {"octet", "Gelu", 0, kAny, infer_unary_math},
     // Inserted by the layout pass: converts between plain and nhwc; the logical shape is unchanged.
     {"octet", "Reorder", 0, kAny, infer_unary},
     // Quantization (QDQ and QOperator). octet's internal int8 ops (QConv, QAdd, ...) are created by

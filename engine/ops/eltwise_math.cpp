@@ -105,6 +105,13 @@ std::unique_ptr<Kernel> make_hard_sigmoid(const KernelInfo& info) {
   return make_unary_op(info, ek::UnaryOp::hard_sigmoid,
                        {info.node().attr_f("alpha", 0.2f), info.node().attr_f("beta", 0.5f), 0});
 }
+// Gelu (opset 20, and octet.Gelu written by graph/passes/fuse_gelu.cpp): approximate = "none" (erf) or "tanh".
+std::unique_ptr<Kernel> make_gelu(const KernelInfo& info) {
+  const std::string approx = info.node().attr_s("approximate", "none");
+  if (approx != "none" && approx != "tanh")
+    info.fail("attribute approximate is '" + approx + "', expected 'none' or 'tanh'");
+  return make_unary_op(info, approx == "tanh" ? ek::UnaryOp::gelu_tanh : ek::UnaryOp::gelu);
+}
 std::unique_ptr<Kernel> make_thresholded_relu(const KernelInfo& info) {
   return make_unary_op(info, ek::UnaryOp::thresholded_relu, {info.node().attr_f("alpha", 1.f), 0, 0});
 }
@@ -187,6 +194,8 @@ void register_eltwise_math(KernelRegistry& r) {
   r.add("", "IsNaN", make_isnan);
   r.add("", "IsInf", make_isinf);
   r.add("", "Not", make_not);
+  r.add("", "Gelu", make_gelu);
+  r.add("octet", "Gelu", make_gelu);
 }
 
 }  // namespace octet::ops

@@ -49,6 +49,7 @@ bool follows_input_layout(const Node& n) {
       "Elu",   "Selu", "Celu",  "HardSigmoid", "HardSwish", "ThresholdedRelu"};
   for (const char* op : unary)
     if (is_op(n, op) && n.num_inputs() == 1) return true;
+  if (!n.dead && (n.domain.empty() || n.domain == "octet") && n.op_type == "Gelu") return true;
   return false;
 }
 

@@ -17,7 +17,8 @@ const char* unary_op_name(UnaryOp op) {
                                 "elu",        "selu",
                                 "celu",       "hard_sigmoid",
                                 "hard_swish", "thresholded_relu",
-                                "square",     "silu"};
+                                "square",     "silu",
+                                "gelu",       "gelu_tanh"};
   static_assert(sizeof(names) / sizeof(names[0]) == size_t(UnaryOp::count));
   return names[int(op)];
 }
@@ -84,6 +85,10 @@ double ref_one(UnaryOp op, const UnaryParams& p, double x) {
       return x * x;
     case UnaryOp::silu:
       return x / (1.0 + std::exp(-x));
+    case UnaryOp::gelu:
+      return 0.5 * x * (1.0 + std::erf(x * 0.70710678118654752440));
+    case UnaryOp::gelu_tanh:
+      return 0.5 * x * (1.0 + std::tanh(0.79788456080286535588 * (x + 0.044715 * x * x * x)));
     case UnaryOp::count:
       break;
   }

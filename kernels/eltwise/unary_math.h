@@ -38,6 +38,8 @@ enum class UnaryOp {
   thresholded_relu,  // x > alpha ? x : 0
   square,            // x * x
   silu,              // x * sigmoid(x) = x / (1 + e^-x)  (a fused Conv epilogue: EfficientNet's SiLU)
+  gelu,              // x / 2 * (1 + erf(x / sqrt(2)))  (ViT's, Swin's, ConvNeXt's MLP activation)
+  gelu_tanh,         // x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))  (Gelu's approximate = "tanh")
   count
 };
 

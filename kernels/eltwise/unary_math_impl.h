@@ -94,6 +94,15 @@ void unary_math(UnaryOp op, const UnaryParams& p, const float* x, float* y, int6
     // x / (1 + e^-x): e^-x overflows to inf for x < -88.7, giving x / inf = -0 (the true value underflows too).
     case UnaryOp::silu:
       return map_unary<A>(x, y, n, [&](V v) { return v / (one + xsimd::exp(-v)); });
+    case UnaryOp::gelu: {
+      const V half(0.5f), rsqrt2(0.70710678118654752440f);
+      return map_unary<A>(x, y, n, [&](V v) { return half * v * (one + xsimd::erf(v * rsqrt2)); });
+    }
+    case UnaryOp::gelu_tanh: {
+      // sqrt(2 / pi) * (x + 0.044715 x^3) = k * fma(c x^2, x, x)
+      const V half(0.5f), k(0.79788456080286535588f), c(0.044715f);
+      return map_unary<A>(x, y, n, [&](V v) { return half * v * (one + xsimd::tanh(k * xsimd::fma(c * v * v, v, v))); });
+    }
     case UnaryOp::count:
       break;
   }

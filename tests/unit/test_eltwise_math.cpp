@@ -9,6 +9,7 @@
 #include <map>
 
 #include "engine/session.h"
+#include "graph/passes.h"
 #include "kernels/eltwise/half.h"
 #include "kernels/eltwise/unary_math.h"
 #include "op_test_util.h"
@@ -120,6 +121,12 @@ TEST_SUITE("eltwise_math") {
         {ek::UnaryOp::hard_swish, {}, 2, 1e-7},
         {ek::UnaryOp::thresholded_relu, {1.f, 0, 0}, 0, 0},
         {ek::UnaryOp::square, {}, 0.5, 0},
+        // Below x = -88.7, e^-x overflows and x / inf = -0 where the true value is a subnormal (< 1e-37).
+        {ek::UnaryOp::silu, {}, 3, 1e-37},
+        // x / 2 * (1 + erf(x / sqrt 2)) cancels for x << 0 (1 + erf -> 0): the float formula's error there is
+        // absolute, ~1e-7 of erf's scale, as in every float GELU (ONNX Runtime's too).
+        {ek::UnaryOp::gelu, {}, 4, 1e-6},
+        {ek::UnaryOp::gelu_tanh, {}, 4, 1e-6},
     };
     std::vector<float> want(x.size());
     for (Isa isa : cpu_tiers()) {
@@ -610,5 +617,87 @@ TEST_SUITE("eltwise_math") {
     }
     check_close_nan(out[1], out[0], 1e-5f, "optimized vs plain");
   }
+
+
+TEST_CASE("fuse_gelu: the erf GELU (both exported orders) becomes one octet.Gelu with the same numbers") {
+  // x -> Div(x, sqrt 2) -> Erf -> Add(1) -> Mul(x, .) -> Mul(., 0.5)   and   Mul(x, 0.5) * (1 + erf(x * 1/sqrt 2)).
+  auto model = [](int form, float half) {
+    Graph g;
+    g.path = "gelu.onnx";
+    g.opsets[""] = 13;
+    const Shape s = {3, 37};
+    auto value = [&](const std::string& name) {
+      const int v = g.add_value(name, DType::f32);
+      g.values[v].set_shape(s);
+      return v;
+    };
+    auto scalar = [&](const std::string& name, float v) {
+      auto t = std::make_shared<Tensor>(DType::f32, Shape{});
+      *t->as<float>() = v;
+      return g.add_constant(name, t);
+    };
+    auto node = [&](const std::string& op, std::vector<int> in, const std::string& out) {
+      Node n;
+      n.name = out;
+      n.op_type = op;
+      n.inputs = std::move(in);
+      n.outputs = {value(out)};
+      g.add_node(std::move(n));
+      return g.nodes.back().outputs[0];
+    };
+    const int x = value("x");
+    g.inputs.push_back(x);
+    const int d = form == 0 ? node("Div", {x, scalar("sqrt2", 1.41421356f)}, "d")
+                            : node("Mul", {scalar("rsqrt2", 0.70710678f), x}, "d");
+    const int a = node("Add", {scalar("one", 1.f), node("Erf", {d}, "e")}, "a");
+    const int y = form == 0 ? node("Mul", {node("Mul", {x, a}, "m1"), scalar("half", half)}, "y")
+                            : node("Mul", {a, node("Mul", {scalar("half", half), x}, "h")}, "y");
+    g.outputs.push_back(y);
+    return g;
+  };
+  Tensor x(DType::f32, {3, 37});
+  const auto xv = random_floats(size_t(x.numel()), -6.f, 6.f, 11);
+  std::copy(xv.begin(), xv.end(), x.as<float>());
+  for (int form = 0; form < 2; ++form) {
+    CAPTURE(form);
+    Graph g = model(form, 0.5f);
+    REQUIRE(pass_fuse_gelu(g));
+    int live = 0;
+    for (const Node& n : g.nodes)
+      if (!n.dead) {
+        ++live;
+        CHECK(n.op_type == "Gelu");
+        CHECK(n.domain == "octet");
+        CHECK(n.name == "y");
+        CHECK(n.fusion.parts.size() == 5);
+      }
+    CHECK(live == 1);
+    Graph other = model(form, 0.6f);  // not GELU's constant: left alone
+    CHECK_FALSE(pass_fuse_gelu(other));
+    std::vector<float> out[2];
+    for (int optimize = 0; optimize < 2; ++optimize) {
+      SessionOptions opt;
+      opt.threads = 1;
+      opt.optimize = optimize != 0;
+      Session session(model(form, 0.5f), opt);
+      const auto y = session.run({x.view()});
+      out[optimize].assign(y[0].as<float>(), y[0].as<float>() + y[0].numel());
+    }
+    std::vector<float> want(xv.size());
+    ek::unary_ref(ek::UnaryOp::gelu, {}, xv.data(), want.data(), int64_t(xv.size()));
+    check_close_nan(out[1], want, 1e-6f, "fused GELU vs reference");
+    check_close_nan(out[0], want, 1e-6f, "unfused GELU vs reference");
+  }
+  // Gelu-20 itself, both approximations.
+  for (const char* approx : {"none", "tanh"}) {
+    OpTest t("Gelu", 20);
+    t.input(HostTensor::f32({int64_t(xv.size())}, xv)).output(DType::f32, {int64_t(xv.size())}).attr_s("approximate", approx);
+    const auto got = t.run_on(kernels::detected_isa()).values<float>();
+    std::vector<float> want(xv.size());
+    ek::unary_ref(std::string(approx) == "tanh" ? ek::UnaryOp::gelu_tanh : ek::UnaryOp::gelu, {}, xv.data(), want.data(),
+                  int64_t(xv.size()));
+    check_close_nan(got, want, 1e-6f, std::string("Gelu approximate=") + approx);
+  }
+}
 
 }  // TEST_SUITE
