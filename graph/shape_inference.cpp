@@ -13,113 +13,20 @@
 #include <limits>
 #include <numeric>
 
+#include "graph/infer_ctx.h"
+#include "graph/einsum.h"
 #include "graph/op_attrs.h"
 
 namespace octet {
 
 namespace {
 
-// Integer tensors up to this many elements are evaluated during inference (they are shapes, not data).
-constexpr int64_t kMaxFoldElements = 1024;
+using infer::Ctx;
+using infer::OpEntry;
+using infer::is_index_type;
+using infer::ints_str;
+using infer::kMaxFoldElements;
 
-std::string ints_str(const std::vector<int64_t>& v) {
-  std::string r = "[";
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) r += ',';
-    r += std::to_string(v[i]);
-  }
-  return r + "]";
-}
-
-bool is_index_type(DType t) { return t == DType::i64 || t == DType::i32; }
-
-// The node being inferred, with checked access to its inputs and outputs.
-class Ctx {
- public:
-  Ctx(Graph& g, int id) : g(g), id(id), node(g.nodes[id]), opset(g.opset(node.domain)) {}
-
-  Graph& g;
-  const int id;
-  const Node& node;
-  const int64_t opset;
-
-  [[noreturn]] void fail(const std::string& msg) const { g.fail(id, msg); }
-  [[noreturn]] void unsupported(const std::string& msg) const { throw Unsupported(g.where(id) + ": " + msg); }
-
-  bool has_in(int i) const { return i < int(node.inputs.size()) && node.inputs[i] >= 0; }
-  const Value& in(int i) const {
-    if (!has_in(i)) fail("input " + std::to_string(i) + " is required but absent");
-    return g.values[node.inputs[i]];
-  }
-  std::string in_name(int i) const { return "input '" + in(i).name + "'"; }
-  DType dtype(int i) const { return in(i).dtype; }
-  Shape shape(int i) const {
-    const Value& v = in(i);
-    if (!v.shape_known())
-      fail(in_name(i) + (v.has_shape ? " has symbolic dimensions" : " has an unknown shape") +
-           "; input shapes must be bound before shape inference");
-    return v.shape();
-  }
-  Shape shape_rank(int i, size_t rank) const {
-    Shape s = shape(i);
-    if (s.size() != rank)
-      fail(in_name(i) + " has rank " + std::to_string(s.size()) + ", expected " + std::to_string(rank));
-    return s;
-  }
-  const Tensor* constant(int i) const { return has_in(i) ? g.values[node.inputs[i]].constant.get() : nullptr; }
-
-  // The integer values of a constant input (shape, axes, indices); Unsupported when computed at run time.
-  std::vector<int64_t> const_ints(int i, const char* role) const {
-    const Tensor* t = constant(i);
-    if (!t) unsupported(std::string("the '") + role + "' input (" + in(i).name + ") must be a constant");
-    return tensor_ints(*t, i);
-  }
-  std::vector<int64_t> tensor_ints(const Tensor& t, int i) const {
-    if (t.dtype() == DType::i64) return std::vector<int64_t>(t.as<int64_t>(), t.as<int64_t>() + t.numel());
-    if (t.dtype() == DType::i32) return std::vector<int64_t>(t.as<int32_t>(), t.as<int32_t>() + t.numel());
-    fail(in_name(i) + " has type " + dtype_name(t.dtype()) + ", expected int64");
-  }
-
-  // Number of inputs the node has (present or not): checks the op's arity.
-  void arity(int lo, int hi) const {
-    const int n = int(node.inputs.size());
-    if (n < lo || n > hi)
-      fail("has " + std::to_string(n) + " inputs, expected " +
-           (lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " + std::to_string(hi)));
-    for (int i = 0; i < lo; ++i)
-      if (!has_in(i)) fail("input " + std::to_string(i) + " is required but absent");
-  }
-  void same_dtype(int a, int b) const {
-    if (dtype(a) != dtype(b))
-      fail(in_name(b) + " has type " + dtype_name(dtype(b)) + ", expected " + dtype_name(dtype(a)) + " like " +
-           in_name(a));
-  }
-
-  bool has_out(int i) const { return i < int(node.outputs.size()) && node.outputs[i] >= 0; }
-  void set_out(int i, DType dt, const Shape& s) const {
-    if (!has_out(i)) return;
-    for (int64_t d : s)
-      if (d < 0) fail("computed a negative dimension in output shape " + shape_str(s));
-    Value& v = g.values[node.outputs[i]];
-    v.dtype = dt;
-    v.set_shape(s);
-    v.constant.reset();
-  }
-  void set_const(int i, Tensor t) const {
-    if (!has_out(i)) return;
-    set_out(i, t.dtype(), t.shape());
-    g.values[node.outputs[i]].constant = std::make_shared<const Tensor>(std::move(t));
-  }
-  // Output 0 has input `i`'s elements in a new shape (Reshape, Flatten, Unsqueeze, Squeeze, Identity): when the
-  // input is a small integer constant, so is the output.
-  void fold_same_bytes(int i, const Shape& out) const {
-    const Tensor* t = constant(i);
-    if (!t || !is_index_type(t->dtype()) || t->numel() > kMaxFoldElements) return;
-    Tensor r(t->dtype(), out);
-    std::memcpy(r.data(), t->data(), t->bytes());
-    set_const(0, std::move(r));
-  }
-};
 
 // ---- element-wise -----------------------------------------------------------------------------------------
 
@@ -662,6 +569,9 @@ void infer_gemm(Ctx& c) {
   // Y = alpha * A' * B' + beta * C, A' = transA ? A^T : A (M x K), B' = transB ? B^T : B (K x N), C broadcast
   // to M x N (unidirectionally: C's shape must broadcast to M x N without growing it).
   c.arity(2, 3);
+  // C is optional from opset 11; Gemm-7..10 require it (Gemm-7 dropped the broadcast attribute: C always
+  // broadcasts).
+  if (c.opset < 11 && !c.has_in(2)) c.fail("input C is required before opset 11");
   const Shape a = c.shape_rank(0, 2), b = c.shape_rank(1, 2);
   c.same_dtype(0, 1);
   const bool ta = c.node.attr_i("transA", 0) != 0, tb = c.node.attr_i("transB", 0) != 0;
@@ -703,6 +613,187 @@ void infer_matmul(Ctx& c) {
   if (!a1) out.push_back(M);
   if (!b1) out.push_back(N);
   c.set_out(0, c.dtype(0), out);
+}
+
+// ---- reductions, normalisation, einsum, recurrent (ops-red; kernels in engine/ops/reduce.cpp, normalize.cpp,
+// einsum.cpp, recurrent.cpp) -----------------------------------------------------------------------------------
+
+// Small integer constants reduced (ReduceSum/Prod/Max/Min of shape pieces, e.g. a Flatten done by hand).
+void fold_reduce(Ctx& c, const Shape& x, const std::vector<int64_t>& axes, const Shape& out) {
+  const Tensor* t = c.constant(0);
+  const std::string& op = c.node.op_type;
+  if (!t || !is_index_type(t->dtype()) || t->numel() > kMaxFoldElements ||
+      (op != "ReduceSum" && op != "ReduceProd" && op != "ReduceMax" && op != "ReduceMin"))
+    return;
+  const std::vector<int64_t> v = c.tensor_ints(*t, 0);
+  std::vector<char> red(x.size(), 0);
+  for (int64_t a : axes) red[size_t(a)] = 1;
+  const int64_t n_out = num_elements(out);
+  std::vector<int64_t> acc(size_t(n_out), op == "ReduceProd" ? 1 : op == "ReduceMax" ? std::numeric_limits<int64_t>::min()
+                                                              : op == "ReduceMin" ? std::numeric_limits<int64_t>::max() : 0);
+  for (int64_t i = 0; i < int64_t(v.size()); ++i) {
+    int64_t rem = i, o = 0, stride = 1;  // the output slot: i's index with the reduced dims dropped
+    for (size_t d = x.size(); d-- > 0;) {
+      const int64_t k = rem % x[d];
+      rem /= x[d];
+      if (!red[d]) o += k * stride, stride *= x[d];
+    }
+    int64_t& a = acc[size_t(o)];
+    a = op == "ReduceSum" ? a + v[size_t(i)] : op == "ReduceProd" ? a * v[size_t(i)]
+        : op == "ReduceMax" ? std::max(a, v[size_t(i)]) : std::min(a, v[size_t(i)]);
+  }
+  Tensor r(t->dtype(), out);
+  for (int64_t i = 0; i < n_out; ++i) {
+    if (r.dtype() == DType::i64) r.as<int64_t>()[i] = acc[size_t(i)];
+    else r.as<int32_t>()[i] = int32_t(acc[size_t(i)]);
+  }
+  c.set_const(0, std::move(r));
+}
+
+void infer_reduce(Ctx& c) {
+  // Axes: an attribute, or the optional input 1 from opset 13 (ReduceSum) / 18 (the other Reduce* ops). keepdims
+  // (default 1) keeps reduced dims as 1s; no axes reduce all dims, or nothing with noop_with_empty_axes = 1.
+  const bool axes_input = c.opset >= (c.node.op_type == "ReduceSum" ? 13 : 18);
+  c.arity(1, axes_input ? 2 : 1);
+  const Shape x = c.shape(0);
+  bool noop = false;
+  const std::vector<int64_t> axes = reduce_axes(c.g, c.id, int64_t(x.size()), &noop);
+  if (noop) {
+    c.set_out(0, c.dtype(0), x);
+    c.fold_same_bytes(0, x);
+    return;
+  }
+  const bool keep = c.node.attr_i("keepdims", 1) != 0;
+  std::vector<char> red(x.size(), 0);
+  for (int64_t a : axes) red[size_t(a)] = 1;
+  Shape out;
+  for (size_t d = 0; d < x.size(); ++d)
+    if (!red[d]) out.push_back(x[d]);
+    else if (keep) out.push_back(1);
+  c.set_out(0, c.dtype(0), out);
+  fold_reduce(c, x, axes, out);
+}
+
+void infer_arg_reduce(Ctx& c) {  // ArgMax, ArgMin: int64 indices along `axis` (default 0)
+  c.arity(1, 1);
+  const Shape x = c.shape(0);
+  if (x.empty()) c.fail(c.in_name(0) + " is a scalar, expected rank >= 1");
+  const int64_t axis = normalize_axis(c.g, c.id, c.node.attr_i("axis", 0), int64_t(x.size()));
+  if (c.opset < 12 && c.node.has_attr("select_last_index"))
+    c.fail("attribute 'select_last_index' exists from opset 12");
+  if (x[size_t(axis)] == 0) c.fail("cannot take the arg-extreme over the empty axis " + std::to_string(axis));
+  Shape out = x;
+  if (c.node.attr_i("keepdims", 1) != 0) out[size_t(axis)] = 1;
+  else out.erase(out.begin() + axis);
+  c.set_out(0, DType::i64, out);
+}
+
+void infer_layer_norm(Ctx& c) {
+  // Opset 17: normalised over dims [axis, rank); Scale and B broadcast to those dims; Mean and InvStdDev have
+  // X's shape with the normalised dims set to 1 (stash_type's float).
+  c.arity(2, 3);
+  const Shape x = c.shape(0);
+  if (x.empty()) c.fail(c.in_name(0) + " is a scalar, expected rank >= 1");
+  const int64_t axis = normalize_axis(c.g, c.id, c.node.attr_i("axis", -1), int64_t(x.size()));
+  const Shape norm(x.begin() + axis, x.end());
+  for (int i = 1; i < 3; ++i) {
+    if (!c.has_in(i)) continue;
+    c.same_dtype(0, i);
+    const Shape s = c.shape(i);
+    bool ok = s.size() <= norm.size();
+    for (size_t k = 0; ok && k < s.size(); ++k) ok = s[s.size() - 1 - k] == 1 || s[s.size() - 1 - k] == norm[norm.size() - 1 - k];
+    if (!ok)
+      c.fail(c.in_name(i) + " has shape " + shape_str(s) + ", which does not broadcast to the normalised dims " +
+             shape_str(norm));
+  }
+  if (c.node.attr_i("stash_type", 1) != 1) c.unsupported("stash_type other than 1 (float) is not supported");
+  c.set_out(0, c.dtype(0), x);
+  Shape stat = x;
+  for (size_t d = size_t(axis); d < stat.size(); ++d) stat[d] = 1;
+  c.set_out(1, DType::f32, stat);
+  c.set_out(2, DType::f32, stat);
+}
+
+void infer_instance_norm(Ctx& c) {  // per (n, c) over the spatial dims; scale and B are [C]
+  c.arity(3, 3);
+  const Shape x = c.shape(0);
+  if (x.size() < 3) c.fail(c.in_name(0) + " has shape " + shape_str(x) + ", expected N x C x D1 ...");
+  for (int i = 1; i < 3; ++i) {
+    c.same_dtype(0, i);
+    if (c.shape(i) != Shape{x[1]})
+      c.fail(c.in_name(i) + " has shape " + shape_str(c.shape(i)) + ", expected [" + std::to_string(x[1]) + "]");
+  }
+  c.set_out(0, c.dtype(0), x);
+}
+
+void infer_lp_norm(Ctx& c) {  // along `axis` (default -1), p in {1, 2} (default 2)
+  c.arity(1, 1);
+  const Shape x = c.shape(0);
+  if (x.empty()) c.fail(c.in_name(0) + " is a scalar, expected rank >= 1");
+  normalize_axis(c.g, c.id, c.node.attr_i("axis", -1), int64_t(x.size()));
+  const int64_t p = c.node.attr_i("p", 2);
+  if (p != 1 && p != 2) c.fail("p = " + std::to_string(p) + ", expected 1 or 2");
+  c.set_out(0, c.dtype(0), x);
+}
+
+void infer_mvn(Ctx& c) {  // over `axes` (default [0, 2, 3])
+  c.arity(1, 1);
+  const Shape x = c.shape(0);
+  for (int64_t a : c.node.attr_ints("axes", {0, 2, 3})) normalize_axis(c.g, c.id, a, int64_t(x.size()));
+  c.set_out(0, c.dtype(0), x);
+}
+
+void infer_einsum(Ctx& c) {  // opset 12: the output's dims are the output labels' sizes
+  const int n = int(c.node.inputs.size());
+  if (n < 1) c.fail("has no inputs");
+  std::vector<Shape> shapes;
+  for (int i = 0; i < n; ++i) {
+    if (i) c.same_dtype(0, i);
+    shapes.push_back(c.shape(i));
+  }
+  const EinsumEquation eq = parse_einsum(c.g, c.id, shapes);
+  Shape out;
+  for (int l : eq.out) out.push_back(eq.size_of(l));
+  c.set_out(0, c.dtype(0), out);
+}
+
+void infer_recurrent(Ctx& c) {
+  // LSTM (gates i o f c), GRU (z r h), RNN: X, W [dirs, G*hidden, input], R [dirs, G*hidden, hidden], B
+  // [dirs, 2*G*hidden], sequence_lens [batch], initial_h [dirs, batch, hidden] (LSTM: initial_c, P [dirs,
+  // 3*hidden]). layout (opset 14) = 1 puts batch first in X, Y, Y_h, Y_c. Outputs Y [seq, dirs, batch, hidden]
+  // (layout 1: [batch, seq, dirs, hidden]), Y_h / Y_c [dirs, batch, hidden] ([batch, dirs, hidden]).
+  const std::string& op = c.node.op_type;
+  const int64_t gates = op == "LSTM" ? 4 : op == "GRU" ? 3 : 1;
+  c.arity(3, op == "LSTM" ? 8 : 6);
+  const std::string dir = c.node.attr_s("direction", "forward");
+  if (dir != "forward" && dir != "reverse" && dir != "bidirectional")
+    c.fail("direction '" + dir + "' is not one of forward, reverse, bidirectional");
+  const int64_t dirs = dir == "bidirectional" ? 2 : 1;
+  const int64_t layout = c.opset >= 14 ? c.node.attr_i("layout", 0) : 0;
+  if (layout != 0 && layout != 1) c.fail("layout = " + std::to_string(layout) + ", expected 0 or 1");
+  const Shape x = c.shape_rank(0, 3), w = c.shape_rank(1, 3), r = c.shape_rank(2, 3);
+  const int64_t seq = layout ? x[1] : x[0], batch = layout ? x[0] : x[1], input = x[2];
+  const int64_t hidden = c.node.has_attr("hidden_size") ? c.node.attr_i("hidden_size", 0) : w[1] / gates;
+  auto expect = [&](int i, const Shape& want) {
+    if (!c.has_in(i)) return;
+    if (i != 4) c.same_dtype(0, i);
+    if (c.shape(i) != want) c.fail(c.in_name(i) + " has shape " + shape_str(c.shape(i)) + ", expected " + shape_str(want));
+  };
+  expect(1, {dirs, gates * hidden, input});
+  expect(2, {dirs, gates * hidden, hidden});
+  expect(3, {dirs, 2 * gates * hidden});
+  expect(4, {batch});
+  if (c.has_in(4) && !is_index_type(c.dtype(4))) c.fail(c.in_name(4) + " must be int32");
+  const Shape state = layout ? Shape{batch, dirs, hidden} : Shape{dirs, batch, hidden};
+  expect(5, state);
+  if (op == "LSTM") {
+    expect(6, state);
+    expect(7, {dirs, 3 * hidden});
+  }
+  (void)r;
+  c.set_out(0, c.dtype(0), layout ? Shape{batch, seq, dirs, hidden} : Shape{seq, dirs, batch, hidden});
+  c.set_out(1, c.dtype(0), state);
+  if (op == "LSTM") c.set_out(2, c.dtype(0), state);
 }
 
 // ---- quantization: QDQ and QOperator ops (owner: qexec; engine/ops/qlinear.cpp, qconv.cpp) -------------------
@@ -984,13 +1075,6 @@ void infer_cast_like(Ctx& c) {
 
 // ---- the table --------------------------------------------------------------------------------------------
 
-struct OpEntry {
-  const char* domain;
-  const char* op_type;
-  int64_t min_opset, max_opset;  // the opset versions whose semantics the function implements
-  void (*infer)(Ctx&);
-};
-
 constexpr int64_t kAny = std::numeric_limits<int64_t>::max();
 
 // Default-domain ranges start at the op's oldest form we implement and end at 17, the highest opset we
@@ -1072,6 +1156,29 @@ const OpEntry kOps[] = {
     {"", "Gelu", 20, 22, infer_unary_math},
     // Written by graph/passes/fuse_gelu.cpp for the erf pattern exporters emit before opset 20.
     {"octet", "Gelu", 0, kAny, infer_unary_math},
+    // ops-red: reductions, normalisation, einsum, recurrent
+    {"", "ReduceSum", 1, 17, infer_reduce},
+    {"", "ReduceMean", 1, 17, infer_reduce},
+    {"", "ReduceMax", 1, 17, infer_reduce},
+    {"", "ReduceMin", 1, 17, infer_reduce},
+    {"", "ReduceProd", 1, 17, infer_reduce},
+    {"", "ReduceL1", 1, 17, infer_reduce},
+    {"", "ReduceL2", 1, 17, infer_reduce},
+    {"", "ReduceLogSum", 1, 17, infer_reduce},
+    {"", "ReduceLogSumExp", 1, 17, infer_reduce},
+    {"", "ReduceSumSquare", 1, 17, infer_reduce},
+    {"", "ArgMax", 1, 17, infer_arg_reduce},
+    {"", "ArgMin", 1, 17, infer_arg_reduce},
+    {"", "LayerNormalization", 17, 17, infer_layer_norm},
+    {"", "InstanceNormalization", 6, 17, infer_instance_norm},
+    {"", "LpNormalization", 1, 17, infer_lp_norm},
+    {"", "MeanVarianceNormalization", 9, 17, infer_mvn},
+    {"", "LogSoftmax", 1, 17, infer_softmax},
+    {"", "Hardmax", 1, 17, infer_softmax},
+    {"", "Einsum", 12, 17, infer_einsum},
+    {"", "LSTM", 7, 17, infer_recurrent},
+    {"", "GRU", 7, 17, infer_recurrent},
+    {"", "RNN", 7, 17, infer_recurrent},
     // Inserted by the layout pass: converts between plain and nhwc; the logical shape is unchanged.
     {"octet", "Reorder", 0, kAny, infer_unary},
     // Quantization (QDQ and QOperator). octet's internal int8 ops (QConv, QAdd, ...) are created by
@@ -1093,11 +1200,8 @@ struct LaterVersion {
   const char* what;
 };
 const LaterVersion kLaterVersions[] = {
-    {"ReduceL1", 18, "axes became an input"},         {"ReduceL2", 18, "axes became an input"},
-    {"ReduceLogSum", 18, "axes became an input"},     {"ReduceLogSumExp", 18, "axes became an input"},
-    {"ReduceMax", 18, "axes became an input"},        {"ReduceMean", 18, "axes became an input"},
-    {"ReduceMin", 18, "axes became an input"},        {"ReduceProd", 18, "axes became an input"},
-    {"ReduceSumSquare", 18, "axes became an input"},  {"Split", 18, "the num_outputs attribute was added"},
+    // Reduce*-18 (axes became an input, as ReduceSum's in 13) is implemented by infer_reduce / reduce_axes.
+    {"Split", 18, "the num_outputs attribute was added"},
     {"Pad", 18, "the axes input was added"},          {"Pad", 19, "the wrap mode was added"},
     {"Resize", 18, "antialias, axes and keep_aspect_ratio_policy were added"},
     {"Resize", 19, "the half_pixel_symmetric mode was added"},
@@ -1122,10 +1226,14 @@ const OpEntry* find_op(const std::string& domain, const std::string& op_type, in
   // Past the checked opsets, a row checked up to kCheckedOpset holds on while the op's definition has not changed.
   const bool newer = d.empty() && opset > kCheckedOpset;
   if (newer && (opset > kNewestKnownOpset || later_version(op_type, opset))) return nullptr;
-  for (const OpEntry& e : kOps) {
+  auto match = [&](const OpEntry& e) {
     const int64_t max = newer && e.max_opset >= kCheckedOpset ? kNewestKnownOpset : e.max_opset;
-    if (d == e.domain && op_type == e.op_type && opset >= e.min_opset && opset <= max) return &e;
-  }
+    return d == e.domain && op_type == e.op_type && opset >= e.min_opset && opset <= max;
+  };
+  for (const OpEntry& e : kOps)
+    if (match(e)) return &e;
+  for (const OpEntry& e : infer::data_op_table())
+    if (match(e)) return &e;
   return nullptr;
 }
 
@@ -1137,11 +1245,13 @@ bool op_known(const std::string& domain, const std::string& op_type, int64_t ops
 
 std::vector<KnownOp> known_ops() {
   std::vector<KnownOp> r;
-  for (const OpEntry& e : kOps) {
+  auto add = [&](const OpEntry& e) {
     const bool dflt = std::string(e.domain).empty();
     r.push_back({e.domain, e.op_type, e.min_opset,
                  dflt && e.max_opset >= kCheckedOpset ? kNewestKnownOpset : e.max_opset});
-  }
+  };
+  for (const OpEntry& e : kOps) add(e);
+  for (const OpEntry& e : infer::data_op_table()) add(e);
   return r;
 }
 

@@ -7,6 +7,7 @@
 //    the conv itself N*K*C*R*S*P*Q/group MACs, so the Reorder is always the cheaper part: insert it.
 //  - Ops that compute the same per element / per channel in any order follow their nhwc input 0: Relu, Clip,
 //    LeakyRelu, Sigmoid, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization (its parameters stay plain),
+//    Resize / Upsample (per-axis resampling, done over the physical N, H, W, C order; roi/scales/sizes stay plain),
 //    and the one-input float math ops (Tanh, Erf, HardSwish, HardSigmoid, Elu, ...).
 //  - Add/Sub/Mul/Div run nhwc when both inputs are nhwc and have the output's shape, or when one is and the other
 //    is a per-channel [N, C, 1, 1] value (MobileNetV3's / EfficientNet's squeeze-excitation scale; the kernel
@@ -38,7 +39,9 @@ bool is_4d_f32(const Graph& g, int v) {
 
 bool follows_input_layout(const Node& n) {
   static const char* ops[] = {"Relu",        "Clip",       "LeakyRelu",        "Sigmoid",
-                              "MaxPool",     "AveragePool", "GlobalAveragePool", "BatchNormalization"};
+                              "MaxPool",     "AveragePool", "GlobalAveragePool", "BatchNormalization",
+                              // data-movement ops that resample H / W with the channels as the inner dim
+                              "Resize",      "Upsample"};
   for (const char* op : ops)
     if (is_op(n, op)) return true;
   // ops-elt: the one-input float math ops are the same function of every element (MobileNetV3's HardSwish,
