@@ -55,7 +55,7 @@ struct Value {
 
 /// Epilogue fused into a Conv/Gemm/MatMul node by the fusion passes: out = act(op(x) + bias + residual).
 struct Fusion {
-  std::string activation;        // "", "Relu", "Clip", "LeakyRelu", "Sigmoid"
+  std::string activation;        // "", "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Silu"
   float alpha = 0, beta = 0;     // Clip min/max, LeakyRelu alpha
   int residual_input = -1;       // index into Node::inputs of the tensor added before the activation
   std::vector<std::string> parts;  // names of the ONNX nodes folded in, for `inspect`

@@ -71,6 +71,8 @@ bool pass_fold_batchnorm(Graph& g, std::string* note = nullptr);
 bool pass_fuse_residual(Graph& g, std::string* note = nullptr);
 /// Conv/Gemm/MatMul -> Relu/Clip/LeakyRelu/Sigmoid: the activation becomes the node's fused epilogue.
 bool pass_fuse_activation(Graph& g, std::string* note = nullptr);
+/// The erf GELU written before opset 20 (Div, Erf, Add, Mul, Mul) becomes one octet.Gelu node.
+bool pass_fuse_gelu(Graph& g, std::string* note = nullptr);
 /// A node whose outputs nobody reads and that are not graph outputs, removed.
 bool pass_eliminate_dead(Graph& g, std::string* note = nullptr);
 /// QDQ patterns (DequantizeLinear -> Conv/Gemm/MatMul/Add/GlobalAveragePool -> QuantizeLinear) and QOperator ops

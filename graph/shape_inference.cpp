@@ -69,9 +69,12 @@ struct Num {
 Num num_of_int(int64_t v) { return {v, double(v)}; }
 Num num_of_float(double v) {
   int64_t i = 0;
-  if (v >= 9.2233720368547758e18) i = std::numeric_limits<int64_t>::max();
-  else if (v <= -9.2233720368547758e18) i = std::numeric_limits<int64_t>::min();
-  else if (v == v) i = int64_t(v);
+  if (v >= 9.2233720368547758e18)
+    i = std::numeric_limits<int64_t>::max();
+  else if (v <= -9.2233720368547758e18)
+    i = std::numeric_limits<int64_t>::min();
+  else if (v == v)
+    i = int64_t(v);
   return {i, v};
 }
 
@@ -79,10 +82,14 @@ bool foldable_dtype(DType t) { return t == DType::i64 || t == DType::i32 || t ==
 
 Num read_num(const Tensor& t, int64_t k) {
   switch (t.dtype()) {
-    case DType::i64: return num_of_int(t.as<int64_t>()[k]);
-    case DType::i32: return num_of_int(t.as<int32_t>()[k]);
-    case DType::boolean: return num_of_int(t.as<uint8_t>()[k] != 0);
-    default: return num_of_float(t.as<float>()[k]);
+    case DType::i64:
+      return num_of_int(t.as<int64_t>()[k]);
+    case DType::i32:
+      return num_of_int(t.as<int32_t>()[k]);
+    case DType::boolean:
+      return num_of_int(t.as<uint8_t>()[k] != 0);
+    default:
+      return num_of_float(t.as<float>()[k]);
   }
 }
 
@@ -124,10 +131,18 @@ void fold_elementwise(Ctx& c, const Shape& out, DType out_dt, FoldOp op) {
     Num v;
     if (!op(args.data(), n, ints, v)) return;
     switch (out_dt) {
-      case DType::i64: r.as<int64_t>()[e] = v.i; break;
-      case DType::i32: r.as<int32_t>()[e] = int32_t(v.i); break;
-      case DType::boolean: r.as<uint8_t>()[e] = v.f != 0; break;
-      default: r.as<float>()[e] = float(v.f); break;
+      case DType::i64:
+        r.as<int64_t>()[e] = v.i;
+        break;
+      case DType::i32:
+        r.as<int32_t>()[e] = int32_t(v.i);
+        break;
+      case DType::boolean:
+        r.as<uint8_t>()[e] = v.f != 0;
+        break;
+      default:
+        r.as<float>()[e] = float(v.f);
+        break;
     }
   }
   c.set_const(0, std::move(r));
@@ -138,9 +153,15 @@ bool fold_arith(const Num* a, int, bool ints, Num& r, char op) {
   if (ints) {
     const uint64_t x = uint64_t(a[0].i), y = uint64_t(a[1].i);
     switch (op) {
-      case '+': r = num_of_int(int64_t(x + y)); return true;
-      case '-': r = num_of_int(int64_t(x - y)); return true;
-      case '*': r = num_of_int(int64_t(x * y)); return true;
+      case '+':
+        r = num_of_int(int64_t(x + y));
+        return true;
+      case '-':
+        r = num_of_int(int64_t(x - y));
+        return true;
+      case '*':
+        r = num_of_int(int64_t(x * y));
+        return true;
       default:
         if (a[1].i == 0) return false;
         r = num_of_int(a[1].i == -1 ? int64_t(0 - x) : a[0].i / a[1].i);
@@ -870,9 +891,9 @@ bool fold_sqrt(const Num* a, int, bool, Num& r) { return r = num_of_float(std::s
 bool fold_not(const Num* a, int, bool, Num& r) { return r = num_of_int(a[0].i == 0), true; }
 
 FoldOp unary_fold_op(const std::string& op) {
-  static const std::pair<const char*, FoldOp> ops[] = {{"Neg", fold_neg},     {"Abs", fold_abs},   {"Sign", fold_sign},
-                                                       {"Floor", fold_floor}, {"Ceil", fold_ceil}, {"Round", fold_round},
-                                                       {"Sqrt", fold_sqrt},   {"Not", fold_not}};
+  static const std::pair<const char*, FoldOp> ops[] = {
+      {"Neg", fold_neg},   {"Abs", fold_abs},     {"Sign", fold_sign}, {"Floor", fold_floor},
+      {"Ceil", fold_ceil}, {"Round", fold_round}, {"Sqrt", fold_sqrt}, {"Not", fold_not}};
   for (const auto& [name, f] : ops)
     if (op == name) return f;
   return nullptr;
@@ -903,11 +924,21 @@ void infer_float_predicate(Ctx& c) {  // IsNaN, IsInf: float -> bool
   c.set_out(0, DType::boolean, c.shape(0));
 }
 
-bool fold_equal(const Num* a, int, bool ints, Num& r) { return r = num_of_int(ints ? a[0].i == a[1].i : a[0].f == a[1].f), true; }
-bool fold_less(const Num* a, int, bool ints, Num& r) { return r = num_of_int(ints ? a[0].i < a[1].i : a[0].f < a[1].f), true; }
-bool fold_greater(const Num* a, int, bool ints, Num& r) { return r = num_of_int(ints ? a[0].i > a[1].i : a[0].f > a[1].f), true; }
-bool fold_less_eq(const Num* a, int, bool ints, Num& r) { return r = num_of_int(ints ? a[0].i <= a[1].i : a[0].f <= a[1].f), true; }
-bool fold_greater_eq(const Num* a, int, bool ints, Num& r) { return r = num_of_int(ints ? a[0].i >= a[1].i : a[0].f >= a[1].f), true; }
+bool fold_equal(const Num* a, int, bool ints, Num& r) {
+  return r = num_of_int(ints ? a[0].i == a[1].i : a[0].f == a[1].f), true;
+}
+bool fold_less(const Num* a, int, bool ints, Num& r) {
+  return r = num_of_int(ints ? a[0].i < a[1].i : a[0].f < a[1].f), true;
+}
+bool fold_greater(const Num* a, int, bool ints, Num& r) {
+  return r = num_of_int(ints ? a[0].i > a[1].i : a[0].f > a[1].f), true;
+}
+bool fold_less_eq(const Num* a, int, bool ints, Num& r) {
+  return r = num_of_int(ints ? a[0].i <= a[1].i : a[0].f <= a[1].f), true;
+}
+bool fold_greater_eq(const Num* a, int, bool ints, Num& r) {
+  return r = num_of_int(ints ? a[0].i >= a[1].i : a[0].f >= a[1].f), true;
+}
 bool fold_and(const Num* a, int, bool, Num& r) { return r = num_of_int(a[0].i && a[1].i), true; }
 bool fold_or(const Num* a, int, bool, Num& r) { return r = num_of_int(a[0].i || a[1].i), true; }
 bool fold_xor(const Num* a, int, bool, Num& r) { return r = num_of_int((a[0].i != 0) != (a[1].i != 0)), true; }
@@ -922,8 +953,11 @@ void infer_compare(Ctx& c) {
                op == "Equal" ? "a numeric type or bool" : "a numeric type");
   const Shape out = broadcast_all(c, 2);
   c.set_out(0, DType::boolean, out);
-  const FoldOp f = op == "Equal" ? fold_equal : op == "Less" ? fold_less : op == "Greater" ? fold_greater
-                   : op == "LessOrEqual" ? fold_less_eq : fold_greater_eq;
+  const FoldOp f = op == "Equal"         ? fold_equal
+                   : op == "Less"        ? fold_less
+                   : op == "Greater"     ? fold_greater
+                   : op == "LessOrEqual" ? fold_less_eq
+                                         : fold_greater_eq;
   fold_elementwise(c, out, DType::boolean, f);
 }
 
@@ -1119,6 +1153,9 @@ const OpEntry kOps[] = {
     {"", "Where", 9, 17, infer_where},
     {"", "Cast", 6, 17, infer_cast},
     {"", "CastLike", 15, 17, infer_cast_like},
+    {"", "Gelu", 20, 22, infer_unary_math},
+    // Written by graph/passes/fuse_gelu.cpp for the erf pattern exporters emit before opset 20.
+    {"octet", "Gelu", 0, kAny, infer_unary_math},
     // ops-red: reductions, normalisation, einsum, recurrent
     {"", "ReduceSum", 1, 17, infer_reduce},
     {"", "ReduceMean", 1, 17, infer_reduce},

@@ -3,8 +3,8 @@
 // elementwise (numpy.testing.assert_allclose, as ONNX's own runner), NaN matching NaN.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -40,8 +40,10 @@ double element(const Tensor& t, int64_t i) {
     case DType::u8: case DType::boolean: return t.as<uint8_t>()[i];
     case DType::u32: return t.as<uint32_t>()[i];
     case DType::u64: return double(t.as<uint64_t>()[i]);
-    case DType::f16: return kernels::f16_to_f32(t.as<uint16_t>()[i]);
-    case DType::bf16: return kernels::bf16_to_f32(t.as<uint16_t>()[i]);
+    case DType::f16:
+      return kernels::f16_to_f32(t.as<uint16_t>()[i]);
+    case DType::bf16:
+      return kernels::bf16_to_f32(t.as<uint16_t>()[i]);
     default: throw Unsupported(std::string("comparing outputs of type ") + dtype_name(t.dtype()));
   }
 }
@@ -117,7 +119,8 @@ std::vector<DeclaredInput> declared_inputs(const std::string& path) {
     DeclaredInput d;
     d.elem_type = in.type().tensor_type().elem_type();
     d.has_shape = in.type().tensor_type().has_shape();
-    for (const auto& dim : in.type().tensor_type().shape().dim()) d.dims.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
+    for (const auto& dim : in.type().tensor_type().shape().dim())
+      d.dims.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
     r.push_back(d);
   }
   return r;

@@ -93,15 +93,21 @@ std::unique_ptr<Kernel> make_same_type_binary(const KernelInfo& info, const char
 
 struct AnyNumeric {
   template <class Tg>
-  std::bool_constant<!std::is_same_v<typename Tg::type, bool>> operator()(Tg) const { return {}; }
+  std::bool_constant<!std::is_same_v<typename Tg::type, bool>> operator()(Tg) const {
+    return {};
+  }
 };
 struct AnyType {
   template <class Tg>
-  std::true_type operator()(Tg) const { return {}; }
+  std::true_type operator()(Tg) const {
+    return {};
+  }
 };
 struct BoolOnly {
   template <class Tg>
-  std::bool_constant<std::is_same_v<typename Tg::type, bool>> operator()(Tg) const { return {}; }
+  std::bool_constant<std::is_same_v<typename Tg::type, bool>> operator()(Tg) const {
+    return {};
+  }
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -116,7 +122,9 @@ std::unique_ptr<Kernel> make_compare(const KernelInfo& info, const char* name, b
   });
 }
 
-std::unique_ptr<Kernel> make_equal(const KernelInfo& info) { return make_compare<std::equal_to<>>(info, "equal", true); }
+std::unique_ptr<Kernel> make_equal(const KernelInfo& info) {
+  return make_compare<std::equal_to<>>(info, "equal", true);
+}
 std::unique_ptr<Kernel> make_less(const KernelInfo& info) { return make_compare<std::less<>>(info, "less", false); }
 std::unique_ptr<Kernel> make_greater(const KernelInfo& info) {
   return make_compare<std::greater<>>(info, "greater", false);
@@ -131,7 +139,8 @@ std::unique_ptr<Kernel> make_greater_equal(const KernelInfo& info) {
 template <class Op>
 std::unique_ptr<Kernel> make_logic(const KernelInfo& info, const char* name) {
   if (info.input(0).dtype != DType::boolean) bad_type(info, 0, std::string("expected bool (") + name + ")");
-  return make_same_type_binary<void>(info, name, BoolOnly{}, [](auto) { return [](bool x, bool y) { return Op{}(x, y); }; });
+  return make_same_type_binary<void>(info, name, BoolOnly{},
+                                     [](auto) { return [](bool x, bool y) { return Op{}(x, y); }; });
 }
 struct XorOp {
   bool operator()(bool a, bool b) const { return a != b; }
@@ -227,9 +236,8 @@ std::unique_ptr<Kernel> make_pow(const KernelInfo& info) {
           [&t](ExecContext& ctx, std::span<const TensorView> in, std::span<const TensorView> out) {
             const float* x = in[0].as<const float>();
             float* yy = out[0].as<float>();
-            split_elements(ctx, in[0].numel(), [&](int64_t b, int64_t e2) {
-              t.run(ek::UnaryOp::square, {}, x + b, yy + b, e2 - b);
-            });
+            split_elements(ctx, in[0].numel(),
+                           [&](int64_t b, int64_t e2) { t.run(ek::UnaryOp::square, {}, x + b, yy + b, e2 - b); });
           });
     }
   }
@@ -303,9 +311,15 @@ RunFn variadic_loop(Variadic op, std::vector<BroadcastN> steps, int64_t n_out) {
           const C p = load_c(py[i]), q = load_c(pb[i * sb]);
           C r;
           switch (op) {
-            case Variadic::max: r = (p > q || p != p) ? p : q; break;
-            case Variadic::min: r = (p < q || p != p) ? p : q; break;
-            default: r = C(p + q); break;
+            case Variadic::max:
+              r = (p > q || p != p) ? p : q;
+              break;
+            case Variadic::min:
+              r = (p < q || p != p) ? p : q;
+              break;
+            default:
+              r = C(p + q);
+              break;
           }
           py[i] = store_c<T>(r);
         }
@@ -349,8 +363,9 @@ std::unique_ptr<Kernel> make_variadic(const KernelInfo& info) {
     if constexpr (ok) fn = variadic_loop<T>(Op, std::move(steps), num_elements(y));
   });
   if (!fn)
-    bad_type(info, 0, std::string(Op == Variadic::max || Op == Variadic::min ? "expected a numeric type"
-                                                                             : "expected a floating-point type"));
+    bad_type(info, 0,
+             std::string(Op == Variadic::max || Op == Variadic::min ? "expected a numeric type"
+                                                                    : "expected a floating-point type"));
   return std::make_unique<ClosureKernel>(std::string("eltwise/") + names[int(Op)] + "/" + dtype_name(dt),
                                          info.in_shape(0) == y ? 0 : -1, std::move(fn));
 }
@@ -378,7 +393,8 @@ RunFn where_loop(BroadcastN bc) {
 }
 
 std::unique_ptr<Kernel> make_where(const KernelInfo& info) {
-  if (info.num_inputs() != 3) info.fail("expected 3 inputs (condition, X, Y), got " + std::to_string(info.num_inputs()));
+  if (info.num_inputs() != 3)
+    info.fail("expected 3 inputs (condition, X, Y), got " + std::to_string(info.num_inputs()));
   require_plain(info);
   if (info.input(0).dtype != DType::boolean) bad_type(info, 0, "expected bool (the condition)");
   require_same_type(info, 1, 2);
@@ -388,11 +404,20 @@ std::unique_ptr<Kernel> make_where(const KernelInfo& info) {
   BroadcastN bc = BroadcastN::make(input_shapes(info, 3), y);
   RunFn fn;
   switch (dtype_size(dt)) {
-    case 1: fn = where_loop<uint8_t>(std::move(bc)); break;
-    case 2: fn = where_loop<uint16_t>(std::move(bc)); break;
-    case 4: fn = where_loop<uint32_t>(std::move(bc)); break;
-    case 8: fn = where_loop<uint64_t>(std::move(bc)); break;
-    default: bad_type(info, 1, "which Where does not support");
+    case 1:
+      fn = where_loop<uint8_t>(std::move(bc));
+      break;
+    case 2:
+      fn = where_loop<uint16_t>(std::move(bc));
+      break;
+    case 4:
+      fn = where_loop<uint32_t>(std::move(bc));
+      break;
+    case 8:
+      fn = where_loop<uint64_t>(std::move(bc));
+      break;
+    default:
+      bad_type(info, 1, "which Where does not support");
   }
   return std::make_unique<ClosureKernel>(std::string("eltwise/where/") + dtype_name(dt), -1, std::move(fn));
 }

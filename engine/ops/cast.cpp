@@ -32,16 +32,22 @@ inline float to_float_odd(double d) {
 template <class D, class S>
 inline D cast_value(S x) {
   if constexpr (std::is_same_v<D, bool>) {
-    if constexpr (is_half_v<S>) return float(x) != 0.f;
-    else return x != S(0);
+    if constexpr (is_half_v<S>)
+      return float(x) != 0.f;
+    else
+      return x != S(0);
   } else if constexpr (std::is_same_v<S, bool>) {
-    if constexpr (is_half_v<D>) return D::from(x ? 1.f : 0.f);
-    else return D(x ? 1 : 0);
+    if constexpr (is_half_v<D>)
+      return D::from(x ? 1.f : 0.f);
+    else
+      return D(x ? 1 : 0);
   } else if constexpr (is_half_v<S>) {
     return cast_value<D>(float(x));
   } else if constexpr (is_half_v<D>) {
-    if constexpr (std::is_same_v<S, float>) return D::from(x);
-    else return D::from(to_float_odd(double(x)));  // exact for doubles and integers below 2^53
+    if constexpr (std::is_same_v<S, float>)
+      return D::from(x);
+    else
+      return D::from(to_float_odd(double(x)));  // exact for doubles and integers below 2^53
   } else if constexpr (std::is_floating_point_v<S> && std::is_integral_v<D>) {
     if (std::isnan(x)) return D(0);
     // Saturate: the bounds of D as S; lim_hi is 2^digits (exactly representable), the first value that overflows.
@@ -97,7 +103,8 @@ std::unique_ptr<Kernel> make_cast(const KernelInfo& info) {
 }
 
 std::unique_ptr<Kernel> make_cast_like(const KernelInfo& info) {
-  if (info.num_inputs() != 2) info.fail("expected 2 inputs (input, target_type), got " + std::to_string(info.num_inputs()));
+  if (info.num_inputs() != 2)
+    info.fail("expected 2 inputs (input, target_type), got " + std::to_string(info.num_inputs()));
   return make_cast_to(info, info.input(1).dtype);
 }
 

@@ -59,20 +59,47 @@ struct Tag {
 template <class Fn>
 bool visit_dtype(DType dt, Fn&& fn) {
   switch (dt) {
-    case DType::f32: fn(Tag<float>{}); return true;
-    case DType::f64: fn(Tag<double>{}); return true;
-    case DType::f16: fn(Tag<f16_t>{}); return true;
-    case DType::bf16: fn(Tag<bf16_t>{}); return true;
-    case DType::i8: fn(Tag<int8_t>{}); return true;
-    case DType::u8: fn(Tag<uint8_t>{}); return true;
-    case DType::i16: fn(Tag<int16_t>{}); return true;
-    case DType::u16: fn(Tag<uint16_t>{}); return true;
-    case DType::i32: fn(Tag<int32_t>{}); return true;
-    case DType::u32: fn(Tag<uint32_t>{}); return true;
-    case DType::i64: fn(Tag<int64_t>{}); return true;
-    case DType::u64: fn(Tag<uint64_t>{}); return true;
-    case DType::boolean: fn(Tag<bool>{}); return true;
-    default: return false;
+    case DType::f32:
+      fn(Tag<float>{});
+      return true;
+    case DType::f64:
+      fn(Tag<double>{});
+      return true;
+    case DType::f16:
+      fn(Tag<f16_t>{});
+      return true;
+    case DType::bf16:
+      fn(Tag<bf16_t>{});
+      return true;
+    case DType::i8:
+      fn(Tag<int8_t>{});
+      return true;
+    case DType::u8:
+      fn(Tag<uint8_t>{});
+      return true;
+    case DType::i16:
+      fn(Tag<int16_t>{});
+      return true;
+    case DType::u16:
+      fn(Tag<uint16_t>{});
+      return true;
+    case DType::i32:
+      fn(Tag<int32_t>{});
+      return true;
+    case DType::u32:
+      fn(Tag<uint32_t>{});
+      return true;
+    case DType::i64:
+      fn(Tag<int64_t>{});
+      return true;
+    case DType::u64:
+      fn(Tag<uint64_t>{});
+      return true;
+    case DType::boolean:
+      fn(Tag<bool>{});
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -82,7 +109,8 @@ using RunFn = std::function<void(ExecContext&, std::span<const TensorView>, std:
 /// precomputed the broadcast plan; the closure only loops).
 class ClosureKernel final : public Kernel {
  public:
-  ClosureKernel(std::string name, int inplace, RunFn fn) : name_(std::move(name)), inplace_(inplace), fn_(std::move(fn)) {}
+  ClosureKernel(std::string name, int inplace, RunFn fn)
+      : name_(std::move(name)), inplace_(inplace), fn_(std::move(fn)) {}
   void run(ExecContext& ctx, std::span<const TensorView> in, std::span<const TensorView> out) const override {
     fn_(ctx, in, out);
   }

@@ -346,12 +346,16 @@ std::unique_ptr<Kernel> make_binary(const KernelInfo& info) {
   if (broadcast_shapes(info.graph, info.node_id, sa, sb) != sy)
     info.fail("output shape " + shape_str(sy) + " is not the broadcast of " + shape_str(sa) + " and " + shape_str(sb));
   const bool plain = a.layout == Layout::plain && b.layout == Layout::plain && y.layout == Layout::plain;
-  if (!plain && !(sa == sy && sb == sy && a.layout == y.layout && b.layout == y.layout))
-    unsupported(info, "broadcasting with a non-plain layout (inputs " + std::string(layout_name(a.layout)) + " " +
-                          shape_str(sa) + " and " + layout_name(b.layout) + " " + shape_str(sb) + ")");
-  // Same logical shape and layout: element i of each tensor is the same logical element whatever the layout,
-  // so the flat loop is right for NHWC too.
-  Broadcast bc = Broadcast::make(sa, sb, sy);
+  const bool nhwc = a.layout == Layout::nhwc && b.layout == Layout::nhwc && y.layout == Layout::nhwc &&
+                    sa.size() == 4 && sb.size() == 4 && sy.size() == 4;
+  if (!plain && !nhwc)
+    unsupported(info, "mixed or non-plain layouts (inputs " + std::string(layout_name(a.layout)) + " " + shape_str(sa) +
+                          " and " + layout_name(b.layout) + " " + shape_str(sb) + ", output " + layout_name(y.layout) +
+                          ")");
+  // All three NHWC: broadcasting commutes with permuting the axes, so broadcast the physical shapes
+  // [N, H, W, C] (the squeeze-excitation scale x * s[N, C, 1, 1] becomes [N, H, W, C] * [N, 1, 1, C]).
+  auto physical = [&](const Shape& s) { return nhwc ? Shape{s[0], s[2], s[3], s[1]} : s; };
+  Broadcast bc = Broadcast::make(physical(sa), physical(sb), physical(sy));
   const int inplace = sa == sy ? 0 : sb == sy ? 1 : -1;
   return std::make_unique<BinaryKernel>(Op, a.dtype, std::move(bc), ek::table(info.isa), inplace,
                                         info.graph.where(info.node_id));

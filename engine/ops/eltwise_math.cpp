@@ -17,8 +17,8 @@ namespace ek = kernels::eltwise;
 
 void require_same_layout_1(const KernelInfo& info) {
   if (info.input(0).layout != info.output(0).layout)
-    unsupported(info, std::string("input layout ") + layout_name(info.input(0).layout) + " differs from output layout " +
-                          layout_name(info.output(0).layout));
+    unsupported(info, std::string("input layout ") + layout_name(info.input(0).layout) +
+                          " differs from output layout " + layout_name(info.output(0).layout));
 }
 
 /// Float32: the vector kernel over the flat tensor (layout-agnostic: the same function of every element).
@@ -48,7 +48,10 @@ std::unique_ptr<Kernel> make_unary_generic(ek::UnaryOp op) {
             const C v = load_c(x[i]);
             C r = v;
             if (op == ek::UnaryOp::neg) {
-              if constexpr (std::is_unsigned_v<C>) r = C(C(0) - v); else r = C(-v);
+              if constexpr (std::is_unsigned_v<C>)
+                r = C(C(0) - v);
+              else
+                r = C(-v);
             } else if (op == ek::UnaryOp::abs) {
               if constexpr (!std::is_unsigned_v<C>) r = v < C(0) ? C(-v) : v;
             } else {  // sign: 1, -1 or the value itself (0 and NaN)
@@ -101,6 +104,13 @@ std::unique_ptr<Kernel> make_celu(const KernelInfo& info) {
 std::unique_ptr<Kernel> make_hard_sigmoid(const KernelInfo& info) {
   return make_unary_op(info, ek::UnaryOp::hard_sigmoid,
                        {info.node().attr_f("alpha", 0.2f), info.node().attr_f("beta", 0.5f), 0});
+}
+// Gelu (opset 20, and octet.Gelu written by graph/passes/fuse_gelu.cpp): approximate = "none" (erf) or "tanh".
+std::unique_ptr<Kernel> make_gelu(const KernelInfo& info) {
+  const std::string approx = info.node().attr_s("approximate", "none");
+  if (approx != "none" && approx != "tanh")
+    info.fail("attribute approximate is '" + approx + "', expected 'none' or 'tanh'");
+  return make_unary_op(info, approx == "tanh" ? ek::UnaryOp::gelu_tanh : ek::UnaryOp::gelu);
 }
 std::unique_ptr<Kernel> make_thresholded_relu(const KernelInfo& info) {
   return make_unary_op(info, ek::UnaryOp::thresholded_relu, {info.node().attr_f("alpha", 1.f), 0, 0});
@@ -184,6 +194,8 @@ void register_eltwise_math(KernelRegistry& r) {
   r.add("", "IsNaN", make_isnan);
   r.add("", "IsInf", make_isinf);
   r.add("", "Not", make_not);
+  r.add("", "Gelu", make_gelu);
+  r.add("octet", "Gelu", make_gelu);
 }
 
 }  // namespace octet::ops

@@ -24,9 +24,15 @@ inline kernels::gemm::Activation fused_activation(const KernelInfo& info) {
     a.kind = kernels::gemm::Activation::clip;
   else if (f.activation == "Sigmoid")
     a.kind = kernels::gemm::Activation::sigmoid;
+  else if (f.activation == "HardSigmoid")
+    a.kind = kernels::gemm::Activation::hard_sigmoid;
+  else if (f.activation == "HardSwish")
+    a.kind = kernels::gemm::Activation::hard_swish;
+  else if (f.activation == "Silu")
+    a.kind = kernels::gemm::Activation::silu;
   else
     throw Unsupported(info.graph.where(info.node_id) + ": fused activation '" + f.activation +
-                      "' is not supported (expected Relu, Clip, LeakyRelu or Sigmoid)");
+                      "' is not supported (expected Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid, HardSwish or Silu)");
   return a;
 }
 

@@ -9,8 +9,9 @@
 //    LeakyRelu, Sigmoid, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization (its parameters stay plain),
 //    Resize / Upsample (per-axis resampling, done over the physical N, H, W, C order; roi/scales/sizes stay plain),
 //    and the one-input float math ops (Tanh, Erf, HardSwish, HardSigmoid, Elu, ...).
-//  - Add/Sub/Mul/Div run nhwc when both inputs are nhwc and have the output's shape (no broadcasting, so both
-//    operands walk memory in the same order).
+//  - Add/Sub/Mul/Div run nhwc when both inputs are nhwc and have the output's shape, or when one is and the other
+//    is a per-channel [N, C, 1, 1] value (MobileNetV3's / EfficientNet's squeeze-excitation scale; the kernel
+//    broadcasts in the physical NHWC order).
 //  - Everything else (Flatten, Reshape, Concat, Gemm, Softmax, ...) reads and writes plain.
 //  - Graph inputs, graph outputs and constants are plain. A graph output computed nhwc keeps its name: its
 //    producer writes "<name>_nhwc" and a Reorder "<name>_to_plain" writes the output.
@@ -45,12 +46,13 @@ bool follows_input_layout(const Node& n) {
     if (is_op(n, op)) return true;
   // ops-elt: the one-input float math ops are the same function of every element (MobileNetV3's HardSwish,
   // EfficientNet's and ViT's activations sit between convs; a Reorder pair around each would cost two passes).
-  static const char* unary[] = {"Abs",      "Neg",     "Exp",         "Log",       "Sqrt",           "Reciprocal",
-                                "Tanh",     "Erf",     "Floor",       "Ceil",      "Round",          "Sin",
-                                "Cos",      "Sign",    "Softplus",    "Softsign",  "Elu",            "Selu",
-                                "Celu",     "HardSigmoid", "HardSwish", "ThresholdedRelu"};
+  static const char* unary[] = {
+      "Abs",   "Neg",  "Exp",   "Log",         "Sqrt",      "Reciprocal",     "Tanh",     "Erf",
+      "Floor", "Ceil", "Round", "Sin",         "Cos",       "Sign",           "Softplus", "Softsign",
+      "Elu",   "Selu", "Celu",  "HardSigmoid", "HardSwish", "ThresholdedRelu"};
   for (const char* op : unary)
     if (is_op(n, op) && n.num_inputs() == 1) return true;
+  if (!n.dead && (n.domain.empty() || n.domain == "octet") && n.op_type == "Gelu") return true;
   return false;
 }
 
@@ -68,10 +70,24 @@ bool runs_nhwc(const Graph& g, const Node& n) {
   if (is_op(n, "Conv")) return is_4d_f32(g, x);
   if (follows_input_layout(n)) return is_4d_f32(g, x) && g.values[x].layout == Layout::nhwc;
   if (is_binary_eltwise(n) && n.num_inputs() == 2) {
+    // Both operands nhwc with the output's shape; or one of them a per-channel [N or 1, C, 1, 1] 4-D value
+    // (a squeeze-excitation scale), whose plain and nhwc bytes are the same, so its Reorder (if any) costs C
+    // elements. The kernel broadcasts the physical NHWC shapes.
     const Shape out = g.values[n.outputs[0]].shape();
-    for (int v : n.inputs)
-      if (!is_4d_f32(g, v) || g.values[v].layout != Layout::nhwc || g.values[v].shape() != out) return false;
-    return true;
+    int full = 0, per_channel = 0;
+    for (int v : n.inputs) {
+      if (v < 0) return false;
+      const Value& x = g.values[v];
+      if (x.dtype != DType::f32 || !x.shape_known() || x.dims.size() != 4) return false;  // constants allowed
+      const Shape s = x.shape();
+      if (s == out && x.layout == Layout::nhwc && !x.constant)
+        ++full;
+      else if (s[1] == out[1] && s[2] == 1 && s[3] == 1 && (s[0] == 1 || s[0] == out[0]))
+        ++per_channel;
+      else
+        return false;
+    }
+    return full == 2 || (full == 1 && per_channel == 1);
   }
   return false;
 }

@@ -17,6 +17,7 @@ const std::vector<PassInfo>& pass_list() {
   static const std::vector<PassInfo> list = {
       {"remove_identity", pass_remove_identity},   {"fold_batchnorm", pass_fold_batchnorm},
       {"fuse_residual", pass_fuse_residual},       {"fuse_activation", pass_fuse_activation},
+      {"fuse_gelu", pass_fuse_gelu},
       {"lower_qdq", pass_lower_qdq},  // after the fusions: a Conv's Relu/residual become its int8 epilogue
       {"eliminate_dead", pass_eliminate_dead},
   };

@@ -61,6 +61,11 @@ dnnl::algorithm eltwise_of(gemm::Activation::Kind k) {
     case gemm::Activation::leaky_relu: return dnnl::algorithm::eltwise_relu;  // relu(x; alpha) = x<0 ? alpha*x : x
     case gemm::Activation::clip: return dnnl::algorithm::eltwise_clip;        // min(max(x, alpha), beta)
     case gemm::Activation::sigmoid: return dnnl::algorithm::eltwise_logistic;
+    case gemm::Activation::hard_swish:
+      return dnnl::algorithm::eltwise_hardswish;  // x * relu6(x + 3) / 6
+    case gemm::Activation::silu:
+      return dnnl::algorithm::eltwise_swish;  // x * sigmoid(alpha x), alpha 1
+    case gemm::Activation::hard_sigmoid:      // two post-ops, see below
     case gemm::Activation::none: break;
   }
   return dnnl::algorithm::undef;
@@ -109,8 +114,14 @@ ConvFp32Onednn::ConvFp32Onednn(const ConvParams& p, const float* weights, const 
   // dst = act(conv + bias + 1 * dst_before): `sum` reads dst (which holds the residual) before `eltwise`.
   dnnl::post_ops po;
   if (p.has_residual) po.append_sum(1.f);
-  if (p.act.kind != gemm::Activation::none) {
-    const float alpha = p.act.kind == gemm::Activation::relu ? 0.f : p.act.alpha;
+  if (p.act.kind == gemm::Activation::hard_sigmoid) {
+    // max(0, min(1, alpha * y + beta)) = clip(linear(y; alpha, beta); 0, 1): oneDNN 2.6 has no hardsigmoid.
+    po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, p.act.alpha, p.act.beta);
+    po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 1.f);
+  } else if (p.act.kind != gemm::Activation::none) {
+    const float alpha = p.act.kind == gemm::Activation::relu   ? 0.f
+                        : p.act.kind == gemm::Activation::silu ? 1.f
+                                                               : p.act.alpha;
     po.append_eltwise(1.f, eltwise_of(p.act.kind), alpha, p.act.beta);
   }
   dnnl::primitive_attr attr;
@@ -224,6 +235,15 @@ void conv_ref(const ConvParams& p, const float* src, const float* w, const float
             case gemm::Activation::leaky_relu: v = v >= 0 ? v : p.act.alpha * v; break;
             case gemm::Activation::clip: v = std::min(std::max(v, p.act.alpha), p.act.beta); break;
             case gemm::Activation::sigmoid: v = 1.f / (1.f + std::exp(-v)); break;
+            case gemm::Activation::hard_sigmoid:
+              v = std::max(0.f, std::min(1.f, p.act.alpha * v + p.act.beta));
+              break;
+            case gemm::Activation::hard_swish:
+              v = v * std::max(0.f, std::min(1.f, v / 6.f + 0.5f));
+              break;
+            case gemm::Activation::silu:
+              v = v / (1.f + std::exp(-v));
+              break;
           }
           dst[at(p.dst_nhwc, p.oc, p.oh, p.ow, n, oc, oy, ox)] = v;
         }

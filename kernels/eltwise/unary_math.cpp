@@ -6,10 +6,19 @@
 namespace octet::kernels::eltwise {
 
 const char* unary_op_name(UnaryOp op) {
-  static const char* names[] = {"abs",      "neg",      "exp",  "log",  "sqrt",         "reciprocal",
-                                "tanh",     "erf",      "floor", "ceil", "round",       "sin",
-                                "cos",      "sign",     "softplus", "softsign", "elu",  "selu",
-                                "celu",     "hard_sigmoid", "hard_swish", "thresholded_relu", "square"};
+  static const char* names[] = {"abs",        "neg",
+                                "exp",        "log",
+                                "sqrt",       "reciprocal",
+                                "tanh",       "erf",
+                                "floor",      "ceil",
+                                "round",      "sin",
+                                "cos",        "sign",
+                                "softplus",   "softsign",
+                                "elu",        "selu",
+                                "celu",       "hard_sigmoid",
+                                "hard_swish", "thresholded_relu",
+                                "square",     "silu",
+                                "gelu",       "gelu_tanh"};
   static_assert(sizeof(names) / sizeof(names[0]) == size_t(UnaryOp::count));
   return names[int(op)];
 }
@@ -28,30 +37,60 @@ double ref_one(UnaryOp op, const UnaryParams& p, double x) {
   // The clamps below would turn NaN into a bound (std::min(1.0, NaN) is 1.0); numpy's clip keeps NaN.
   if (std::isnan(x) && op != UnaryOp::thresholded_relu) return x;
   switch (op) {
-    case UnaryOp::abs: return std::fabs(x);
-    case UnaryOp::neg: return -x;
-    case UnaryOp::exp: return std::exp(x);
-    case UnaryOp::log: return std::log(x);
-    case UnaryOp::sqrt: return std::sqrt(x);
-    case UnaryOp::reciprocal: return 1.0 / x;
-    case UnaryOp::tanh: return std::tanh(x);
-    case UnaryOp::erf: return std::erf(x);
-    case UnaryOp::floor: return std::floor(x);
-    case UnaryOp::ceil: return std::ceil(x);
-    case UnaryOp::round: return std::nearbyint(x);  // ties to even in the default rounding mode, as ONNX says
-    case UnaryOp::sin: return std::sin(x);
-    case UnaryOp::cos: return std::cos(x);
-    case UnaryOp::sign: return x > 0 ? 1.0 : x < 0 ? -1.0 : x;  // 0 -> 0, NaN -> NaN
-    case UnaryOp::softplus: return std::max(x, 0.0) + std::log1p(std::exp(-std::fabs(x)));
-    case UnaryOp::softsign: return x / (1.0 + std::fabs(x));
-    case UnaryOp::elu: return x < 0 ? a * std::expm1(x) : x;
-    case UnaryOp::selu: return g * (x <= 0 ? a * std::expm1(x) : x);
-    case UnaryOp::celu: return std::max(0.0, x) + std::min(0.0, a * std::expm1(x / a));
-    case UnaryOp::hard_sigmoid: return std::max(0.0, std::min(1.0, a * x + b));
-    case UnaryOp::hard_swish: return x * std::max(0.0, std::min(1.0, x / 6.0 + 0.5));
-    case UnaryOp::thresholded_relu: return x > a ? x : 0.0;
-    case UnaryOp::square: return x * x;
-    case UnaryOp::count: break;
+    case UnaryOp::abs:
+      return std::fabs(x);
+    case UnaryOp::neg:
+      return -x;
+    case UnaryOp::exp:
+      return std::exp(x);
+    case UnaryOp::log:
+      return std::log(x);
+    case UnaryOp::sqrt:
+      return std::sqrt(x);
+    case UnaryOp::reciprocal:
+      return 1.0 / x;
+    case UnaryOp::tanh:
+      return std::tanh(x);
+    case UnaryOp::erf:
+      return std::erf(x);
+    case UnaryOp::floor:
+      return std::floor(x);
+    case UnaryOp::ceil:
+      return std::ceil(x);
+    case UnaryOp::round:
+      return std::nearbyint(x);  // ties to even in the default rounding mode, as ONNX says
+    case UnaryOp::sin:
+      return std::sin(x);
+    case UnaryOp::cos:
+      return std::cos(x);
+    case UnaryOp::sign:
+      return x > 0 ? 1.0 : x < 0 ? -1.0 : x;  // 0 -> 0, NaN -> NaN
+    case UnaryOp::softplus:
+      return std::max(x, 0.0) + std::log1p(std::exp(-std::fabs(x)));
+    case UnaryOp::softsign:
+      return x / (1.0 + std::fabs(x));
+    case UnaryOp::elu:
+      return x < 0 ? a * std::expm1(x) : x;
+    case UnaryOp::selu:
+      return g * (x <= 0 ? a * std::expm1(x) : x);
+    case UnaryOp::celu:
+      return std::max(0.0, x) + std::min(0.0, a * std::expm1(x / a));
+    case UnaryOp::hard_sigmoid:
+      return std::max(0.0, std::min(1.0, a * x + b));
+    case UnaryOp::hard_swish:
+      return x * std::max(0.0, std::min(1.0, x / 6.0 + 0.5));
+    case UnaryOp::thresholded_relu:
+      return x > a ? x : 0.0;
+    case UnaryOp::square:
+      return x * x;
+    case UnaryOp::silu:
+      return x / (1.0 + std::exp(-x));
+    case UnaryOp::gelu:
+      return 0.5 * x * (1.0 + std::erf(x * 0.70710678118654752440));
+    case UnaryOp::gelu_tanh:
+      return 0.5 * x * (1.0 + std::tanh(0.79788456080286535588 * (x + 0.044715 * x * x * x)));
+    case UnaryOp::count:
+      break;
   }
   return x;
 }

@@ -14,16 +14,32 @@
 namespace octet::kernels::eltwise {
 
 enum class UnaryOp {
-  abs, neg, exp, log, sqrt, reciprocal, tanh, erf, floor, ceil, round, sin, cos, sign,
-  softplus,         // log(1 + e^x)
-  softsign,         // x / (1 + |x|)
-  elu,              // x < 0 ? alpha * (e^x - 1) : x
-  selu,             // gamma * (x <= 0 ? alpha * (e^x - 1) : x)
-  celu,             // max(0, x) + min(0, alpha * (e^(x / alpha) - 1))
-  hard_sigmoid,     // max(0, min(1, alpha * x + beta))
-  hard_swish,       // x * max(0, min(1, x / 6 + 1/2))
-  thresholded_relu, // x > alpha ? x : 0
-  square,           // x * x
+  abs,
+  neg,
+  exp,
+  log,
+  sqrt,
+  reciprocal,
+  tanh,
+  erf,
+  floor,
+  ceil,
+  round,
+  sin,
+  cos,
+  sign,
+  softplus,          // log(1 + e^x)
+  softsign,          // x / (1 + |x|)
+  elu,               // x < 0 ? alpha * (e^x - 1) : x
+  selu,              // gamma * (x <= 0 ? alpha * (e^x - 1) : x)
+  celu,              // max(0, x) + min(0, alpha * (e^(x / alpha) - 1))
+  hard_sigmoid,      // max(0, min(1, alpha * x + beta))
+  hard_swish,        // x * max(0, min(1, x / 6 + 1/2))
+  thresholded_relu,  // x > alpha ? x : 0
+  square,            // x * x
+  silu,              // x * sigmoid(x) = x / (1 + e^-x)  (a fused Conv epilogue: EfficientNet's SiLU)
+  gelu,              // x / 2 * (1 + erf(x / sqrt(2)))  (ViT's, Swin's, ConvNeXt's MLP activation)
+  gelu_tanh,         // x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))  (Gelu's approximate = "tanh")
   count
 };
 

@@ -31,20 +31,33 @@ void unary_math(UnaryOp op, const UnaryParams& p, const float* x, float* y, int6
   using V = F<A>;
   const V zero(0.f), one(1.f), a(p.alpha), b(p.beta), g(p.gamma);
   switch (op) {
-    case UnaryOp::abs: return map_unary<A>(x, y, n, [](V v) { return xsimd::abs(v); });
-    case UnaryOp::neg: return map_unary<A>(x, y, n, [](V v) { return -v; });
-    case UnaryOp::exp: return map_unary<A>(x, y, n, [](V v) { return exp_full<A>(v); });
-    case UnaryOp::log: return map_unary<A>(x, y, n, [](V v) { return xsimd::log(v); });
-    case UnaryOp::sqrt: return map_unary<A>(x, y, n, [](V v) { return xsimd::sqrt(v); });
-    case UnaryOp::reciprocal: return map_unary<A>(x, y, n, [&](V v) { return one / v; });
-    case UnaryOp::tanh: return map_unary<A>(x, y, n, [](V v) { return xsimd::tanh(v); });
-    case UnaryOp::erf: return map_unary<A>(x, y, n, [](V v) { return xsimd::erf(v); });
-    case UnaryOp::floor: return map_unary<A>(x, y, n, [](V v) { return xsimd::floor(v); });
-    case UnaryOp::ceil: return map_unary<A>(x, y, n, [](V v) { return xsimd::ceil(v); });
+    case UnaryOp::abs:
+      return map_unary<A>(x, y, n, [](V v) { return xsimd::abs(v); });
+    case UnaryOp::neg:
+      return map_unary<A>(x, y, n, [](V v) { return -v; });
+    case UnaryOp::exp:
+      return map_unary<A>(x, y, n, [](V v) { return exp_full<A>(v); });
+    case UnaryOp::log:
+      return map_unary<A>(x, y, n, [](V v) { return xsimd::log(v); });
+    case UnaryOp::sqrt:
+      return map_unary<A>(x, y, n, [](V v) { return xsimd::sqrt(v); });
+    case UnaryOp::reciprocal:
+      return map_unary<A>(x, y, n, [&](V v) { return one / v; });
+    case UnaryOp::tanh:
+      return map_unary<A>(x, y, n, [](V v) { return xsimd::tanh(v); });
+    case UnaryOp::erf:
+      return map_unary<A>(x, y, n, [](V v) { return xsimd::erf(v); });
+    case UnaryOp::floor:
+      return map_unary<A>(x, y, n, [](V v) { return xsimd::floor(v); });
+    case UnaryOp::ceil:
+      return map_unary<A>(x, y, n, [](V v) { return xsimd::ceil(v); });
     // nearbyint rounds in the current mode, round-to-nearest-even by default: ONNX Round's "half to even".
-    case UnaryOp::round: return map_unary<A>(x, y, n, [](V v) { return xsimd::nearbyint(v); });
-    case UnaryOp::sin: return map_unary<A>(x, y, n, [](V v) { return xsimd::sin(v); });
-    case UnaryOp::cos: return map_unary<A>(x, y, n, [](V v) { return xsimd::cos(v); });
+    case UnaryOp::round:
+      return map_unary<A>(x, y, n, [](V v) { return xsimd::nearbyint(v); });
+    case UnaryOp::sin:
+      return map_unary<A>(x, y, n, [](V v) { return xsimd::sin(v); });
+    case UnaryOp::cos:
+      return map_unary<A>(x, y, n, [](V v) { return xsimd::cos(v); });
     case UnaryOp::sign:
       // 1 above 0, -1 below, else x itself (0 stays 0, NaN stays NaN).
       return map_unary<A>(x, y, n, [&](V v) { return xsimd::select(v > zero, one, xsimd::select(v < zero, -one, v)); });
@@ -52,9 +65,11 @@ void unary_math(UnaryOp op, const UnaryParams& p, const float* x, float* y, int6
       // log(1 + e^x) = max(x, 0) + log1p(e^-|x|): the exponent is never positive, so nothing overflows, and
       // log1p keeps the small tail accurate for large |x|.
       return map_unary<A>(x, y, n, [&](V v) { return xsimd::max(zero, v) + xsimd::log1p(xsimd::exp(-xsimd::abs(v))); });
-    case UnaryOp::softsign: return map_unary<A>(x, y, n, [&](V v) { return v / (one + xsimd::abs(v)); });
+    case UnaryOp::softsign:
+      return map_unary<A>(x, y, n, [&](V v) { return v / (one + xsimd::abs(v)); });
     // expm1 keeps e^x - 1 accurate near 0, where exp(x) - 1 would cancel.
-    case UnaryOp::elu: return map_unary<A>(x, y, n, [&](V v) { return xsimd::select(v < zero, a * xsimd::expm1(v), v); });
+    case UnaryOp::elu:
+      return map_unary<A>(x, y, n, [&](V v) { return xsimd::select(v < zero, a * xsimd::expm1(v), v); });
     case UnaryOp::selu:
       return map_unary<A>(x, y, n, [&](V v) { return g * xsimd::select(v <= zero, a * xsimd::expm1(v), v); });
     case UnaryOp::celu: {
@@ -69,11 +84,27 @@ void unary_math(UnaryOp op, const UnaryParams& p, const float* x, float* y, int6
       return map_unary<A>(x, y, n, [&](V v) { return xsimd::max(zero, xsimd::min(one, xsimd::fma(a, v, b))); });
     case UnaryOp::hard_swish: {
       const V sixth(1.f / 6.f), half(0.5f);
-      return map_unary<A>(x, y, n, [&](V v) { return v * xsimd::max(zero, xsimd::min(one, xsimd::fma(v, sixth, half))); });
+      return map_unary<A>(x, y, n,
+                          [&](V v) { return v * xsimd::max(zero, xsimd::min(one, xsimd::fma(v, sixth, half))); });
     }
-    case UnaryOp::thresholded_relu: return map_unary<A>(x, y, n, [&](V v) { return xsimd::select(v > a, v, zero); });
-    case UnaryOp::square: return map_unary<A>(x, y, n, [](V v) { return v * v; });
-    case UnaryOp::count: break;
+    case UnaryOp::thresholded_relu:
+      return map_unary<A>(x, y, n, [&](V v) { return xsimd::select(v > a, v, zero); });
+    case UnaryOp::square:
+      return map_unary<A>(x, y, n, [](V v) { return v * v; });
+    // x / (1 + e^-x): e^-x overflows to inf for x < -88.7, giving x / inf = -0 (the true value underflows too).
+    case UnaryOp::silu:
+      return map_unary<A>(x, y, n, [&](V v) { return v / (one + xsimd::exp(-v)); });
+    case UnaryOp::gelu: {
+      const V half(0.5f), rsqrt2(0.70710678118654752440f);
+      return map_unary<A>(x, y, n, [&](V v) { return half * v * (one + xsimd::erf(v * rsqrt2)); });
+    }
+    case UnaryOp::gelu_tanh: {
+      // sqrt(2 / pi) * (x + 0.044715 x^3) = k * fma(c x^2, x, x)
+      const V half(0.5f), k(0.79788456080286535588f), c(0.044715f);
+      return map_unary<A>(x, y, n, [&](V v) { return half * v * (one + xsimd::tanh(k * xsimd::fma(c * v * v, v, v))); });
+    }
+    case UnaryOp::count:
+      break;
   }
 }
 

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/eltwise/unary_math.h"
+
 namespace octet::kernels::gemm {
 namespace {
 
@@ -253,6 +255,12 @@ void compute_part_indirect(const SgemmKernel& uk, const SgemmIndirectArgs& g, co
   }
 }
 
+/// y = op(y) in place over one row, on the best unary math kernel this process may use.
+void unary_row(eltwise::UnaryOp op, const eltwise::UnaryParams& p, float* y, int64_t n) {
+  static const eltwise::UnaryTable& t = eltwise::unary_table(max_isa());
+  t.run(op, p, y, y, n);
+}
+
 float activate(const Activation& act, float v) {
   switch (act.kind) {
     case Activation::none: return v;
@@ -260,6 +268,12 @@ float activate(const Activation& act, float v) {
     case Activation::leaky_relu: return v >= 0.f ? v : act.alpha * v;
     case Activation::clip: return std::min(std::max(v, act.alpha), act.beta);
     case Activation::sigmoid: return 1.f / (1.f + std::exp(-v));
+    case Activation::hard_sigmoid:
+      return std::max(0.f, std::min(1.f, act.alpha * v + act.beta));
+    case Activation::hard_swish:
+      return v * std::max(0.f, std::min(1.f, v / 6.f + 0.5f));
+    case Activation::silu:
+      return v / (1.f + std::exp(-v));
   }
   return v;
 }
@@ -329,6 +343,17 @@ void sgemm_epilogue(const SgemmArgs& g, int64_t i0, int64_t j0, int64_t rows, in
       case Activation::none: break;
       case Activation::relu:
         for (int64_t j = 0; j < cols; ++j) cr[j] = cr[j] > 0.f ? cr[j] : 0.f;
+        break;
+      // The newer activations run the vectorised unary kernels over the row (this file is built for baseline
+      // x86-64, where a scalar exp per element would cost more than the separate op the fusion saves).
+      case Activation::hard_sigmoid:
+        unary_row(eltwise::UnaryOp::hard_sigmoid, {g.act.alpha, g.act.beta, 0}, cr, cols);
+        break;
+      case Activation::hard_swish:
+        unary_row(eltwise::UnaryOp::hard_swish, {}, cr, cols);
+        break;
+      case Activation::silu:
+        unary_row(eltwise::UnaryOp::silu, {}, cr, cols);
         break;
       default:
         for (int64_t j = 0; j < cols; ++j) cr[j] = activate(g.act, cr[j]);

@@ -68,9 +68,11 @@ const SgemmKernel& sgemm_kernel(Isa limit = Isa::avx512vnni);
 
 /// The fused activation (applied last).
 struct Activation {
-  enum Kind : uint8_t { none, relu, leaky_relu, clip, sigmoid };
+  // hard_sigmoid: max(0, min(1, alpha * y + beta)); hard_swish: y * max(0, min(1, y / 6 + 1/2));
+  // silu: y * sigmoid(y) (MobileNetV3's and EfficientNet's activations, fused by graph/passes/fuse_activation.cpp).
+  enum Kind : uint8_t { none, relu, leaky_relu, clip, sigmoid, hard_sigmoid, hard_swish, silu };
   Kind kind = none;
-  float alpha = 0, beta = 0;  // leaky_relu: slope alpha; clip: [alpha, beta]
+  float alpha = 0, beta = 0;  // leaky_relu: slope alpha; clip: [alpha, beta]; hard_sigmoid: alpha * y + beta
 };
 
 /// A matrix broadcast to M x N: element (i, j) is data[i*rs + j*cs] (stride 0 broadcasts), times `scale`.

@@ -62,6 +62,9 @@ void run_case(const ConvCase& cc, uint32_t seed, const char* force = nullptr) {
   if (cc.act == "LeakyRelu") p.act = {kernels::gemm::Activation::leaky_relu, 0.1f, 0};
   if (cc.act == "Clip") p.act = {kernels::gemm::Activation::clip, -0.5f, 0.7f};
   if (cc.act == "Sigmoid") p.act.kind = kernels::gemm::Activation::sigmoid;
+  if (cc.act == "HardSigmoid") p.act = {kernels::gemm::Activation::hard_sigmoid, 0.2f, 0.5f};
+  if (cc.act == "HardSwish") p.act.kind = kernels::gemm::Activation::hard_swish;
+  if (cc.act == "Silu") p.act.kind = kernels::gemm::Activation::silu;
   std::vector<float> want(r.size());
   kernels::conv::conv_ref(p, x.data(), w.data(), b.data(), r.data(), want.data());
 
@@ -106,7 +109,7 @@ void run_case(const ConvCase& cc, uint32_t seed, const char* force = nullptr) {
 
 TEST_SUITE("conv") {
   TEST_CASE("conv sweep: kernels 1/3/5/7, strides, pads, dilation, groups, layouts, bias, activations, residual") {
-    const char* acts[] = {"", "Relu", "Clip", "LeakyRelu", "Sigmoid"};
+    const char* acts[] = {"", "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Silu"};
     uint32_t seed = 1;
     int i = 0;
     for (int64_t k : {1, 3, 5, 7})
@@ -133,7 +136,7 @@ TEST_SUITE("conv") {
             p.src_nhwc = p.dst_nhwc = p.residual_nhwc = nhwc;
             p.has_bias = i % 4 != 3;
             p.has_residual = i % 3 == 1;
-            c.act = acts[i % 5];
+            c.act = acts[(i + i / 2) % 8];  // every activation with both layouts
             ++i;
             for (const char* path : {"onednn", "im2col"}) run_case(c, seed, path);
             seed += 4;

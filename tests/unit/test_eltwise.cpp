@@ -280,7 +280,7 @@ TEST_CASE("Add/Sub/Mul/Div on int32 and int64 (shape arithmetic), Div truncates 
   }
 }
 
-TEST_CASE("binary ops in NHWC give the same logical result; broadcasting in NHWC is Unsupported") {
+TEST_CASE("binary ops in NHWC give the same logical result; mixed layouts are Unsupported") {
   const int64_t n = 2, c = 19, h = 5, w = 3;
   const auto a = random_floats(size_t(n * c * h * w), -2, 2, 5), b = random_floats(size_t(n * c * h * w), -2, 2, 6);
   for (Isa isa : cpu_tiers()) {
@@ -298,6 +298,41 @@ TEST_CASE("binary ops in NHWC give the same logical result; broadcasting in NHWC
       .input(HostTensor::f32({1, c, 1, 1}, std::vector<float>(size_t(c), 1.f)))
       .output(DType::f32, {n, c, h, w}, Layout::nhwc);
   CHECK_THROWS_AS(t.make(), Unsupported);
+}
+
+TEST_CASE("binary ops broadcast in NHWC: per-channel scale, per-pixel, scalar-like and both-sided shapes") {
+  // Every operand and the output nhwc; the result read back in NCHW must equal the plain numpy broadcast.
+  struct Case {
+    Shape a, b, y;
+  };
+  const std::vector<Case> cases = {{{2, 19, 5, 3}, {2, 19, 1, 1}, {2, 19, 5, 3}},
+                                   {{1, 19, 1, 1}, {2, 19, 5, 3}, {2, 19, 5, 3}},
+                                   {{2, 19, 5, 3}, {1, 1, 5, 3}, {2, 19, 5, 3}},
+                                   {{2, 19, 5, 3}, {1, 1, 1, 1}, {2, 19, 5, 3}},
+                                   {{2, 1, 5, 1}, {1, 19, 1, 3}, {2, 19, 5, 3}}};
+  auto offset = [](const Shape& s, const Shape& y, int64_t i) {  // plain flat index of y's element i in s
+    const int64_t w = i % y[3], h = i / y[3] % y[2], c = i / (y[3] * y[2]) % y[1], n = i / (y[3] * y[2] * y[1]);
+    return (((s[0] == 1 ? 0 : n) * s[1] + (s[1] == 1 ? 0 : c)) * s[2] + (s[2] == 1 ? 0 : h)) * s[3] +
+           (s[3] == 1 ? 0 : w);
+  };
+  for (Isa isa : cpu_tiers())
+    for (const Case& k : cases)
+      for (const char* op : {"Mul", "Sub"}) {
+        const auto a = random_floats(size_t(num_elements(k.a)), -2, 2, 7),
+                   b = random_floats(size_t(num_elements(k.b)), -2, 2, 8);
+        OpTest t(op);
+        t.input(HostTensor::f32(k.a, to_nhwc(a, k.a[0], k.a[1], k.a[2], k.a[3]), Layout::nhwc))
+            .input(HostTensor::f32(k.b, to_nhwc(b, k.b[0], k.b[1], k.b[2], k.b[3]), Layout::nhwc))
+            .output(DType::f32, k.y, Layout::nhwc);
+        SerialChunks par(3);
+        auto got = from_nhwc(t.run_on(isa, &par).values<float>(), k.y[0], k.y[1], k.y[2], k.y[3]);
+        std::vector<float> want(got.size());
+        for (int64_t i = 0; i < int64_t(want.size()); ++i) {
+          const float p = a[size_t(offset(k.a, k.y, i))], q = b[size_t(offset(k.b, k.y, i))];
+          want[size_t(i)] = std::string(op) == "Mul" ? p * q : p - q;
+        }
+        check_close(got, want, 0, 0, std::string(op) + " nhwc " + shape_str(k.a) + " x " + shape_str(k.b) + tier(isa));
+      }
 }
 
 namespace {

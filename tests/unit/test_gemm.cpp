@@ -231,7 +231,7 @@ TEST_SUITE("gemm") {
         check_case(*uk, c, seed++);
       }
       for (int add = -1; add < 4; ++add)
-        for (int act = 0; act <= int(Activation::sigmoid); ++act) {
+        for (int act = 0; act <= int(Activation::silu); ++act) {
           Case c{uk->mr + 2, uk->nr + 5, 19};
           c.alpha = 0.75f;
           c.add_kind = add;

@@ -133,7 +133,8 @@ float act(const Fusion& f, float y) {
   if (f.activation == "Sigmoid") return 1.0f / (1.0f + std::exp(-y));
   // One-input float math ops (they follow an nhwc input; not fused).
   if (f.activation == "HardSwish") return y * std::fmin(std::fmax(y / 6 + 0.5f, 0.f), 1.f);
-  if (f.activation == "HardSigmoid") return std::fmin(std::fmax(0.2f * y + 0.5f, 0.f), 1.f);
+  if (f.activation == "HardSigmoid") return std::fmin(std::fmax(f.alpha * y + f.beta, 0.f), 1.f);
+  if (f.activation == "Silu") return y / (1.0f + std::exp(-y));
   if (f.activation == "Tanh") return std::tanh(y);
   if (f.activation == "Erf") return std::erf(y);
   REQUIRE(f.activation.empty());
@@ -233,10 +234,27 @@ struct Interp {
     if (op == "BatchNormalization") return batchnorm(n);
     if (op == "Identity" || op == "Dropout" || op == "Reorder" || op == "Flatten") return in(n.inputs[0]);
     if (op == "Add" || op == "Sub" || op == "Mul") {
+      // numpy broadcasting of the logical shapes: operand element of output element i, dims aligned right.
+      const Shape ys = shape(n.outputs[0]), as = shape(n.inputs[0]), bs = shape(n.inputs[1]);
       const Buf &a = in(n.inputs[0]), &b = in(n.inputs[1]);
-      REQUIRE(a.size() == b.size());
-      Buf y(a.size());
-      for (size_t i = 0; i < a.size(); ++i) y[i] = op == "Add" ? a[i] + b[i] : op == "Sub" ? a[i] - b[i] : a[i] * b[i];
+      auto at = [&](const Buf& v, const Shape& s, int64_t i) {
+        int64_t off = 0, stride = 1;
+        for (size_t k = 0; k < ys.size(); ++k) {
+          const int64_t idx = i % ys[ys.size() - 1 - k];
+          i /= ys[ys.size() - 1 - k];
+          if (k < s.size()) {
+            const int64_t d = s[s.size() - 1 - k];
+            if (d != 1) off += idx * stride;
+            stride *= d;
+          }
+        }
+        return v[size_t(off)];
+      };
+      Buf y(size_t(num_elements(ys)));
+      for (int64_t i = 0; i < int64_t(y.size()); ++i) {
+        const float p = at(a, as, i), q = at(b, bs, i);
+        y[size_t(i)] = op == "Add" ? p + q : op == "Sub" ? p - q : p * q;
+      }
       return y;
     }
     if (op == "GlobalAveragePool") {
@@ -250,6 +268,7 @@ struct Interp {
     Fusion f;  // element-wise activations: the same maths as a fused epilogue
     f.activation = op;
     if (op == "LeakyRelu") f.alpha = n.attr_f("alpha", 0.01f);
+    if (op == "HardSigmoid") f.alpha = n.attr_f("alpha", 0.2f), f.beta = n.attr_f("beta", 0.5f);
     if (op == "Clip") {
       f.alpha = n.has_attr("min") ? n.attr_f("min", 0)
                 : n.inputs.size() > 1 && n.inputs[1] >= 0 ? in(n.inputs[1])[0]
@@ -507,6 +526,9 @@ TEST_CASE("fuse_activation: each activation kind fuses and the numbers are uncha
       {"Clip", {}, 2, "Conv", 0.0f, 6.0f},
       {"Clip", {}, 1, "Gemm", 0.0f, inf},
       {"Clip", {}, 0, "Conv", -inf, inf},
+      {"HardSigmoid", {}, 0, "Conv", 0.2f, 0.5f},
+      {"HardSigmoid", {{"alpha", attr_f(0.3f)}, {"beta", attr_f(0.4f)}}, 0, "Gemm", 0.3f, 0.4f},
+      {"HardSwish", {}, 0, "Conv", 0, 0},
   };
   for (const Case& k : cases) {
     CAPTURE(k.op);
@@ -534,11 +556,49 @@ TEST_CASE("fuse_activation: each activation kind fuses and the numbers are uncha
     const Node& op = only_node(b.g, k.producer);
     CHECK(live_nodes(b.g) == 1);
     CHECK(op.fusion.activation == k.op);
-    if (k.op == "Clip" || k.op == "LeakyRelu") CHECK(op.fusion.alpha == k.alpha);
-    if (k.op == "Clip") CHECK(op.fusion.beta == k.beta);
+    if (k.op == "Clip" || k.op == "LeakyRelu" || k.op == "HardSigmoid") CHECK(op.fusion.alpha == k.alpha);
+    if (k.op == "Clip" || k.op == "HardSigmoid") CHECK(op.fusion.beta == k.beta);
     CHECK(op.fusion.parts == std::vector<std::string>{"act"});
     CHECK(output_names(b.g) == std::vector<std::string>{"act"});
     CHECK(max_rel_diff(evaluate(b.g), before) < 1e-6);
+  }
+}
+
+TEST_CASE(
+    "fuse_activation: SiLU exported as Mul(y, Sigmoid(y)) fuses in either operand order; not with a third reader") {
+  for (int order = 0; order < 2; ++order) {
+    CAPTURE(order);
+    Builder b;
+    const Shape s = {1, 4, 8, 8};
+    const int y = conv3x3(b, "op", b.input("x", {1, 3, 8, 8}), 3, 4);
+    const int sg = b.node("Sigmoid", "sig", {y}, s);
+    b.output(b.node("Mul", "silu", order ? std::vector<int>{sg, y} : std::vector<int>{y, sg}, s));
+    const auto before = evaluate(b.g);
+    CHECK(run_pass(b.g, pass_fuse_activation) == 1);
+    b.g.compact();
+    CHECK(live_nodes(b.g) == 1);
+    const Node& op = only_node(b.g, "Conv");
+    CHECK(op.fusion.activation == "Silu");
+    CHECK(op.fusion.parts == std::vector<std::string>{"sig", "silu"});
+    CHECK(output_names(b.g) == std::vector<std::string>{"silu"});
+    CHECK(max_rel_diff(evaluate(b.g), before) < 1e-6);
+  }
+  {
+    Builder b;  // the conv output is also read by a Relu: no fusion
+    const Shape s = {1, 4, 8, 8};
+    const int y = conv3x3(b, "op", b.input("x", {1, 3, 8, 8}), 3, 4);
+    b.output(b.node("Mul", "silu", {y, b.node("Sigmoid", "sig", {y}, s)}, s));
+    b.output(b.node("Relu", "r", {y}, s));
+    CHECK(run_pass(b.g, pass_fuse_activation) == 0);
+  }
+  {
+    Builder b;  // Mul(y, Sigmoid(z)) with z another value: not SiLU; the Sigmoid of z has its own conv
+    const Shape s = {1, 4, 8, 8};
+    const int x = b.input("x", {1, 3, 8, 8});
+    const int y = conv3x3(b, "op", x, 3, 4);
+    const int z = b.input("z", s);
+    b.output(b.node("Mul", "m", {y, b.node("Sigmoid", "sig", {z}, s)}, s));
+    CHECK(run_pass(b.g, pass_fuse_activation) == 0);
   }
 }
 
@@ -683,9 +743,23 @@ void check_layouts(const Graph& g) {
   for (int v : g.outputs) CHECK(g.values[v].layout == Layout::plain);
   for (const Value& v : g.values)
     if (v.constant) CHECK(v.layout == Layout::plain);
-  static const std::set<std::string> aware = {"Conv", "Relu", "Clip", "LeakyRelu", "Sigmoid", "MaxPool", "AveragePool",
-                                              "GlobalAveragePool", "BatchNormalization", "Add", "Sub", "Mul", "Div",
-                                              "HardSwish", "Tanh", "Erf", "HardSigmoid"};
+  static const std::set<std::string> aware = {"Conv",
+                                              "Relu",
+                                              "Clip",
+                                              "LeakyRelu",
+                                              "Sigmoid",
+                                              "MaxPool",
+                                              "AveragePool",
+                                              "GlobalAveragePool",
+                                              "BatchNormalization",
+                                              "Add",
+                                              "Sub",
+                                              "Mul",
+                                              "Div",
+                                              "HardSwish",
+                                              "Tanh",
+                                              "Erf",
+                                              "HardSigmoid"};
   for (const Node& n : g.nodes) {
     if (n.dead) continue;
     CAPTURE(n.name);
@@ -793,6 +867,33 @@ TEST_CASE("assign_layouts: the one-input float math ops follow their nhwc input 
     CHECK(b.g.values[b.g.find_value(v)].layout == Layout::nhwc);
   }
   CHECK(max_rel_diff(evaluate(b.g), before) == 0.0);
+}
+
+TEST_CASE("assign_layouts: a squeeze-excitation block's per-channel Mul runs nhwc; other broadcasts stay plain") {
+  // x -> c1 -> GAP -> c2 (1x1) -> Sigmoid = s[1, 4, 1, 1];  m = c1 * s -> c3. A Mul by a [1, 4, 1, 1] constant also
+  // runs nhwc (its Reorder copies 4 floats); a Mul by a [1, 1, 8, 8] value does not.
+  Builder b;
+  const Shape s4 = {1, 4, 8, 8}, s1 = {1, 4, 1, 1};
+  int c1 = conv3x3(b, "c1", b.input("x", s4), 4, 4);
+  int gap = b.node("GlobalAveragePool", "gap", {c1}, s1);
+  int c2 = b.node("Conv", "c2", {gap, b.constant("c2.w", {4, 4, 1, 1})}, s1, {{"kernel_shape", attr_ints({1, 1})}});
+  int sg = b.node("Sigmoid", "sg", {c2}, s1);
+  int m = b.node("Mul", "m", {c1, sg}, s4);
+  int mc = b.node("Mul", "mc", {m, b.constant("k", s1)}, s4);
+  int mp = b.node("Mul", "mp", {mc, b.input("p", {1, 1, 8, 8})}, s4);
+  b.output(conv3x3(b, "c3", mp, 4, 4));
+  const auto before = evaluate(b.g);
+  REQUIRE(assign_layouts(b.g, Layout::nhwc));
+  check_layouts(b.g);
+  for (const char* v : {"m", "mc"}) {
+    CAPTURE(v);
+    CHECK(b.g.values[b.g.find_value(v)].layout == Layout::nhwc);
+  }
+  CHECK(b.g.values[b.g.find_value("mp")].layout == Layout::plain);
+  CHECK(reorder_names(b.g) ==
+        std::vector<std::string>{"c3_to_plain", "k_to_nhwc", "mc_to_plain", "mp_to_nhwc", "x_to_nhwc"});
+  CHECK(max_rel_diff(evaluate(b.g), before) == 0.0);
+  (void)m;
 }
 
 TEST_CASE("assign_layouts: plain preference, and graphs without convs, change nothing") {
