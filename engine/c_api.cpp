@@ -413,6 +413,13 @@ OCTET_API octet_status* octet_options_set_memory_limit(octet_options* options, s
   });
 }
 
+OCTET_API octet_status* octet_options_set_max_cached_plans(octet_options* options, size_t count) {
+  return guarded([&] {
+    require(options, "octet_options_set_max_cached_plans: options is NULL");
+    options->session.max_cached_plans = count;
+  });
+}
+
 // ---- session ----
 
 OCTET_API octet_status* octet_session_create(const char* model_path, const octet_options* options,
@@ -495,8 +502,8 @@ OCTET_API octet_status* octet_session_output_info(octet_session* session, size_t
     for (size_t i = 0; i < session->session->num_inputs(); ++i) shape_operands |= session->session->shape_input(i);
     // A model with shape-operand inputs compiles per input value, which a query does not have.
     if (auto shapes = known_input_shapes(session); shapes && !shape_operands) {
-      octet::Plan& plan = session->session->plan_for(*shapes);
-      const octet::Value& v = plan.graph().values[size_t(plan.graph().outputs[index])];
+      std::shared_ptr<octet::Plan> plan = session->session->plan_for(*shapes);
+      const octet::Value& v = plan->graph().values[size_t(plan->graph().outputs[index])];
       describe(info, v.dtype, v.shape(), what);
       return;
     }
@@ -566,7 +573,8 @@ OCTET_API octet_status* octet_session_run(octet_session* session, const octet_te
       views.push_back(as_view(inputs[i], "octet_session_run: " + input_label(session, i)));
       shapes.push_back(views.back().shape);
     }
-    octet::Plan& plan = s.plan_for(shapes, views);
+    std::shared_ptr<octet::Plan> plan_ref = s.plan_for(shapes, views);
+    octet::Plan& plan = *plan_ref;  // plan_ref keeps it alive if another thread's new shape evicts it
     // The caller's output buffers are checked before the run, so a too-small one costs no inference.
     const octet::Graph& g = plan.graph();
     for (size_t i = 0; i < num_outputs; ++i) {

@@ -1,5 +1,6 @@
 #include "engine/session.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <utility>
@@ -82,18 +83,38 @@ Graph Session::reload_model() const {
 }
 
 // Validation at load: every op must be known to shape inference and have a kernel. All problems are reported in
-// one message so the user sees the whole list at once.
+// one message, grouped by op so a model with 28 HardSigmoid nodes says so once:
+//   "m.onnx: unsupported ops: HardSigmoid (opset 11) at 28 nodes ('a', 'b', 'c', ...); Resize (opset 11) at node 'r'"
 Session::Session(Graph g, SessionOptions opt) : model_(std::move(g)), opt_(std::move(opt)) {
-  std::vector<std::string> problems = unknown_ops(model_);
-  for (size_t i = 0; i < model_.nodes.size(); ++i) {
-    const Node& n = model_.nodes[i];
-    if (op_known(n.domain, n.op_type, model_.opset(n.domain)) &&
-        !KernelRegistry::instance().find(n.domain, n.op_type))
-      problems.push_back(n.op_type + " at node '" + n.name + "' (no kernel)");
+  std::vector<std::pair<std::string, std::vector<std::string>>> groups;  // op label -> node names, in model order
+  auto add = [&](const std::string& label, const std::string& node) {
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& gr) { return gr.first == label; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {label, {}});
+    it->second.push_back(node);
+  };
+  for (const Node& n : model_.nodes) {
+    if (n.dead) continue;
+    const std::string op = (n.domain.empty() ? "" : n.domain + ".") + n.op_type;
+    const int64_t opset = model_.opset(n.domain);
+    if (std::string why = op_refusal(n.domain, n.op_type, opset); !why.empty())
+      add(why, n.name);
+    else if (!KernelRegistry::instance().find(n.domain, n.op_type))
+      add(op + " (no kernel)", n.name);
   }
-  if (!problems.empty()) {
-    std::string msg = model_.path + ": unsupported op" + (problems.size() > 1 ? "s" : "") + ": ";
-    for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
+  if (!groups.empty()) {
+    constexpr size_t kNamesShown = 3;
+    std::string msg = model_.path + ": unsupported op" + (groups.size() > 1 ? "s" : "") + ": ";
+    for (size_t i = 0; i < groups.size(); ++i) {
+      const auto& [label, nodes] = groups[i];
+      msg += (i ? "; " : "") + label;
+      if (nodes.size() == 1) {
+        msg += " at node '" + nodes[0] + "'";
+        continue;
+      }
+      msg += " at " + std::to_string(nodes.size()) + " nodes (";
+      for (size_t k = 0; k < std::min(nodes.size(), kNamesShown); ++k) msg += (k ? ", '" : "'") + nodes[k] + "'";
+      msg += nodes.size() > kNamesShown ? ", ...)" : ")";
+    }
     throw Unsupported(msg);
   }
   shape_input_.assign(model_.inputs.size(), false);
@@ -134,7 +155,12 @@ Shape Session::default_input_shape(size_t i) const {
   return s;
 }
 
-Plan& Session::plan_for(const std::vector<Shape>& input_shapes, const std::vector<TensorView>& inputs) {
+size_t Session::cached_plans() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return plans_.size();
+}
+
+std::shared_ptr<Plan> Session::plan_for(const std::vector<Shape>& input_shapes, const std::vector<TensorView>& inputs) {
   std::string values;
   std::vector<const TensorView*> frozen(input_shapes.size(), nullptr);
   for (size_t i = 0; i < shape_input_.size() && i < input_shapes.size(); ++i) {
@@ -145,11 +171,14 @@ Plan& Session::plan_for(const std::vector<Shape>& input_shapes, const std::vecto
     values.append(static_cast<const char*>(inputs[i].data), inputs[i].bytes());
   }
   std::lock_guard<std::mutex> l(mu_);
-  for (CachedPlan& c : plans_)
-    if (c.shapes == input_shapes && c.values == values) return *c.plan;
-  std::unique_ptr<Plan> plan;
+  for (size_t i = 0; i < plans_.size(); ++i)
+    if (plans_[i].shapes == input_shapes && plans_[i].values == values) {
+      std::rotate(plans_.begin() + i, plans_.begin() + i + 1, plans_.end());  // now the most recently used
+      return plans_.back().plan;
+    }
+  std::shared_ptr<Plan> plan;
   if (source_.empty()) {
-    plan = std::make_unique<Plan>(model_, input_shapes, opt_, frozen);
+    plan = std::make_shared<Plan>(model_, input_shapes, opt_, frozen);
   } else {
     // The plan gets the only reference to the constants (a copy of the model, or a fresh read of the file), so
     // each weight is freed as soon as it is packed; the model keeps names, dtypes and shapes.
@@ -157,29 +186,31 @@ Plan& Session::plan_for(const std::vector<Shape>& input_shapes, const std::vecto
       check_source_unchanged("its int8 weights are still read from the file (they are copied only when packed)");
     Graph full = constants_released_ ? reload_model() : model_;
     if (!constants_released_) release_model_constants();
-    plan = std::make_unique<Plan>(std::move(full), input_shapes, opt_, frozen);
+    plan = std::make_shared<Plan>(std::move(full), input_shapes, opt_, frozen);
   }
-  plans_.push_back(CachedPlan{input_shapes, values, std::move(plan)});
-  return *plans_.back().plan;
+  ++plans_compiled_;
+  if (opt_.max_cached_plans && plans_.size() >= opt_.max_cached_plans) plans_.erase(plans_.begin());
+  plans_.push_back(CachedPlan{input_shapes, values, plan});
+  return plan;
 }
 
 std::vector<Tensor> Session::run(const std::vector<TensorView>& inputs) {
   std::vector<Shape> shapes;
   for (const TensorView& t : inputs) shapes.push_back(t.shape);
-  return plan_for(shapes, inputs).run(inputs);
+  return plan_for(shapes, inputs)->run(inputs);
 }
 
 void Session::run_into(const std::vector<TensorView>& inputs, std::span<const TensorView> outputs) {
   std::vector<Shape> shapes;
   for (const TensorView& t : inputs) shapes.push_back(t.shape);
-  plan_for(shapes, inputs).run_into(inputs, outputs);
+  plan_for(shapes, inputs)->run_into(inputs, outputs);
 }
 
 std::vector<NodeReport> Session::describe(const std::vector<Shape>& input_shapes) {
   std::vector<Shape> shapes = input_shapes;
   if (shapes.empty())
     for (size_t i = 0; i < num_inputs(); ++i) shapes.push_back(default_input_shape(i));
-  return plan_for(shapes).describe();
+  return plan_for(shapes)->describe();
 }
 
 }  // namespace octet

@@ -23,6 +23,9 @@ struct SessionOptions {
   /// A session loaded from a file (Session::load) frees its model's constant data once it has compiled a plan
   /// (see Session). true keeps them: model() stays complete and new input shapes compile without re-reading.
   bool keep_constants = false;
+  /// Compiled plans kept per session, one per distinct set of input shapes (and shape-operand values), least
+  /// recently used dropped first; a plan still running on another thread lives until that run ends. 0: no bound.
+  size_t max_cached_plans = 8;
 };
 
 /// One line of `octet inspect`: a node of the compiled graph.
@@ -69,9 +72,15 @@ class Session {
   void run_into(const std::vector<TensorView>& inputs, std::span<const TensorView> outputs);
   /// The compiled graph for the given (or default) input shapes, one report per node in run order.
   std::vector<NodeReport> describe(const std::vector<Shape>& input_shapes = {});
-  /// The plan for these input shapes (compiled on first use; kept). Throws Error on a shape mismatch.
-  /// Inputs that are shape operands (see shape_input()) need their values: pass `inputs` when there are any.
-  Plan& plan_for(const std::vector<Shape>& input_shapes, const std::vector<TensorView>& inputs = {});
+  /// The plan for these input shapes: compiled on first use and kept in a cache of at most
+  /// SessionOptions::max_cached_plans plans (least recently used evicted; the returned reference keeps an evicted
+  /// plan alive). Shape inference and memory planning run only when a new shape arrives. Throws Error on a shape
+  /// mismatch. Inputs that are shape operands (see shape_input()) need their values: pass `inputs` when there
+  /// are any.
+  std::shared_ptr<Plan> plan_for(const std::vector<Shape>& input_shapes, const std::vector<TensorView>& inputs = {});
+  /// Plans in the cache now, and plans compiled since the session was made (for tests and `bench`).
+  size_t cached_plans() const;
+  size_t plans_compiled() const { return plans_compiled_; }
   /// Whether input i is a shape operand: an integer input read directly as the shape or axes of a node
   /// (Reshape's `shape`, Squeeze/Unsqueeze's `axes`, ...). Plans are compiled per value of such inputs.
   bool shape_input(size_t i) const { return shape_input_[i]; }
@@ -90,14 +99,15 @@ class Session {
   int64_t source_mtime_ = 0;
   bool constants_released_ = false;
   bool borrowed_ = false;  // the int8 weights of model_ borrow the file's mapping (load_onnx's borrow)
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::vector<bool> shape_input_;
   struct CachedPlan {
     std::vector<Shape> shapes;
     std::string values;  // bytes of the shape-operand inputs
-    std::unique_ptr<Plan> plan;
+    std::shared_ptr<Plan> plan;
   };
-  std::vector<CachedPlan> plans_;
+  std::vector<CachedPlan> plans_;  // most recently used last
+  size_t plans_compiled_ = 0;
 };
 
 }  // namespace octet

@@ -16,16 +16,16 @@
 #include <set>
 
 #include "graph/onnx_tensor.h"
+#include "graph/shape_inference.h"
 #include "onnx/onnx.pb.h"
 
 namespace octet {
 
 namespace {
 
-// Default-domain opsets octet implements; older models need the legacy broadcast/attribute forms, newer
-// ones ops whose semantics we have not checked.
-constexpr int64_t kMinOpset = 7;
-constexpr int64_t kMaxOpset = 17;
+// Default-domain opsets octet reads (graph/shape_inference.h): older models need the legacy broadcast/attribute
+// forms; opsets past kCheckedOpset load, and shape inference refuses only the ops whose semantics changed.
+constexpr int64_t kMaxOpset = kNewestKnownOpset;
 
 class Importer {
  public:

@@ -618,12 +618,52 @@ const OpEntry kOps[] = {
     {"com.microsoft", "QLinearGlobalAveragePool", 1, kAny, infer_qlinear_global_pool},
 };
 
+// Versions of default-domain ops after kCheckedOpset whose semantics changed (new attributes, inputs or modes that
+// change what a node computes). Versions that only admit new element types (float8, int4, bfloat16, strings:
+// Cast-19/21, Reshape-19/21, Conv-22, ...) are not listed: for the types octet runs they compute the same.
+struct LaterVersion {
+  const char* op_type;
+  int64_t since;
+  const char* what;
+};
+const LaterVersion kLaterVersions[] = {
+    {"ReduceL1", 18, "axes became an input"},         {"ReduceL2", 18, "axes became an input"},
+    {"ReduceLogSum", 18, "axes became an input"},     {"ReduceLogSumExp", 18, "axes became an input"},
+    {"ReduceMax", 18, "axes became an input"},        {"ReduceMean", 18, "axes became an input"},
+    {"ReduceMin", 18, "axes became an input"},        {"ReduceProd", 18, "axes became an input"},
+    {"ReduceSumSquare", 18, "axes became an input"},  {"Split", 18, "the num_outputs attribute was added"},
+    {"Pad", 18, "the axes input was added"},          {"Pad", 19, "the wrap mode was added"},
+    {"Resize", 18, "antialias, axes and keep_aspect_ratio_policy were added"},
+    {"Resize", 19, "the half_pixel_symmetric mode was added"},
+    {"ScatterND", 18, "the max and min reductions were added"},
+    {"ScatterElements", 18, "the max and min reductions were added"},
+    {"AveragePool", 19, "dilations were added"},      {"LpPool", 18, "ceil_mode was added"},
+    {"GroupNormalization", 21, "scale and bias became per channel"},
+    {"QuantizeLinear", 21, "blocked quantization and output_dtype were added"},
+    {"DequantizeLinear", 21, "blocked quantization was added"},
+};
+
+// The newest changed version of a default-domain op that a model at `opset` uses, or null.
+const LaterVersion* later_version(const std::string& op_type, int64_t opset) {
+  const LaterVersion* r = nullptr;
+  for (const LaterVersion& v : kLaterVersions)
+    if (op_type == v.op_type && v.since <= opset && (!r || v.since > r->since)) r = &v;
+  return r;
+}
+
 const OpEntry* find_op(const std::string& domain, const std::string& op_type, int64_t opset) {
   const std::string d = domain == "ai.onnx" ? "" : domain;
+  // Past the checked opsets, a row checked up to kCheckedOpset holds on while the op's definition has not changed.
+  const bool newer = d.empty() && opset > kCheckedOpset;
+  if (newer && (opset > kNewestKnownOpset || later_version(op_type, opset))) return nullptr;
+  auto match = [&](const OpEntry& e) {
+    const int64_t max = newer && e.max_opset >= kCheckedOpset ? kNewestKnownOpset : e.max_opset;
+    return d == e.domain && op_type == e.op_type && opset >= e.min_opset && opset <= max;
+  };
   for (const OpEntry& e : kOps)
-    if (d == e.domain && op_type == e.op_type && opset >= e.min_opset && opset <= e.max_opset) return &e;
-  for (const OpEntry& e : infer::data_op_table())
-    if (d == e.domain && op_type == e.op_type && opset >= e.min_opset && opset <= e.max_opset) return &e;
+    if (match(e)) return &e;
+  for (const OpEntry& e : infer::data_op_table())  // graph/shape_inference_data.cpp
+    if (match(e)) return &e;
   return nullptr;
 }
 
@@ -633,13 +673,23 @@ bool op_known(const std::string& domain, const std::string& op_type, int64_t ops
   return find_op(domain, op_type, opset) != nullptr;
 }
 
+std::string op_refusal(const std::string& domain, const std::string& op_type, int64_t opset) {
+  if (op_known(domain, op_type, opset)) return "";
+  const bool dflt = domain.empty() || domain == "ai.onnx";
+  const std::string op = (dflt ? "" : domain + ".") + op_type;
+  if (dflt && opset > kCheckedOpset && opset <= kNewestKnownOpset)
+    if (const LaterVersion* v = later_version(op_type, opset);
+        v && find_op(domain, op_type, kCheckedOpset))
+      return op + "-" + std::to_string(v->since) + " (the model imports opset " + std::to_string(opset) +
+             "): " + v->what + " after opset " + std::to_string(kCheckedOpset) + ", the newest octet implements";
+  return op + " (opset " + std::to_string(opset) + ")";
+}
+
 void infer_node(Graph& g, int id) {
   const Node& n = g.nodes[id];
   const int64_t opset = g.opset(n.domain);
   const OpEntry* e = find_op(n.domain, n.op_type, opset);
-  if (!e)
-    throw Unsupported(g.where(id) + ": op " + (n.domain.empty() ? "" : n.domain + ".") + n.op_type + " (opset " +
-                      std::to_string(opset) + ") is not supported");
+  if (!e) throw Unsupported(g.where(id) + ": op " + op_refusal(n.domain, n.op_type, opset) + " is not supported");
   Ctx c(g, id);
   e->infer(c);
 }
@@ -648,10 +698,8 @@ std::vector<std::string> unknown_ops(const Graph& g) {
   std::vector<std::string> r;
   for (const Node& n : g.nodes) {
     if (n.dead) continue;
-    const int64_t opset = g.opset(n.domain);
-    if (!op_known(n.domain, n.op_type, opset))
-      r.push_back((n.domain.empty() ? "" : n.domain + ".") + n.op_type + " (opset " + std::to_string(opset) +
-                  ") at node '" + n.name + "'");
+    const std::string why = op_refusal(n.domain, n.op_type, g.opset(n.domain));
+    if (!why.empty()) r.push_back(why + " at node '" + n.name + "'");
   }
   return r;
 }

@@ -25,7 +25,8 @@ void Calibrator::add(const TensorView& batch) {
   const std::string& in_name = session_->input(0).name;
   if (auto it = hist_.find(in_name); it != hist_.end()) it->second.add(batch.as<float>(), size_t(batch.numel()));
 
-  Plan& plan = session_->plan_for({batch.shape}, {batch});
+  std::shared_ptr<Plan> plan_ref = session_->plan_for({batch.shape}, {batch});
+  Plan& plan = *plan_ref;
   const Graph& pg = plan.graph();
   // Per step: (output index, histogram) pairs, resolved once per run from the compiled graph's value names.
   std::vector<std::vector<std::pair<size_t, Histogram*>>> watch(plan.num_steps());

@@ -80,7 +80,8 @@ int cmd_bench(int argc, char** argv) {
   std::vector<Tensor> inputs = generate_inputs(*session, shapes);
   std::vector<TensorView> views;
   for (const Tensor& t : inputs) views.push_back(t.view());
-  Plan& plan = session->plan_for(shapes, views);
+  std::shared_ptr<Plan> plan_ref = session->plan_for(shapes, views);
+  Plan& plan = *plan_ref;
   const double create_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   const double create_cpu_ms = process_cpu_ms() - create_cpu0;
   for (int i = 0; i < warmup; ++i) plan.run(views);

@@ -19,7 +19,8 @@ int cmd_inspect(int argc, char** argv) {
   const Graph& m = session->model();
   std::vector<Shape> shapes;
   for (size_t i = 0; i < session->num_inputs(); ++i) shapes.push_back(session->default_input_shape(i));
-  Plan& plan = session->plan_for(shapes);
+  std::shared_ptr<Plan> plan_ref = session->plan_for(shapes);
+  Plan& plan = *plan_ref;
 
   std::printf("model    %s (opset %lld, producer '%s')\n", m.path.c_str(), (long long)m.opset(""),
               m.producer.c_str());

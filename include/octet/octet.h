@@ -150,6 +150,12 @@ OCTET_API octet_status* octet_options_set_max_isa(octet_options* options, const 
 /// for another run to finish, and a run whose one arena is larger than `bytes` fails with
 /// OCTET_ERROR_OUT_OF_MEMORY. 0 = no limit (default). Weights and the output buffers are not counted.
 OCTET_API octet_status* octet_options_set_memory_limit(octet_options* options, size_t bytes);
+/// Input shapes: a session compiles one plan (shapes inferred, memory planned, weights packed for the shape)
+/// per distinct set of input shapes it is run with - e.g. a detector at 320x320, then 640x480, then batch 4 -
+/// and keeps the `count` most recently used (default 8); a run with a shape not among them compiles again,
+/// dropping the least recently used. A plan in use by a run on another thread lives until that run ends.
+/// 0 = keep every plan (unbounded).
+OCTET_API octet_status* octet_options_set_max_cached_plans(octet_options* options, size_t count);
 
 /* ---- Session ----------------------------------------------------------------------------------------------- */
 

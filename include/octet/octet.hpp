@@ -174,6 +174,7 @@ struct Options {
   std::string max_isa{};                        // "" or scalar|avx2|avxvnni|avx512|avx512vnni
   size_t memory_limit = 0;                      // bytes of run arenas in flight; 0: none
   bool shared_pool = true;                      // false: this session's runs get worker threads of their own
+  size_t max_cached_plans = 8;                  // plans kept, one per input shape; 0: no bound
 };
 
 /// A loaded model. Move-only; destroying it frees the model (no run may be in progress).
@@ -301,6 +302,7 @@ class Session {
     if (!o.max_isa.empty()) detail::check(octet_options_set_max_isa(raw, o.max_isa.c_str()));
     detail::check(octet_options_set_memory_limit(raw, o.memory_limit));
     detail::check(octet_options_set_shared_pool(raw, o.shared_pool ? 1 : 0));
+    detail::check(octet_options_set_max_cached_plans(raw, o.max_cached_plans));
     return opt;
   }
 

@@ -79,9 +79,9 @@ TEST_SUITE("engine") {
     octet::Session a(octet::load_onnx(kDemoModel), own), b(octet::load_onnx(kDemoModel), own);
     octet::Session c(octet::load_onnx(kDemoModel), shared);
     const octet::Tensor x = demo_input(3);
-    octet::Plan& pa = a.plan_for({x.shape()});
-    octet::Plan& pb = b.plan_for({x.shape()});
-    octet::Plan& pc = c.plan_for({x.shape()});
+    octet::Plan& pa = *a.plan_for({x.shape()});
+    octet::Plan& pb = *b.plan_for({x.shape()});
+    octet::Plan& pc = *c.plan_for({x.shape()});
     const octet::ThreadPool* global = octet::ThreadPool::shared(2).get();
     REQUIRE(pa.pool());
     REQUIRE(pb.pool());
@@ -129,7 +129,7 @@ TEST_SUITE("c_api") {
     const std::vector<float> ya = run_c(a, x), yb = run_c(b, x), yc = run_c(c, x);
     CHECK(ya == yb);
     CHECK(ya == yc);
-    auto pool = [&](octet_session* s) { return octet::engine_session(s).plan_for({x.shape()}).pool(); };
+    auto pool = [&](octet_session* s) { return octet::engine_session(s).plan_for({x.shape()})->pool(); };
     CHECK(pool(a) != pool(b));
     CHECK(pool(a) != octet::ThreadPool::shared(2).get());
     CHECK(pool(c) == octet::ThreadPool::shared(2).get());

@@ -77,7 +77,7 @@ TEST_SUITE("engine") {
     REQUIRE(out.size() == 1);
     for (int64_t i = 0; i < x.numel(); ++i) CHECK(out[0].as<float>()[i] == doctest::Approx(reference(x.as<float>()[i], 10)).epsilon(1e-5));
     // Ten intermediates of 1 KiB each, but at most two are alive at once (in-place lets one do).
-    Plan& p = s.plan_for({shape});
+    Plan& p = *s.plan_for({shape});
     CHECK(p.arena_bytes() <= 2 * size_t(x.bytes()));
   }
 
@@ -94,6 +94,50 @@ TEST_SUITE("engine") {
     CHECK_THROWS_AS(s.run({bad.view()}), Error);
     Tensor wrong_channels(DType::f32, {1, 5, 3, 3});
     CHECK_THROWS_WITH_AS(s.run({wrong_channels.view()}), doctest::Contains("input 'x' expects shape Nx2x3x3"), Error);
+  }
+
+  TEST_CASE("the plan cache is bounded, least recently used first; a repeated shape compiles nothing") {
+    SessionOptions opt;
+    opt.max_cached_plans = 2;
+    Session s(chain(3, {1, 2, 3, 3}), opt);
+    auto run = [&](int64_t n) {
+      Tensor x(DType::f32, {n, 2, 3, 3});
+      for (int64_t i = 0; i < x.numel(); ++i) x.as<float>()[i] = float(i % 7) - 3.f;
+      auto out = s.run({x.view()});
+      REQUIRE(out[0].shape() == Shape{n, 2, 3, 3});
+      CHECK(out[0].as<float>()[x.numel() - 1] == doctest::Approx(reference(x.as<float>()[x.numel() - 1], 3)));
+    };
+    run(1), run(2), run(1);  // 1 is now the most recently used
+    CHECK(s.plans_compiled() == 2);
+    run(3);                  // evicts 2, not 1
+    CHECK(s.cached_plans() == 2);
+    run(1);
+    CHECK(s.plans_compiled() == 3);
+    run(2);
+    CHECK(s.plans_compiled() == 4);
+    CHECK(s.cached_plans() == 2);
+  }
+
+  TEST_CASE("threads running different shapes through a one-plan cache evict each other's plans safely") {
+    SessionOptions opt;
+    opt.max_cached_plans = 1;
+    Session s(chain(4, {1, 4, 8, 8}), opt);
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 4; ++t)
+      ts.emplace_back([&, t] {
+        const int64_t n = 1 + t % 3;
+        Tensor x(DType::f32, {n, 4, 8, 8});
+        for (int64_t i = 0; i < x.numel(); ++i) x.as<float>()[i] = std::cos(float(i + t));
+        for (int r = 0; r < 20; ++r) {
+          auto out = s.run({x.view()});
+          for (int64_t i = 0; i < x.numel(); i += 17)
+            if (std::fabs(out[0].as<float>()[i] - reference(x.as<float>()[i], 4)) > 1e-5f) wrong++;
+        }
+      });
+    for (auto& t : ts) t.join();
+    CHECK(wrong == 0);
+    CHECK(s.cached_plans() == 1);
   }
 
   TEST_CASE("one session runs from many threads at once with identical results") {

@@ -81,7 +81,7 @@ TEST_SUITE("qdq") {
       SessionOptions opt;
       opt.optimize = optimize;
       auto s = Session::load(kDir + "qdq_net.onnx", opt);
-      Plan& p = s->plan_for({s->default_input_shape(0)});
+      Plan& p = *s->plan_for({s->default_input_shape(0)});
       int64_t conv = 0, gemm = 0;
       for (size_t i = 0; i < p.num_steps(); ++i) {
         const Node& n = p.graph().nodes[p.step_node(int(i))];

@@ -518,8 +518,16 @@ TEST_CASE("Reorder (domain octet) keeps the logical shape; op_known and unknown_
       CAPTURE(op);
       CHECK(op_known("", op, v) == !(std::string(op) == "Reshape" && v < 5));
       CHECK(op_known("ai.onnx", op, v));
-      CHECK(!op_known("", op, 18));
+      // Past the checked opsets an op runs while its definition is unchanged (AveragePool-19 added dilations).
+      CHECK(op_known("", op, 18));
+      CHECK(op_known("", op, 22) == (std::string(op) != "AveragePool"));
+      CHECK(!op_known("", op, 23));
     }
+  CHECK(op_refusal("", "AveragePool", 19) ==
+        "AveragePool-19 (the model imports opset 19): dilations were added after opset 17, the newest octet "
+        "implements");
+  CHECK(op_refusal("", "AveragePool", 18) == "");
+  CHECK(op_refusal("", "FancyOp", 19) == "FancyOp (opset 19)");
   CHECK(!op_known("", "Reshape", 4));
   CHECK(!op_known("", "RoiAlign", 16));
   CHECK(!op_known("com.microsoft", "Conv", 1));
