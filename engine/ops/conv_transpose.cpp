@@ -27,6 +27,8 @@ class ConvTransposeKernel final : public Kernel {
   }
   size_t workspace_bytes() const override { return conv_->workspace_bytes(); }
   std::string name() const override { return "conv_transpose/sgemm_col2im"; }
+  // Constant weights and bias were copied (the weights re-laid out per group) at creation; run() never reads them.
+  bool input_packed(int i) const override { return (i == 1 && w_const_) || (i == 2 && b_const_); }
 
  private:
   std::unique_ptr<kcv::ConvTransposeFp32> conv_;
