@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <numeric>
 
 #include "engine/session.h"
@@ -460,6 +461,16 @@ TEST_SUITE("data_ops") {
       t.output(DType::f32, {2, 3}).output(DType::i64, {2, 3});
       CHECK(t.run_on(kernels::detected_isa()).values<float>() == std::vector<float>{3, 3, 2, 5, 0, 0});
       CHECK(t.out(1).values<int64_t>() == std::vector<int64_t>{0, 2, 3, 2, 0, 1});
+    }
+    {
+      // NaN ranks first (a strict order for the sort, whatever the other values).
+      const float nan = std::numeric_limits<float>::quiet_NaN();
+      OpTest t("TopK", 11);
+      t.input(HostTensor::f32({5}, {1, nan, 3, nan, 2}))
+          .constant(HostTensor::of(DType::i64, {1}, std::vector<int64_t>{3}));
+      t.output(DType::f32, {3}).output(DType::i64, {3});
+      t.run_on(kernels::detected_isa());
+      CHECK(t.out(1).values<int64_t>() == std::vector<int64_t>{1, 3, 2});
     }
     {
       OpTest t("TopK", 1);  // opset 1: k attribute, largest only
