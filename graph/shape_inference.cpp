@@ -115,7 +115,13 @@ void infer_dropout(Ctx& c) {
     if (!t) c.unsupported("training_mode input '" + c.in(2).name + "' is not a constant (training is not supported)");
     if (t->numel() != 1 || t->dtype() != DType::boolean)
       c.fail(c.in_name(2) + " must be a boolean scalar");
-    if (*t->as<uint8_t>() != 0) c.unsupported("training_mode = true is not supported (inference only)");
+    // Training mode drops each element with probability `ratio` and scales the rest by 1 / (1 - ratio): with a
+    // constant ratio of 0 that is the identity (torchvision's Swin calls F.dropout(p=0.0) in training mode).
+    const Tensor* r = c.constant(1);
+    const bool zero_ratio = r && r->numel() == 1 && r->dtype() == DType::f32 && *r->as<float>() == 0.f;
+    if (*t->as<uint8_t>() != 0 && !zero_ratio)
+      c.unsupported("training_mode = true with a ratio other than a constant 0 (random dropping) is not supported "
+                    "(inference only)");
   }
   const Shape x = c.shape(0);
   c.set_out(0, c.dtype(0), x);
@@ -671,6 +677,16 @@ const OpEntry* find_op(const std::string& domain, const std::string& op_type, in
 
 bool op_known(const std::string& domain, const std::string& op_type, int64_t opset) {
   return find_op(domain, op_type, opset) != nullptr;
+}
+
+std::vector<KnownOp> known_ops() {
+  std::vector<KnownOp> r;
+  for (const OpEntry& e : kOps) {
+    const bool dflt = std::string(e.domain).empty();
+    r.push_back({e.domain, e.op_type, e.min_opset,
+                 dflt && e.max_opset >= kCheckedOpset ? kNewestKnownOpset : e.max_opset});
+  }
+  return r;
 }
 
 std::string op_refusal(const std::string& domain, const std::string& op_type, int64_t opset) {

@@ -92,7 +92,7 @@ std::set<std::string> model_ops(const std::string& path) {
 
 CaseResult run_case(const fs::path& dir, double rtol, double atol, int threads) {
   CaseResult r;
-  r.name = dir.filename().string();
+  r.name = (dir.has_filename() ? dir : dir.parent_path()).filename().string();  // "case/" names "case"
   try {
     SessionOptions opt;
     opt.threads = threads;

@@ -408,6 +408,7 @@ TEST_CASE("Softmax axis defaults before and from opset 13; Identity; Dropout") {
   int train = n.g.add_constant("train", yes);
   CHECK(contains(error_of([&] { n.run("Dropout", {n.in("d3", {3}), -1, train}); }),
                  "UNSUPPORTED: t.onnx: node 'Dropout_5' (Dropout): training_mode = true"));
+  CHECK(n.shape(n.run("Dropout", {n.in("d4", {3}), n.scalar("zero", 0.f), train})) == Shape{3});  // ratio 0: y = x
   G nine(9);
   int d9 = nine.run("Dropout", {nine.in("x", {2, 2})}, {{"ratio", af(0.1f)}}, 2);
   CHECK(nine.out(d9, 1).dtype == DType::f32);  // mask of type T before opset 10
