@@ -681,11 +681,13 @@ bool op_known(const std::string& domain, const std::string& op_type, int64_t ops
 
 std::vector<KnownOp> known_ops() {
   std::vector<KnownOp> r;
-  for (const OpEntry& e : kOps) {
+  auto add = [&](const OpEntry& e) {
     const bool dflt = std::string(e.domain).empty();
     r.push_back({e.domain, e.op_type, e.min_opset,
                  dflt && e.max_opset >= kCheckedOpset ? kNewestKnownOpset : e.max_opset});
-  }
+  };
+  for (const OpEntry& e : kOps) add(e);
+  for (const OpEntry& e : infer::data_op_table()) add(e);  // graph/shape_inference_data.cpp
   return r;
 }
 
