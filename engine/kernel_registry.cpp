@@ -22,7 +22,7 @@ KernelRegistry::KernelRegistry() {
   ops::register_index_ops(*this);
   ops::register_resize(*this);
   ops::register_conv_transpose(*this);
-  ops::register_spatial_extra(*this);
+  ops::register_lrn(*this);
 }
 
 void KernelRegistry::add(const std::string& domain, const std::string& op_type, KernelFactory f) {
