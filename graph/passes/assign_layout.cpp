@@ -7,7 +7,8 @@
 //    the conv itself N*K*C*R*S*P*Q/group MACs, so the Reorder is always the cheaper part: insert it.
 //  - Ops that compute the same per element / per channel in any order follow their nhwc input 0: Relu, Clip,
 //    LeakyRelu, Sigmoid, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization (its parameters stay plain),
-//    Resize / Upsample (per-axis resampling, done over the physical N, H, W, C order; roi/scales/sizes stay plain).
+//    Resize / Upsample (per-axis resampling, done over the physical N, H, W, C order; roi/scales/sizes stay plain),
+//    ConvTranspose (2-D, weights plain).
 //  - Add/Sub/Mul/Div run nhwc when both inputs are nhwc and have the output's shape (no broadcasting, so both
 //    operands walk memory in the same order).
 //  - Everything else (Flatten, Reshape, Concat, Gemm, Softmax, ...) reads and writes plain.
@@ -57,6 +58,8 @@ bool runs_nhwc(const Graph& g, const Node& n) {
     if (n.outputs[o] >= 0) return false;  // e.g. MaxPool's Indices: plain only
   const int x = input_or_none(n, 0);
   if (is_op(n, "Conv")) return is_4d_f32(g, x);
+  // ConvTranspose reads its input as the GEMM's B with any strides and scatters into either layout.
+  if (is_op(n, "ConvTranspose")) return is_4d_f32(g, x) && g.values[x].layout == Layout::nhwc;
   if (follows_input_layout(n)) return is_4d_f32(g, x) && g.values[x].layout == Layout::nhwc;
   if (is_binary_eltwise(n) && n.num_inputs() == 2) {
     const Shape out = g.values[n.outputs[0]].shape();

@@ -390,6 +390,20 @@ TEST_SUITE("data_ops") {
                 conv.run(x.data(), w.data(), b.data(), got.data(), aligned, &par);
                 check_close(got, want, 1e-4f, 1e-5f, "conv_transpose isa " + std::to_string(int(isa)));
               }
+              // Channels-last input and / or output (the layout between NHWC convs): the same values, transposed.
+              for (int lay = 1; lay < 4; ++lay) {
+                kcv::ConvTransposeParams q = p;
+                q.src_nhwc = lay & 1, q.dst_nhwc = lay & 2;
+                kcv::ConvTransposeFp32 conv(q, w.data(), b.data(), true, kernels::gemm::sgemm_kernel(), 2);
+                std::vector<unsigned char> ws(conv.workspace_bytes() + 64);
+                void* aligned = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(ws.data()) + 63) / 64 * 64);
+                const auto xs = q.src_nhwc ? to_nhwc(x, p.n, p.ic, p.in[1], p.in[2]) : x;
+                std::fill(got.begin(), got.end(), 1e30f);
+                SerialChunks par(2);
+                conv.run(xs.data(), nullptr, nullptr, got.data(), aligned, &par);
+                check_close(q.dst_nhwc ? from_nhwc(got, p.n, p.oc, p.out[1], p.out[2]) : got, want, 1e-4f, 1e-5f,
+                            "conv_transpose layout " + std::to_string(lay));
+              }
               ++cases;
             }
     CHECK(cases > 100);
