@@ -9,9 +9,10 @@
 //    LeakyRelu, Sigmoid, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization (its parameters stay plain),
 //    Resize / Upsample (per-axis resampling, done over the physical N, H, W, C order; roi/scales/sizes stay plain),
 //    ConvTranspose (2-D, weights plain).
+//  - Concat runs nhwc when every input is nhwc (any axis: the copy walks the physical N, H, W, C order).
 //  - Add/Sub/Mul/Div run nhwc when both inputs are nhwc and have the output's shape (no broadcasting, so both
 //    operands walk memory in the same order).
-//  - Everything else (Flatten, Reshape, Concat, Gemm, Softmax, ...) reads and writes plain.
+//  - Everything else (Flatten, Reshape, Gemm, Softmax, a Concat with a plain input, ...) reads and writes plain.
 //  - Graph inputs, graph outputs and constants are plain. A graph output computed nhwc keeps its name: its
 //    producer writes "<name>_nhwc" and a Reorder "<name>_to_plain" writes the output.
 // A Reorder (domain "octet") is inserted once per value and target layout: node "<value>_to_nhwc" or
@@ -61,6 +62,12 @@ bool runs_nhwc(const Graph& g, const Node& n) {
   // ConvTranspose reads its input as the GEMM's B with any strides and scatters into either layout.
   if (is_op(n, "ConvTranspose")) return is_4d_f32(g, x) && g.values[x].layout == Layout::nhwc;
   if (follows_input_layout(n)) return is_4d_f32(g, x) && g.values[x].layout == Layout::nhwc;
+  // Concat of NHWC values only (Inception / GoogLeNet / DenseNet / FPN channel concats between convs).
+  if (is_op(n, "Concat")) {
+    for (int v : n.inputs)
+      if (!is_4d_f32(g, v) || g.values[v].layout != Layout::nhwc) return false;
+    return !n.inputs.empty();
+  }
   if (is_binary_eltwise(n) && n.num_inputs() == 2) {
     const Shape out = g.values[n.outputs[0]].shape();
     for (int v : n.inputs)
@@ -76,7 +83,7 @@ Layout wanted_input_layout(const Graph& g, const Node& n, size_t i, bool nhwc) {
   if (!nhwc) return Layout::plain;
   if (quant_layout_op(n)) return quant_reads_nhwc(n, i) ? Layout::nhwc : Layout::plain;
   if (is_op(n, "Conv")) return i == 0 || int(i) == n.fusion.residual_input ? Layout::nhwc : Layout::plain;
-  if (is_binary_eltwise(n)) return Layout::nhwc;
+  if (is_binary_eltwise(n) || is_op(n, "Concat")) return Layout::nhwc;
   return i == 0 ? Layout::nhwc : Layout::plain;
 }
 

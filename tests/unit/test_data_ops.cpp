@@ -706,3 +706,56 @@ TEST_SUITE("data_ops") {
     }
   }
 }  // TEST_SUITE
+
+TEST_SUITE("data_ops") {
+  TEST_CASE("Concat in NHWC along every axis equals the NCHW result; a conv -> concat -> conv chain needs no reorder") {
+    const Shape a = {2, 3, 4, 5};
+    for (int64_t axis = -4; axis < 4; ++axis) {
+      const int64_t ax = axis < 0 ? axis + 4 : axis;
+      Shape b = a, o = a;
+      b[size_t(ax)] = 2;
+      o[size_t(ax)] += 2;
+      const auto xa = random_floats(size_t(num_elements(a)), -1, 1, 51), xb = random_floats(size_t(num_elements(b)), -1, 1, 52);
+      auto run = [&](Layout l) {
+        OpTest t("Concat");
+        auto conv = [&](const std::vector<float>& v, const Shape& s) {
+          return l == Layout::nhwc ? to_nhwc(v, s[0], s[1], s[2], s[3]) : v;
+        };
+        t.input(HostTensor::f32(a, conv(xa, a), l)).input(HostTensor::f32(b, conv(xb, b), l));
+        t.attr_i("axis", axis).output(DType::f32, o, l);
+        const auto y = t.run_on(kernels::detected_isa()).values<float>();
+        return l == Layout::nhwc ? from_nhwc(y, o[0], o[1], o[2], o[3]) : y;
+      };
+      CHECK(run(Layout::nhwc) == run(Layout::plain));
+    }
+    // x -> Conv a, Conv b -> Concat(axis 1) -> Conv: only the graph input and output are reordered.
+    Graph g;
+    g.path = "cat.onnx";
+    g.opsets[""] = 13;
+    const int x = g.add_value("x", DType::f32);
+    g.values[x].set_shape({1, 3, 6, 6});
+    g.inputs.push_back(x);
+    auto weight = [&](const char* name, Shape s) {
+      auto t = std::make_shared<Tensor>(DType::f32, s);
+      const auto v = random_floats(size_t(t->numel()), -1, 1, 53);
+      std::copy(v.begin(), v.end(), t->as<float>());
+      return g.add_constant(name, t);
+    };
+    auto node = [&](const char* op, std::vector<int> ins, int64_t axis = -1) {
+      Node n;
+      n.name = std::string(op) + std::to_string(g.nodes.size());
+      n.op_type = op;
+      n.inputs = std::move(ins);
+      if (axis >= 0) n.attrs["axis"].kind = Attribute::Kind::i, n.attrs["axis"].i = axis;
+      n.outputs = {g.add_value(n.name + "_out", DType::undefined)};
+      g.add_node(n);
+      return n.outputs[0];
+    };
+    const int c1 = node("Conv", {x, weight("w1", {4, 3, 1, 1})}), c2 = node("Conv", {x, weight("w2", {5, 3, 1, 1})});
+    g.outputs.push_back(node("Conv", {node("Concat", {c1, c2}, 1), weight("w3", {2, 9, 1, 1})}));
+    Session s(std::move(g), SessionOptions{});
+    int reorders = 0;
+    for (const NodeReport& r : s.describe({{1, 3, 6, 6}})) reorders += r.op == "Reorder";
+    CHECK(reorders == 2);
+  }
+}
