@@ -23,6 +23,15 @@ KernelRegistry::KernelRegistry() {
   ops::register_resize(*this);
   ops::register_conv_transpose(*this);
   ops::register_lrn(*this);
+  // ops-elt: element-wise ops beyond the foundation's
+  ops::register_eltwise_math(*this);
+  ops::register_broadcast_ops(*this);
+  ops::register_cast(*this);
+  // ops-red: reductions, normalisation, einsum, recurrent
+  ops::register_reduce(*this);
+  ops::register_normalize(*this);
+  ops::register_einsum(*this);
+  ops::register_recurrent(*this);
 }
 
 void KernelRegistry::add(const std::string& domain, const std::string& op_type, KernelFactory f) {

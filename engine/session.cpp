@@ -23,7 +23,10 @@ bool is_shape_operand(const Node& n, size_t input) {
       // for (Resize's roi, Pad's constant value, CumSum's axis, Trilu's k). Float ones too: Range's bounds,
       // Resize-10 / Upsample-9 scales, OneHot's depth.
       {"Split", 1}, {"TopK", 1}, {"Range", 0}, {"Range", 1}, {"Range", 2}, {"OneHot", 1}, {"Upsample", 1},
-      {"Resize", 1}, {"Pad", 2}, {"CumSum", 1}, {"Trilu", 1}};
+      {"Resize", 1}, {"Pad", 2}, {"CumSum", 1}, {"Trilu", 1},
+      // Reduce*: axes (ReduceSum from opset 13, the others from 18)
+      {"ReduceSum", 1}, {"ReduceMean", 1}, {"ReduceMax", 1}, {"ReduceMin", 1}, {"ReduceProd", 1}, {"ReduceL1", 1},
+      {"ReduceL2", 1}, {"ReduceLogSum", 1}, {"ReduceLogSumExp", 1}, {"ReduceSumSquare", 1}};
   for (auto& [op, i] : kShapeOperands)
     if (n.op_type == op && n.domain.empty() && i == input) return true;
   return false;

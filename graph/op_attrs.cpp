@@ -138,3 +138,44 @@ Shape broadcast_shapes(const Graph& g, int id, const Shape& a, const Shape& b) {
 }
 
 }  // namespace octet
+
+namespace octet {
+
+std::vector<int64_t> reduce_axes(const Graph& g, int id, int64_t rank, bool* noop) {
+  const Node& n = g.nodes[id];
+  std::vector<int64_t> axes;
+  // ReduceSum takes axes as an input from opset 13, the other Reduce* ops from opset 18.
+  const int64_t since = n.op_type == "ReduceSum" ? 13 : 18;
+  if (g.opset(n.domain) >= since) {
+    if (n.has_attr("axes"))
+      g.fail(id, n.op_type + " from opset " + std::to_string(since) + " takes axes as input 1, not as an attribute");
+    if (n.inputs.size() > 1 && n.inputs[1] >= 0) {
+      const Value& v = g.values[n.inputs[1]];
+      if (!v.constant) throw Unsupported(g.where(id) + ": the 'axes' input (" + v.name + ") must be a constant");
+      const Tensor& t = *v.constant;
+      if (t.dtype() != DType::i64) g.fail(id, "axes input '" + v.name + "' has type " + dtype_name(t.dtype()) + ", expected int64");
+      axes.assign(t.as<int64_t>(), t.as<int64_t>() + t.numel());
+    }
+  } else {
+    axes = n.attr_ints("axes");
+  }
+  *noop = false;
+  if (axes.empty()) {
+    if (n.attr_i("noop_with_empty_axes", 0) != 0) {
+      *noop = true;
+      return {};
+    }
+    axes.resize(size_t(rank));
+    for (int64_t i = 0; i < rank; ++i) axes[size_t(i)] = i;
+    return axes;
+  }
+  std::vector<char> seen(size_t(rank), 0);
+  for (int64_t& a : axes) {
+    a = normalize_axis(g, id, a, rank);
+    if (seen[size_t(a)]++) g.fail(id, "axis " + std::to_string(a) + " appears twice in axes");
+  }
+  std::sort(axes.begin(), axes.end());
+  return axes;
+}
+
+}  // namespace octet

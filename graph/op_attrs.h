@@ -33,3 +33,13 @@ int64_t normalize_axis(const Graph& g, int id, int64_t axis, int64_t rank);
 Shape broadcast_shapes(const Graph& g, int id, const Shape& a, const Shape& b);
 
 }  // namespace octet
+
+namespace octet {
+
+/// The axes a Reduce* node reduces, for an input of `rank`: normalised, sorted, each once. They come from the
+/// `axes` attribute, or - ReduceSum from opset 13, the others from 18 - from the optional constant input 1
+/// (Unsupported when it is computed at run time). No axes reduce every dim, unless noop_with_empty_axes = 1: then
+/// *noop is set and the node is an identity. Throws Error via g.fail on an out-of-range or repeated axis.
+std::vector<int64_t> reduce_axes(const Graph& g, int id, int64_t rank, bool* noop);
+
+}  // namespace octet

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/ops/batched_gemm.h"
 #include "engine/ops/fused_epilogue.h"
 #include "engine/ops/op_util.h"
 #include "engine/ops/ops.h"
@@ -66,12 +67,10 @@ class GemmKernel final : public Kernel {
   GemmKernel(std::string op, GemmPlan plan) : op_(std::move(op)), p_(std::move(plan)) {}
 
   void run(ExecContext& ctx, std::span<const TensorView> in, std::span<const TensorView> out) const override {
-    // The workspace holds packed A for p_.threads threads: a larger pool than compiled for runs inline.
-    kernels::Parallel* par = ctx.parallel && ctx.parallel->threads() <= p_.threads ? ctx.parallel : nullptr;
     const float* a = in[0].as<const float>();
     const float* b = in[1].as<const float>();
     float* y = out[0].as<float>();
-    for (int64_t bi = 0; bi < p_.batch; ++bi) {
+    batched().run(ctx, [&](int64_t bi) {
       kg::SgemmArgs g;
       g.m = p_.m;
       g.n = p_.n;
@@ -101,17 +100,25 @@ class GemmKernel final : public Kernel {
         }
         g.add[slot++] = kg::Addend{src + ad.off[size_t(bi)], ad.rs, ad.cs, ad.scale};
       }
-      kg::sgemm(*p_.uk, g, ctx.workspace, par);
-    }
+      return g;
+    });
   }
-  size_t workspace_bytes() const override {
-    return kg::sgemm_workspace_bytes(*p_.uk, p_.m, p_.n, p_.k, p_.threads, !p_.packed_b.empty());
-  }
+  // The workspace holds packed A (and B) for p_.threads threads, or per batch problem (batched_gemm.h).
+  size_t workspace_bytes() const override { return batched().workspace_bytes(); }
   // A constant B lives on in packed_b only; run() reads in[1] when B is computed at run time.
   bool input_packed(int i) const override { return i == 1 && !p_.packed_b.empty(); }
   std::string name() const override { return op_ + "/" + p_.uk->name; }
 
  private:
+  BatchedGemm batched() const {
+    BatchedGemm bg;
+    bg.uk = p_.uk;
+    bg.m = p_.m, bg.n = p_.n, bg.k = p_.k, bg.batch = p_.batch;
+    bg.prepacked = !p_.packed_b.empty();
+    bg.threads = p_.threads;
+    return bg;
+  }
+
   std::string op_;
   GemmPlan p_;
 };

@@ -36,5 +36,24 @@ void register_resize(KernelRegistry& r);
 void register_conv_transpose(KernelRegistry& r);
 /// LRN.  (engine/ops/lrn.cpp; GlobalMaxPool is in register_pool)
 void register_lrn(KernelRegistry& r);
+// ---- element-wise ops beyond the foundation's (ops-elt) ----
+/// Abs, Neg, Exp, Log, Sqrt, Reciprocal, Tanh, Erf, Floor, Ceil, Round, Sin, Cos, Sign, Softplus, Softsign, Elu,
+/// Selu, Celu, HardSigmoid, HardSwish, ThresholdedRelu, IsNaN, IsInf, Not.  (engine/ops/eltwise_math.cpp)
+void register_eltwise_math(KernelRegistry& r);
+/// Pow, PRelu, Max, Min, Sum, Mean, Mod, Equal, Less, Greater, LessOrEqual, GreaterOrEqual, And, Or, Xor, Where.
+/// (engine/ops/broadcast_ops.cpp)
+void register_broadcast_ops(KernelRegistry& r);
+/// Cast, CastLike.  (engine/ops/cast.cpp)
+void register_cast(KernelRegistry& r);
+// ---- reductions, normalisation, einsum, recurrent (ops-red) ----
+/// ReduceSum/Mean/Max/Min/Prod/L1/L2/LogSum/LogSumExp/SumSquare, ArgMax, ArgMin.  (engine/ops/reduce.cpp)
+void register_reduce(KernelRegistry& r);
+/// LayerNormalization, InstanceNormalization, LpNormalization, MeanVarianceNormalization, LogSoftmax, Hardmax.
+/// (engine/ops/normalize.cpp)
+void register_normalize(KernelRegistry& r);
+/// Einsum.  (engine/ops/einsum.cpp)
+void register_einsum(KernelRegistry& r);
+/// LSTM, GRU, RNN.  (engine/ops/recurrent.cpp)
+void register_recurrent(KernelRegistry& r);
 
 }  // namespace octet::ops

@@ -8,7 +8,8 @@
 //  - Ops that compute the same per element / per channel in any order follow their nhwc input 0: Relu, Clip,
 //    LeakyRelu, Sigmoid, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization (its parameters stay plain),
 //    Resize / Upsample (per-axis resampling, done over the physical N, H, W, C order; roi/scales/sizes stay plain),
-//    ConvTranspose (2-D, weights plain).
+//    ConvTranspose (2-D, weights plain),
+//    and the one-input float math ops (Tanh, Erf, HardSwish, HardSigmoid, Elu, ...).
 //  - Concat runs nhwc when every input is nhwc (any axis: the copy walks the physical N, H, W, C order).
 //  - Add/Sub/Mul/Div run nhwc when both inputs are nhwc and have the output's shape (no broadcasting, so both
 //    operands walk memory in the same order).
@@ -44,6 +45,14 @@ bool follows_input_layout(const Node& n) {
                               "Resize",      "Upsample"};
   for (const char* op : ops)
     if (is_op(n, op)) return true;
+  // ops-elt: the one-input float math ops are the same function of every element (MobileNetV3's HardSwish,
+  // EfficientNet's and ViT's activations sit between convs; a Reorder pair around each would cost two passes).
+  static const char* unary[] = {"Abs",      "Neg",     "Exp",         "Log",       "Sqrt",           "Reciprocal",
+                                "Tanh",     "Erf",     "Floor",       "Ceil",      "Round",          "Sin",
+                                "Cos",      "Sign",    "Softplus",    "Softsign",  "Elu",            "Selu",
+                                "Celu",     "HardSigmoid", "HardSwish", "ThresholdedRelu"};
+  for (const char* op : unary)
+    if (is_op(n, op) && n.num_inputs() == 1) return true;
   return false;
 }
 

@@ -140,17 +140,26 @@ class OpTest {
     node_.attrs[k].kind = Attribute::Kind::floats, node_.attrs[k].floats = std::move(v);
     return *this;
   }
+  OpTest& attr_strings(const std::string& k, std::vector<std::string> v) {
+    node_.attrs[k].kind = Attribute::Kind::strings, node_.attrs[k].strings = std::move(v);
+    return *this;
+  }
   OpTest& attr_s(const std::string& k, std::string v) {
     node_.attrs[k].kind = Attribute::Kind::s, node_.attrs[k].s = std::move(v);
     return *this;
   }
 
+  /// The thread count the kernel is compiled for (KernelInfo::threads; 1 unless set).
+  OpTest& threads(int n) {
+    threads_ = n;
+    return *this;
+  }
   /// Creates the kernel for tier `isa` (throws what the factory throws).
   std::unique_ptr<Kernel> make(kernels::Isa isa = kernels::detected_isa()) {
     finish();
     KernelFactory f = KernelRegistry::instance().find(node_.domain, node_.op_type);
     REQUIRE_MESSAGE(bool(f), "no kernel registered for " << node_.op_type);
-    KernelInfo info{g_, 0, isa, 1};
+    KernelInfo info{g_, 0, isa, threads_};
     return f(info);
   }
   /// Runs the kernel; outputs land in out(i). `par` may be null.
@@ -182,6 +191,7 @@ class OpTest {
   }
   Graph g_;
   Node node_;
+  int threads_ = 1;
   std::vector<HostTensor> inputs_, outputs_;
 };
 
