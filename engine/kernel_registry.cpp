@@ -22,7 +22,7 @@ KernelRegistry::KernelRegistry() {
   ops::register_index_ops(*this);
   ops::register_resize(*this);
   ops::register_conv_transpose(*this);
-  ops::register_spatial_extra(*this);
+  ops::register_lrn(*this);
   // ops-elt: element-wise ops beyond the foundation's
   ops::register_eltwise_math(*this);
   ops::register_broadcast_ops(*this);

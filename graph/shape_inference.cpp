@@ -1232,7 +1232,7 @@ const OpEntry* find_op(const std::string& domain, const std::string& op_type, in
   };
   for (const OpEntry& e : kOps)
     if (match(e)) return &e;
-  for (const OpEntry& e : infer::data_op_table())
+  for (const OpEntry& e : infer::data_op_table())  // graph/shape_inference_data.cpp
     if (match(e)) return &e;
   return nullptr;
 }
@@ -1251,7 +1251,7 @@ std::vector<KnownOp> known_ops() {
                  dflt && e.max_opset >= kCheckedOpset ? kNewestKnownOpset : e.max_opset});
   };
   for (const OpEntry& e : kOps) add(e);
-  for (const OpEntry& e : infer::data_op_table()) add(e);
+  for (const OpEntry& e : infer::data_op_table()) add(e);  // graph/shape_inference_data.cpp
   return r;
 }
 

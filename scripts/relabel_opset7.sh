@@ -4,7 +4,7 @@
 #
 # octet loads opsets 7 to 17. Some of ONNX's node tests are stamped with an older opset (1 or 6) although their op
 # has had the same definition from that version to 17 (Elu, Selu, HardSigmoid: version 6; Not, Softplus,
-# Softsign: version 1; later versions only widened the type lists). Under opset 7 the node resolves to the same
+# Softsign, GlobalMaxPool: version 1; later versions only widened the type lists). Under opset 7 the node resolves to the same
 # definition, so the relabelled case checks exactly what the original does: the node, its attributes and the
 # test data are untouched. Only call this for such ops.
 set -euo pipefail

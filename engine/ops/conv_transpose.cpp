@@ -1,5 +1,6 @@
 // ConvTranspose (float32, 1-D to 3-D; group, dilations, strides, pads, output_padding, output_shape, auto_pad):
-// geometry from graph/data_op_attrs.h, compute kernels/conv/conv_transpose.h (SGEMM + col2im). Plain layout.
+// geometry from graph/data_op_attrs.h, compute kernels/conv/conv_transpose.h (SGEMM + col2im). Plain NCHW, or
+// NHWC input / output for 2-D between NHWC convs.
 // OCTET_CONV_TRANSPOSE=ref runs the direct scalar reference (tests compare the two).
 #include "kernels/conv/conv_transpose.h"
 
@@ -18,19 +19,21 @@ namespace kcv = kernels::conv;
 
 class ConvTransposeKernel final : public Kernel {
  public:
-  ConvTransposeKernel(std::unique_ptr<kcv::ConvTransposeFp32> conv, bool w_const, bool b_const)
-      : conv_(std::move(conv)), w_const_(w_const), b_const_(b_const) {}
+  ConvTransposeKernel(std::unique_ptr<kcv::ConvTransposeFp32> conv, bool w_const, bool b_const, bool nhwc)
+      : conv_(std::move(conv)), w_const_(w_const), b_const_(b_const), nhwc_(nhwc) {}
   void run(ExecContext& ctx, std::span<const TensorView> in, std::span<const TensorView> out) const override {
     const float* w = w_const_ ? nullptr : in[1].as<const float>();
     const float* b = b_const_ || in.size() < 3 ? nullptr : in[2].as<const float>();
     conv_->run(in[0].as<const float>(), w, b, out[0].as<float>(), ctx.workspace, ctx.parallel);
   }
   size_t workspace_bytes() const override { return conv_->workspace_bytes(); }
-  std::string name() const override { return "conv_transpose/sgemm_col2im"; }
+  std::string name() const override { return nhwc_ ? "conv_transpose/sgemm_col2im_nhwc" : "conv_transpose/sgemm_col2im"; }
+  // Constant weights and bias were copied (the weights re-laid out per group) at creation; run() never reads them.
+  bool input_packed(int i) const override { return (i == 1 && w_const_) || (i == 2 && b_const_); }
 
  private:
   std::unique_ptr<kcv::ConvTransposeFp32> conv_;
-  bool w_const_, b_const_;
+  bool w_const_, b_const_, nhwc_;
 };
 
 class ConvTransposeRefKernel final : public Kernel {
@@ -47,7 +50,12 @@ class ConvTransposeRefKernel final : public Kernel {
 };
 
 std::unique_ptr<Kernel> make_conv_transpose(const KernelInfo& info) {
-  require_plain(info);
+  // Input 0 and the output may be NHWC (4-D; graph/passes/assign_layout.cpp keeps conv chains NHWC); the weight
+  // and bias are plain.
+  const bool src_nhwc = info.input(0).layout == Layout::nhwc, dst_nhwc = info.output(0).layout == Layout::nhwc;
+  if ((src_nhwc || dst_nhwc) && info.in_shape(0).size() != 4) unsupported(info, "nhwc layout needs a 4-D input");
+  for (int i = 1; i < info.num_inputs(); ++i)
+    if (info.has_input(i) && info.input(i).layout != Layout::plain) unsupported(info, "weight and bias must be plain");
   require_dtype(info, 0, DType::f32);
   require_dtype(info, 1, DType::f32, "weight");
   const Shape x = info.in_shape(0), w = info.in_shape(1);
@@ -75,14 +83,17 @@ std::unique_ptr<Kernel> make_conv_transpose(const KernelInfo& info) {
     if (info.in_shape(2) != Shape{p.oc})
       info.fail("bias has shape " + shape_str(info.in_shape(2)) + ", expected " + std::to_string(p.oc));
   }
-  if (const char* f = std::getenv("OCTET_CONV_TRANSPOSE"); f && std::strcmp(f, "ref") == 0)
+  if (const char* f = std::getenv("OCTET_CONV_TRANSPOSE"); f && std::strcmp(f, "ref") == 0) {
+    if (src_nhwc || dst_nhwc) unsupported(info, "the reference runs plain NCHW only (OCTET_CONV_TRANSPOSE=ref)");
     return std::make_unique<ConvTransposeRefKernel>(p);
+  }
+  p.src_nhwc = src_nhwc, p.dst_nhwc = dst_nhwc;
   const Tensor* wc = info.in_const(1);
   const Tensor* bc = has_bias ? info.in_const(2) : nullptr;
   auto conv = std::make_unique<kcv::ConvTransposeFp32>(
       p, wc ? wc->as<float>() : nullptr, bc ? bc->as<float>() : nullptr, has_bias,
       kernels::gemm::sgemm_kernel(info.isa), std::max(1, info.threads));
-  return std::make_unique<ConvTransposeKernel>(std::move(conv), wc != nullptr, bc != nullptr);
+  return std::make_unique<ConvTransposeKernel>(std::move(conv), wc != nullptr, bc != nullptr, src_nhwc || dst_nhwc);
 }
 
 }  // namespace

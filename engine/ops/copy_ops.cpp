@@ -96,6 +96,7 @@ std::unique_ptr<Kernel> make_pad(const KernelInfo& info) {
     m.tab.push_back(std::move(t));
   }
   check_output(info, m.out);
+  if (!storable(dt, p.value)) unsupported(info, std::string("a non-zero pad value for ") + dtype_name(dt) + " data is not supported");
   uint64_t fill = 0;
   store_scalar(dt, p.value, &fill);
   if (!p.value_const && info.input(2).dtype != dt) info.fail("constant_value has a different type than the data");

@@ -25,7 +25,9 @@ inline std::vector<int64_t> strides_of(const Shape& s) {
   return st;
 }
 
-/// Writes `v` converted to dtype t (C++ conversion; bool: v != 0) as one element at out.
+/// Writes `v` converted to dtype t (C++ conversion; bool: v != 0) as one element at out. float16 / bfloat16 have
+/// no conversion here: callers check `storable` first.
+inline bool storable(DType t, double v) { return v == 0 || (t != DType::f16 && t != DType::bf16); }
 inline void store_scalar(DType t, double v, void* out) {
   auto put = [&](auto x) { std::memcpy(out, &x, sizeof(x)); };
   switch (t) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <type_traits>
 
 #include "engine/kernel.h"
 #include "engine/ops/data_util.h"
@@ -422,8 +423,13 @@ class TopKKernel final : public Kernel {
         const int64_t o = l / v_.inner, i = l % v_.inner;
         const T* px = x + o * v_.n * v_.inner + i;
         std::iota(order.begin(), order.end(), 0);
+        // A strict weak order (partial_sort needs one): NaN ranks first, as the largest or the smallest value.
         auto before = [&](int64_t a, int64_t b) {
           const T xa = px[a * v_.inner], xb = px[b * v_.inner];
+          if constexpr (std::is_floating_point_v<T>) {
+            const bool na = std::isnan(xa), nb = std::isnan(xb);
+            if (na || nb) return na && !nb ? true : na == nb ? a < b : false;
+          }
           if (xa != xb) return largest_ ? xa > xb : xa < xb;
           return a < b;
         };

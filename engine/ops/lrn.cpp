@@ -1,4 +1,4 @@
-// LRN (across channels) and GlobalMaxPool, float32 in plain NCHW layout. Loops: kernels/pool/lrn.h.
+// LRN (across channels), float32 in plain NCHW layout. Loop: kernels/pool/lrn.h.
 #include "kernels/pool/lrn.h"
 
 #include "engine/kernel.h"
@@ -40,36 +40,8 @@ std::unique_ptr<Kernel> make_lrn(const KernelInfo& info) {
                                      n.attr_f("bias", 1.f));
 }
 
-class GlobalMaxPoolKernel final : public Kernel {
- public:
-  GlobalMaxPoolKernel(int64_t planes, int64_t hw) : planes_(planes), hw_(hw) {}
-  void run(ExecContext& ctx, std::span<const TensorView> in, std::span<const TensorView> out) const override {
-    split_work(ctx, planes_, hw_, [&](int64_t p0, int64_t p1) {
-      kp::global_max_nchw(in[0].as<const float>() + p0 * hw_, out[0].as<float>() + p0, p1 - p0, hw_);
-    });
-  }
-  std::string name() const override { return "pool/global_max_nchw"; }
-
- private:
-  int64_t planes_, hw_;
-};
-
-std::unique_ptr<Kernel> make_global_max_pool(const KernelInfo& info) {
-  require_plain(info);
-  require_dtype(info, 0, DType::f32);
-  const Shape s = info.in_shape(0);
-  if (s.size() < 3) info.fail("input has shape " + shape_str(s) + ", expected N x C x spatial dims");
-  int64_t hw = 1;
-  for (size_t d = 2; d < s.size(); ++d) hw *= s[d];
-  if (hw == 0) info.fail("input has shape " + shape_str(s) + ": the max of an empty window is undefined");
-  return std::make_unique<GlobalMaxPoolKernel>(s[0] * s[1], hw);
-}
-
 }  // namespace
 
-void register_spatial_extra(KernelRegistry& r) {
-  r.add("", "LRN", make_lrn);
-  r.add("", "GlobalMaxPool", make_global_max_pool);
-}
+void register_lrn(KernelRegistry& r) { r.add("", "LRN", make_lrn); }
 
 }  // namespace octet::ops

@@ -13,7 +13,7 @@ void register_eltwise(KernelRegistry& r);
 /// Flatten, Reshape, Transpose, Concat, Shape, Gather, Unsqueeze, Squeeze, Constant, Reorder (layout change).
 /// (engine/ops/shape_ops.cpp)
 void register_shape_ops(KernelRegistry& r);
-/// MaxPool, AveragePool, GlobalAveragePool.  (engine/ops/pool.cpp)
+/// MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool.  (engine/ops/pool.cpp)
 void register_pool(KernelRegistry& r);
 /// Conv (with fused bias/activation/residual).  (engine/ops/conv.cpp)
 void register_conv(KernelRegistry& r);
@@ -34,8 +34,8 @@ void register_index_ops(KernelRegistry& r);
 void register_resize(KernelRegistry& r);
 /// ConvTranspose.  (engine/ops/conv_transpose.cpp)
 void register_conv_transpose(KernelRegistry& r);
-/// LRN, GlobalMaxPool.  (engine/ops/lrn.cpp, pool.cpp)
-void register_spatial_extra(KernelRegistry& r);
+/// LRN.  (engine/ops/lrn.cpp; GlobalMaxPool is in register_pool)
+void register_lrn(KernelRegistry& r);
 // ---- element-wise ops beyond the foundation's (ops-elt) ----
 /// Abs, Neg, Exp, Log, Sqrt, Reciprocal, Tanh, Erf, Floor, Ceil, Round, Sin, Cos, Sign, Softplus, Softsign, Elu,
 /// Selu, Celu, HardSigmoid, HardSwish, ThresholdedRelu, IsNaN, IsInf, Not.  (engine/ops/eltwise_math.cpp)

@@ -1,10 +1,11 @@
-// Pooling ops: MaxPool (float32, uint8, int8; optional Indices output), AveragePool (1-D, 2-D and 3-D windows,
+// Pooling ops: GlobalMaxPool (float32, plain), MaxPool (float32, uint8, int8; optional Indices output), AveragePool (1-D, 2-D and 3-D windows,
 // pads, strides, dilations, ceil_mode, count_include_pad) and GlobalAveragePool, in plain NCHW or (2-D) NHWC
 // layout. Loops: kernels/pool.
 #include "engine/kernel.h"
 #include "engine/ops/op_util.h"
 #include "engine/ops/ops.h"
 #include "graph/op_attrs.h"
+#include "kernels/pool/global_max.h"
 #include "kernels/pool/pool.h"
 
 namespace octet::ops {
@@ -207,12 +208,39 @@ std::unique_ptr<Kernel> make_global_avg_pool(const KernelInfo& info) {
                                                kp::table(info.isa));
 }
 
+// GlobalMaxPool: plain NCHW float32 only (kernels/pool/global_max.h); max over each plane.
+class GlobalMaxPoolKernel final : public Kernel {
+ public:
+  GlobalMaxPoolKernel(int64_t planes, int64_t hw) : planes_(planes), hw_(hw) {}
+  void run(ExecContext& ctx, std::span<const TensorView> in, std::span<const TensorView> out) const override {
+    split_work(ctx, planes_, hw_, [&](int64_t p0, int64_t p1) {
+      kp::global_max_nchw(in[0].as<const float>() + p0 * hw_, out[0].as<float>() + p0, p1 - p0, hw_);
+    });
+  }
+  std::string name() const override { return "pool/global_max_nchw"; }
+
+ private:
+  int64_t planes_, hw_;
+};
+
+std::unique_ptr<Kernel> make_global_max_pool(const KernelInfo& info) {
+  require_plain(info);
+  require_dtype(info, 0, DType::f32);
+  const Shape s = info.in_shape(0);
+  if (s.size() < 3) info.fail("input has shape " + shape_str(s) + ", expected N x C x spatial dims");
+  int64_t hw = 1;
+  for (size_t d = 2; d < s.size(); ++d) hw *= s[d];
+  if (hw == 0) info.fail("input has shape " + shape_str(s) + ": the max of an empty window is undefined");
+  return std::make_unique<GlobalMaxPoolKernel>(s[0] * s[1], hw);
+}
+
 }  // namespace
 
 void register_pool(KernelRegistry& r) {
   r.add("", "MaxPool", make_pool<kp::PoolKind::max>);
   r.add("", "AveragePool", make_pool<kp::PoolKind::avg>);
   r.add("", "GlobalAveragePool", make_global_avg_pool);
+  r.add("", "GlobalMaxPool", make_global_max_pool);
 }
 
 }  // namespace octet::ops

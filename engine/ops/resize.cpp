@@ -111,6 +111,8 @@ std::unique_ptr<Kernel> make_resize(const KernelInfo& info) {
         t[size_t(j)] = axes[k].outside[size_t(j)] ? kc::kFill : axes[k].idx[size_t(j)] * st[k];
       m.tab.push_back(std::move(t));
     }
+    if (!storable(info.input(0).dtype, s.extrapolation))
+      unsupported(info, std::string("a non-zero extrapolation_value for ") + dtype_name(info.input(0).dtype) + " data is not supported");
     uint64_t fill = 0;
     store_scalar(info.input(0).dtype, s.extrapolation, &fill);
     return std::make_unique<ResizeNearestKernel>(std::move(m), es, fill, nhwc);

@@ -177,14 +177,26 @@ class ConcatKernel final : public Kernel {
 };
 
 std::unique_ptr<Kernel> make_concat(const KernelInfo& info) {
-  require_plain(info);
+  // NHWC (every input and the output, 4-D; graph/passes/assign_layout.cpp): the same [outer][rows] copy over the
+  // physical dims N, H, W, C, where logical axis a sits at position kNhwcPos[a] (a channel concat is rows of C_i).
+  const bool nhwc = info.output(0).layout == Layout::nhwc;
+  if (!nhwc) require_plain(info);
   const Shape so = info.out_shape(0);
+  if (nhwc) {
+    if (so.size() != 4) unsupported(info, "nhwc layout needs 4-D tensors");
+    for (int i = 0; i < info.num_inputs(); ++i)
+      if (info.has_input(i) && info.input(i).layout != Layout::nhwc)
+        unsupported(info, "input '" + info.input(i).name + "' is plain, the output nhwc");
+  }
   if (!info.node().has_attr("axis")) info.fail("attribute 'axis' is required");
   const int64_t axis = normalize_axis(info.graph, info.node_id, info.node().attr_i("axis", 0), int64_t(so.size()));
   const size_t es = element_size(info, info.output(0));
+  static constexpr int64_t kNhwcPos[4] = {0, 3, 1, 2};
+  const Shape phys = nhwc ? Shape{so[0], so[2], so[3], so[1]} : so;
+  const int64_t pa = nhwc ? kNhwcPos[axis] : axis;
   int64_t outer = 1, inner = 1;
-  for (int64_t i = 0; i < axis; ++i) outer *= so[size_t(i)];
-  for (size_t i = size_t(axis) + 1; i < so.size(); ++i) inner *= so[i];
+  for (int64_t i = 0; i < pa; ++i) outer *= phys[size_t(i)];
+  for (size_t i = size_t(pa) + 1; i < phys.size(); ++i) inner *= phys[i];
   std::vector<size_t> rows;
   int64_t total = 0;
   for (int i = 0; i < int(info.node().inputs.size()); ++i) {

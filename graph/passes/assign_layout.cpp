@@ -8,11 +8,13 @@
 //  - Ops that compute the same per element / per channel in any order follow their nhwc input 0: Relu, Clip,
 //    LeakyRelu, Sigmoid, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization (its parameters stay plain),
 //    Resize / Upsample (per-axis resampling, done over the physical N, H, W, C order; roi/scales/sizes stay plain),
+//    ConvTranspose (2-D, weights plain),
 //    and the one-input float math ops (Tanh, Erf, HardSwish, HardSigmoid, Elu, ...).
+//  - Concat runs nhwc when every input is nhwc (any axis: the copy walks the physical N, H, W, C order).
 //  - Add/Sub/Mul/Div run nhwc when both inputs are nhwc and have the output's shape, or when one is and the other
 //    is a per-channel [N, C, 1, 1] value (MobileNetV3's / EfficientNet's squeeze-excitation scale; the kernel
 //    broadcasts in the physical NHWC order).
-//  - Everything else (Flatten, Reshape, Concat, Gemm, Softmax, ...) reads and writes plain.
+//  - Everything else (Flatten, Reshape, Gemm, Softmax, a Concat with a plain input, ...) reads and writes plain.
 //  - Graph inputs, graph outputs and constants are plain. A graph output computed nhwc keeps its name: its
 //    producer writes "<name>_nhwc" and a Reorder "<name>_to_plain" writes the output.
 // A Reorder (domain "octet") is inserted once per value and target layout: node "<value>_to_nhwc" or
@@ -68,7 +70,15 @@ bool runs_nhwc(const Graph& g, const Node& n) {
     if (n.outputs[o] >= 0) return false;  // e.g. MaxPool's Indices: plain only
   const int x = input_or_none(n, 0);
   if (is_op(n, "Conv")) return is_4d_f32(g, x);
+  // ConvTranspose reads its input as the GEMM's B with any strides and scatters into either layout.
+  if (is_op(n, "ConvTranspose")) return is_4d_f32(g, x) && g.values[x].layout == Layout::nhwc;
   if (follows_input_layout(n)) return is_4d_f32(g, x) && g.values[x].layout == Layout::nhwc;
+  // Concat of NHWC values only (Inception / GoogLeNet / DenseNet / FPN channel concats between convs).
+  if (is_op(n, "Concat")) {
+    for (int v : n.inputs)
+      if (!is_4d_f32(g, v) || g.values[v].layout != Layout::nhwc) return false;
+    return !n.inputs.empty();
+  }
   if (is_binary_eltwise(n) && n.num_inputs() == 2) {
     // Both operands nhwc with the output's shape; or one of them a per-channel [N or 1, C, 1, 1] 4-D value
     // (a squeeze-excitation scale), whose plain and nhwc bytes are the same, so its Reorder (if any) costs C
@@ -98,7 +108,7 @@ Layout wanted_input_layout(const Graph& g, const Node& n, size_t i, bool nhwc) {
   if (!nhwc) return Layout::plain;
   if (quant_layout_op(n)) return quant_reads_nhwc(n, i) ? Layout::nhwc : Layout::plain;
   if (is_op(n, "Conv")) return i == 0 || int(i) == n.fusion.residual_input ? Layout::nhwc : Layout::plain;
-  if (is_binary_eltwise(n)) return Layout::nhwc;
+  if (is_binary_eltwise(n) || is_op(n, "Concat")) return Layout::nhwc;
   return i == 0 ? Layout::nhwc : Layout::plain;
 }
 

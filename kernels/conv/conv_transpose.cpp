@@ -87,18 +87,24 @@ void ConvTransposeFp32::run(const float* x, const float* w_run, const float* b_r
       gemm::SgemmArgs a;
       a.m = m, a.n = pix_in_, a.k = cg_;
       a.a = wt + g * m * cg_, a.a_rs = cg_, a.a_cs = 1;
-      a.b = x + (n * p_.ic + g * cg_) * pix_in_, a.b_rs = pix_in_, a.b_cs = 1;
+      if (p_.src_nhwc)  // B(c, pixel) = x[n][pixel][g*Cg + c]
+        a.b = x + n * pix_in_ * p_.ic + g * cg_, a.b_rs = 1, a.b_cs = p_.ic;
+      else
+        a.b = x + (n * p_.ic + g * cg_) * pix_in_, a.b_rs = pix_in_, a.b_cs = 1;
       a.c = col, a.ldc = pix_in_;
       if (cg_ == 0)
         std::fill(col, col + m * pix_in_, 0.f);
       else
         gemm::sgemm(kernel_, a, ws, par);
-      // col2im: output channel planes are independent, so threads split them.
-      float* yg = y + (n * p_.oc + g * mg_) * pix_out_;
+      // col2im: output channel planes are independent, so threads split them. A plane's pixel q is at
+      // plane[q * cs]: cs = 1 in NCHW, M (the channel count) in NHWC.
+      const int64_t cs = p_.dst_nhwc ? p_.oc : 1;
+      float* yg = p_.dst_nhwc ? y + n * pix_out_ * p_.oc + g * mg_ : y + (n * p_.oc + g * mg_) * pix_out_;
       parallel_for(par, mg_, [&](int64_t m0, int64_t m1) {
         for (int64_t oc = m0; oc < m1; ++oc) {
-          float* plane = yg + oc * pix_out_;
-          std::fill(plane, plane + pix_out_, bias ? bias[g * mg_ + oc] : 0.f);
+          float* plane = yg + oc * (p_.dst_nhwc ? 1 : pix_out_);
+          const float b0 = bias ? bias[g * mg_ + oc] : 0.f;
+          for (int64_t q = 0; q < pix_out_; ++q) plane[q * cs] = b0;
           for (int64_t k = 0; k < kk_; ++k) {
             const int64_t kz = k / (p_.k[1] * p_.k[2]), ky = (k / p_.k[2]) % p_.k[1], kx = k % p_.k[2];
             const float* src = col + (oc * kk_ + k) * pix_in_;
@@ -113,11 +119,11 @@ void ConvTransposeFp32::run(const float* x, const float* w_run, const float* b_r
                 const int64_t oy = iy * p_.stride[1] - p_.pad[1] + ky * p_.dil[1];
                 if (oy < 0 || oy >= O1) continue;
                 const float* s = src + (iz * p_.in[1] + iy) * p_.in[2];
-                float* d = plane + (oz * O1 + oy) * O2 + offx;
-                if (sx == 1)
+                float* d = plane + ((oz * O1 + oy) * O2 + offx) * cs;
+                if (sx == 1 && cs == 1)
                   for (int64_t ix = ix0; ix < ix1; ++ix) d[ix] += s[ix];
                 else
-                  for (int64_t ix = ix0; ix < ix1; ++ix) d[ix * sx] += s[ix];
+                  for (int64_t ix = ix0; ix < ix1; ++ix) d[ix * sx * cs] += s[ix];
               }
             }
           }

@@ -24,6 +24,9 @@ struct ConvTransposeParams {
   // Per spatial dim (depth, height, width); unused leading dims are 1 / stride 1 / pad 0.
   int64_t in[3] = {1, 1, 1}, k[3] = {1, 1, 1}, stride[3] = {1, 1, 1}, dil[3] = {1, 1, 1}, pad[3] = {0, 0, 0};
   int64_t out[3] = {1, 1, 1};
+  // Channels-last tensors ([N, spatial..., C]; the fast path only): x read as the GEMM's B with column stride C,
+  // y written with channel stride 1 and pixel stride M.
+  bool src_nhwc = false, dst_nhwc = false;
 };
 
 /// The reference: the scatter form of the definition above, accumulated in double.

@@ -33,7 +33,11 @@ void copy_rows(const IndexMap& m, const T* x, T* y, T fill, bool inner_contiguou
   const size_t k = m.out.size();
   const int64_t inner = m.out.back();
   const std::vector<int64_t>& it = m.tab.back();
-  std::vector<int64_t> idx(k - 1, 0);
+  // The row's multi-index over the outer dims (no allocation up to 16 dims, which covers any real model).
+  int64_t idx_small[16];
+  std::vector<int64_t> idx_big;
+  int64_t* idx = idx_small;
+  if (k - 1 > 16) idx_big.resize(k - 1), idx = idx_big.data();
   for (int64_t rem = r0, d = int64_t(k) - 2; d >= 0; --d) {
     idx[size_t(d)] = rem % m.out[size_t(d)];
     rem /= m.out[size_t(d)];

@@ -3,16 +3,16 @@
 # opset (9, 10, 11, 13, 17: Upsample, Resize-10/11/13, ConvTranspose, Pad, Split, TopK, CumSum, DepthToSpace,
 # Tile, Slice, Trilu, pools with ceil_mode), octet (1 and 2 threads) and ONNX Runtime run it on the same input,
 # and every output must agree within 1e-4 relative to the output's largest magnitude.
-# Skips (exit 0, saying why) when torch or onnxruntime-node (bench/node_modules) is not installed.
+# Without torch or onnxruntime-node (bench/node_modules) it says so and exits 77 (ctest: Skipped, not passed).
 # Usage: bash tests/cli/data_ops_peer.sh path/to/octet   (from the repo root)
 set -u
 OCTET=$1
 PY=/usr/bin/python3
 if ! $PY -c "import torch, onnx" 2>/dev/null; then
-  echo "SKIP: python3-torch / python3-onnx not installed (scripts/setup.sh --models)"; exit 0
+  echo "data_ops_peer: SKIPPED - python3-torch / python3-onnx not installed (scripts/setup.sh --models)"; exit 77
 fi
 if ! node -e "require('./bench/node_modules/onnxruntime-node')" 2>/dev/null; then
-  echo "SKIP: onnxruntime-node not installed ((cd bench && npm install --ignore-scripts))"; exit 0
+  echo "data_ops_peer: SKIPPED - onnxruntime-node not installed (bench/install_peer.sh)"; exit 77
 fi
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 fails=0

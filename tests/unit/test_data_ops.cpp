@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <numeric>
 
 #include "engine/session.h"
@@ -389,6 +390,20 @@ TEST_SUITE("data_ops") {
                 conv.run(x.data(), w.data(), b.data(), got.data(), aligned, &par);
                 check_close(got, want, 1e-4f, 1e-5f, "conv_transpose isa " + std::to_string(int(isa)));
               }
+              // Channels-last input and / or output (the layout between NHWC convs): the same values, transposed.
+              for (int lay = 1; lay < 4; ++lay) {
+                kcv::ConvTransposeParams q = p;
+                q.src_nhwc = lay & 1, q.dst_nhwc = lay & 2;
+                kcv::ConvTransposeFp32 conv(q, w.data(), b.data(), true, kernels::gemm::sgemm_kernel(), 2);
+                std::vector<unsigned char> ws(conv.workspace_bytes() + 64);
+                void* aligned = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(ws.data()) + 63) / 64 * 64);
+                const auto xs = q.src_nhwc ? to_nhwc(x, p.n, p.ic, p.in[1], p.in[2]) : x;
+                std::fill(got.begin(), got.end(), 1e30f);
+                SerialChunks par(2);
+                conv.run(xs.data(), nullptr, nullptr, got.data(), aligned, &par);
+                check_close(q.dst_nhwc ? from_nhwc(got, p.n, p.oc, p.out[1], p.out[2]) : got, want, 1e-4f, 1e-5f,
+                            "conv_transpose layout " + std::to_string(lay));
+              }
               ++cases;
             }
     CHECK(cases > 100);
@@ -460,6 +475,16 @@ TEST_SUITE("data_ops") {
       t.output(DType::f32, {2, 3}).output(DType::i64, {2, 3});
       CHECK(t.run_on(kernels::detected_isa()).values<float>() == std::vector<float>{3, 3, 2, 5, 0, 0});
       CHECK(t.out(1).values<int64_t>() == std::vector<int64_t>{0, 2, 3, 2, 0, 1});
+    }
+    {
+      // NaN ranks first (a strict order for the sort, whatever the other values).
+      const float nan = std::numeric_limits<float>::quiet_NaN();
+      OpTest t("TopK", 11);
+      t.input(HostTensor::f32({5}, {1, nan, 3, nan, 2}))
+          .constant(HostTensor::of(DType::i64, {1}, std::vector<int64_t>{3}));
+      t.output(DType::f32, {3}).output(DType::i64, {3});
+      t.run_on(kernels::detected_isa());
+      CHECK(t.out(1).values<int64_t>() == std::vector<int64_t>{1, 3, 2});
     }
     {
       OpTest t("TopK", 1);  // opset 1: k attribute, largest only
@@ -681,3 +706,56 @@ TEST_SUITE("data_ops") {
     }
   }
 }  // TEST_SUITE
+
+TEST_SUITE("data_ops") {
+  TEST_CASE("Concat in NHWC along every axis equals the NCHW result; a conv -> concat -> conv chain needs no reorder") {
+    const Shape a = {2, 3, 4, 5};
+    for (int64_t axis = -4; axis < 4; ++axis) {
+      const int64_t ax = axis < 0 ? axis + 4 : axis;
+      Shape b = a, o = a;
+      b[size_t(ax)] = 2;
+      o[size_t(ax)] += 2;
+      const auto xa = random_floats(size_t(num_elements(a)), -1, 1, 51), xb = random_floats(size_t(num_elements(b)), -1, 1, 52);
+      auto run = [&](Layout l) {
+        OpTest t("Concat");
+        auto conv = [&](const std::vector<float>& v, const Shape& s) {
+          return l == Layout::nhwc ? to_nhwc(v, s[0], s[1], s[2], s[3]) : v;
+        };
+        t.input(HostTensor::f32(a, conv(xa, a), l)).input(HostTensor::f32(b, conv(xb, b), l));
+        t.attr_i("axis", axis).output(DType::f32, o, l);
+        const auto y = t.run_on(kernels::detected_isa()).values<float>();
+        return l == Layout::nhwc ? from_nhwc(y, o[0], o[1], o[2], o[3]) : y;
+      };
+      CHECK(run(Layout::nhwc) == run(Layout::plain));
+    }
+    // x -> Conv a, Conv b -> Concat(axis 1) -> Conv: only the graph input and output are reordered.
+    Graph g;
+    g.path = "cat.onnx";
+    g.opsets[""] = 13;
+    const int x = g.add_value("x", DType::f32);
+    g.values[x].set_shape({1, 3, 6, 6});
+    g.inputs.push_back(x);
+    auto weight = [&](const char* name, Shape s) {
+      auto t = std::make_shared<Tensor>(DType::f32, s);
+      const auto v = random_floats(size_t(t->numel()), -1, 1, 53);
+      std::copy(v.begin(), v.end(), t->as<float>());
+      return g.add_constant(name, t);
+    };
+    auto node = [&](const char* op, std::vector<int> ins, int64_t axis = -1) {
+      Node n;
+      n.name = std::string(op) + std::to_string(g.nodes.size());
+      n.op_type = op;
+      n.inputs = std::move(ins);
+      if (axis >= 0) n.attrs["axis"].kind = Attribute::Kind::i, n.attrs["axis"].i = axis;
+      n.outputs = {g.add_value(n.name + "_out", DType::undefined)};
+      g.add_node(n);
+      return n.outputs[0];
+    };
+    const int c1 = node("Conv", {x, weight("w1", {4, 3, 1, 1})}), c2 = node("Conv", {x, weight("w2", {5, 3, 1, 1})});
+    g.outputs.push_back(node("Conv", {node("Concat", {c1, c2}, 1), weight("w3", {2, 9, 1, 1})}));
+    Session s(std::move(g), SessionOptions{});
+    int reorders = 0;
+    for (const NodeReport& r : s.describe({{1, 3, 6, 6}})) reorders += r.op == "Reorder";
+    CHECK(reorders == 2);
+  }
+}
