@@ -205,7 +205,11 @@ void infer_softmax(Ctx& c) {
 void infer_dropout(Ctx& c) {
   // Inference mode only: output = data, mask = all true. From opset 12 ratio and training_mode are inputs.
   c.arity(1, c.opset < 12 ? 1 : 3);
-  if (c.has_in(2)) {
+  // A constant ratio of 0 drops nothing even in training mode (scale 1 / (1 - 0) = 1): torchvision's Swin exports
+  // its attention dropout as Dropout(ratio = 0, training_mode = true), which is then an identity too.
+  const Tensor* ratio = c.constant(1);
+  const bool zero_ratio = ratio && ratio->numel() == 1 && ratio->dtype() == DType::f32 && *ratio->as<float>() == 0.f;
+  if (c.has_in(2) && !zero_ratio) {
     const Tensor* t = c.constant(2);
     if (!t) c.unsupported("training_mode input '" + c.in(2).name + "' is not a constant (training is not supported)");
     if (t->numel() != 1 || t->dtype() != DType::boolean)

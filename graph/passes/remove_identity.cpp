@@ -16,7 +16,11 @@ using namespace passes;
 bool is_inference_dropout(const Graph& g, const Node& n, const std::vector<std::vector<int>>& cons) {
   if (!is_op(n, "Dropout")) return false;
   int mode = input_or_none(n, 2);
-  if (mode >= 0) {
+  // A constant ratio of 0 drops nothing in training mode either (torchvision Swin's attention dropout).
+  const int ratio = input_or_none(n, 1);
+  const Tensor* r = ratio >= 0 ? g.values[ratio].constant.get() : nullptr;
+  const bool zero_ratio = r && r->numel() == 1 && r->dtype() == DType::f32 && *r->as<float>() == 0.f;
+  if (mode >= 0 && !zero_ratio) {
     const Tensor* t = g.values[mode].constant.get();
     if (!t || t->numel() != 1 || t->dtype() != DType::boolean || *t->as<uint8_t>() != 0) return false;
   }
