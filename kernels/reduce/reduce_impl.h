@@ -24,10 +24,15 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 /// The value an empty reduction gives, and the fill of a partial vector (it changes no accumulator).
 inline float identity(Op op) {
   switch (op) {
-    case Op::max: case Op::log_sum_exp: return -kInf;
-    case Op::min: return kInf;
-    case Op::prod: return 1.f;
-    default: return 0.f;
+    case Op::max:
+    case Op::log_sum_exp:
+      return -kInf;
+    case Op::min:
+      return kInf;
+    case Op::prod:
+      return 1.f;
+    default:
+      return 0.f;
   }
 }
 
@@ -35,13 +40,20 @@ inline float identity(Op op) {
 template <class A>
 inline F<A> combine(Op op, const F<A>& acc, const F<A>& x) {
   switch (op) {
-    case Op::sum: return acc + x;
-    case Op::sum_abs: return acc + xsimd::abs(x);
-    case Op::sum_sq: return xsimd::fma(x, x, acc);
-    case Op::max: return xsimd::max(acc, x);
-    case Op::min: return xsimd::min(acc, x);
-    case Op::prod: return acc * x;
-    default: return acc + x;
+    case Op::sum:
+      return acc + x;
+    case Op::sum_abs:
+      return acc + xsimd::abs(x);
+    case Op::sum_sq:
+      return xsimd::fma(x, x, acc);
+    case Op::max:
+      return xsimd::max(acc, x);
+    case Op::min:
+      return xsimd::min(acc, x);
+    case Op::prod:
+      return acc * x;
+    default:
+      return acc + x;
   }
 }
 
@@ -53,10 +65,18 @@ inline float fold_lanes(Op op, const F<A>& v) {
   float r = buf[0];
   for (int64_t i = 1; i < lanes<A>(); ++i) {
     switch (op) {
-      case Op::max: r = std::max(r, buf[i]); break;
-      case Op::min: r = std::min(r, buf[i]); break;
-      case Op::prod: r *= buf[i]; break;
-      default: r += buf[i]; break;
+      case Op::max:
+        r = std::max(r, buf[i]);
+        break;
+      case Op::min:
+        r = std::min(r, buf[i]);
+        break;
+      case Op::prod:
+        r *= buf[i];
+        break;
+      default:
+        r += buf[i];
+        break;
     }
   }
   return r;
@@ -113,8 +133,10 @@ void combine_block(Op op, const float* x, float* y, int64_t w) {
   constexpr int64_t L = lanes<A>();
   const float id = identity(op);
   int64_t i = 0;
-  for (; i + L <= w; i += L) combine<A>(op, F<A>::load_unaligned(y + i), F<A>::load_unaligned(x + i)).store_unaligned(y + i);
-  if (i < w) store_tail<A>(y + i, w - i, combine<A>(op, load_tail<A>(y + i, w - i, id), load_tail<A>(x + i, w - i, id)));
+  for (; i + L <= w; i += L)
+    combine<A>(op, F<A>::load_unaligned(y + i), F<A>::load_unaligned(x + i)).store_unaligned(y + i);
+  if (i < w)
+    store_tail<A>(y + i, w - i, combine<A>(op, load_tail<A>(y + i, w - i, id), load_tail<A>(x + i, w - i, id)));
 }
 
 // The [len][inner] case walks rows in order, keeping the accumulators in y (a block of kBlock columns stays in
