@@ -83,6 +83,10 @@ bool pass_lower_qdq(Graph& g, std::string* note = nullptr);
 /// after the passes (unless lower_qdq is disabled).
 void explain_float_nodes(Graph& g);
 
+/// How lower_qdq runs a default-domain float op between DequantizeLinear and QuantizeLinear in int8 ("QConv,
+/// with Relu/Clip and a residual Add in its epilogue"), or "" when it stays float. For `octet ops`.
+std::string int8_form(const std::string& op_type);
+
 // Layout rules of the int8 ops, for assign_layouts (graph/passes/lower_qdq.cpp).
 /// QuantizeLinear, DequantizeLinear and octet's int8 ops that can run nhwc.
 bool quant_layout_op(const Node& n);

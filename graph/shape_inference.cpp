@@ -993,6 +993,16 @@ bool op_known(const std::string& domain, const std::string& op_type, int64_t ops
   return find_op(domain, op_type, opset) != nullptr;
 }
 
+std::vector<KnownOp> known_ops() {
+  std::vector<KnownOp> r;
+  for (const OpEntry& e : kOps) {
+    const bool dflt = std::string(e.domain).empty();
+    r.push_back({e.domain, e.op_type, e.min_opset,
+                 dflt && e.max_opset >= kCheckedOpset ? kNewestKnownOpset : e.max_opset});
+  }
+  return r;
+}
+
 std::string op_refusal(const std::string& domain, const std::string& op_type, int64_t opset) {
   if (op_known(domain, op_type, opset)) return "";
   const bool dflt = domain.empty() || domain == "ai.onnx";

@@ -20,6 +20,15 @@ constexpr int64_t kNewestKnownOpset = 22;
 /// True when octet has shape inference for this op at this opset (domain "" = ai.onnx).
 bool op_known(const std::string& domain, const std::string& op_type, int64_t opset);
 
+/// One row of the op table: an op and the opset range of the definition octet implements (a range checked up to
+/// kCheckedOpset reads kNewestKnownOpset: later opsets run it while its definition is unchanged).
+struct KnownOp {
+  std::string domain, op_type;
+  int64_t min_opset = 0, max_opset = 0;
+};
+/// Every row of the table, in table order (an op may have several rows), for `octet ops` and docs/operators.md.
+std::vector<KnownOp> known_ops();
+
 /// Why this op at this opset is not run: "" when op_known(); else e.g. "Resize-18 (opset 19 of the model):
 /// antialias, axes and keep_aspect_ratio_policy added after opset 17" or "Foo (opset 13)".
 std::string op_refusal(const std::string& domain, const std::string& op_type, int64_t opset);

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
 
 #include "engine/plan.h"
 #include "graph/passes.h"
 #include "graph/shape_inference.h"
+#include "graph/upgrade_opset.h"
 #include "kernels/dispatch.h"
 
 namespace octet::quant {
@@ -68,6 +70,9 @@ Graph prepare_model(const Graph& model, const std::vector<Shape>& input_shapes) 
     g.values[v].has_shape = s.values[v].has_shape;
     g.values[v].dims = s.values[v].dims;
   }
+  // Per-channel DequantizeLinear needs opset 13: an older model is rewritten into opset 13's forms first (with
+  // the shapes just inferred, so a Softmax over the last axis keeps its single node), as ORT's quantizer does.
+  if (g.opset("") < 13) upgrade_default_opset(g, 13);
   while (pass_remove_identity(g) || pass_fold_batchnorm(g)) {
   }
   for (size_t v = 0; v < saved.size(); ++v) {
@@ -89,8 +94,7 @@ std::vector<std::string> QdqPlan::calibrated(const Graph& g) const {
 QdqPlan plan_qdq(const Graph& g, const std::set<std::string>& exclude) {
   if (g.opset("") < 13)
     throw Error(g.path + ": default-domain opset " + std::to_string(g.opset("")) +
-                " is below 13, which per-channel DequantizeLinear needs (convert the model with "
-                "onnx.version_converter first)");
+                " is below 13, which per-channel DequantizeLinear needs (prepare_model upgrades it)");
   for (const std::string& name : exclude) {
     bool found = false;
     for (const Node& n : g.nodes) found |= !n.dead && n.name == name;
@@ -191,7 +195,9 @@ namespace {
 class Rewriter {
  public:
   Rewriter(Graph& g, const QdqPlan& plan, const std::map<std::string, QParams>& params, int weight_bits)
-      : g_(g), plan_(plan), params_(params), weight_bits_(weight_bits) {}
+      : g_(g), plan_(plan), params_(params), weight_bits_(weight_bits) {
+    for (const Node& n : g_.nodes) node_names_.insert(n.name);
+  }
 
   QParams params_of(int root) const {
     auto it = params_.find(g_.values[root].name);
@@ -273,10 +279,19 @@ class Rewriter {
   }
 
  private:
+  // Node names are unique in the written model (ONNX Runtime refuses a file with two nodes of one name): `base`,
+  // else base_2, base_3, ...
+  std::string unique_node_name(const std::string& base) {
+    std::string name = base;
+    for (int i = 2; node_names_.count(name); ++i) name = base + "_" + std::to_string(i);
+    node_names_.insert(name);
+    return name;
+  }
+
   void add_node(const char* op, const std::string& name, std::vector<int> in, int out, int axis) {
     Node n;
     n.op_type = op;
-    n.name = name;
+    n.name = unique_node_name(name);
     n.inputs = std::move(in);
     n.outputs = {out};
     if (axis >= 0) {
@@ -295,8 +310,7 @@ class Rewriter {
     const int sv = g_.add_constant(unique_name(g_, base + "_scale"), scale);
     const int zv = g_.add_constant(unique_name(g_, base + "_zero_point"), zero);
     const int out = g_.add_value(unique_name(g_, base + "_DequantizeLinear_Output"), DType::f32);
-    add_node("DequantizeLinear", g_.values[out].name.substr(0, g_.values[out].name.size() - 7), {qv, sv, zv}, out,
-             axis);
+    add_node("DequantizeLinear", base + "_DequantizeLinear", {qv, sv, zv}, out, axis);
     return out;
   }
 
@@ -325,6 +339,7 @@ class Rewriter {
   const QdqPlan& plan_;
   const std::map<std::string, QParams>& params_;
   const int weight_bits_;
+  std::set<std::string> node_names_;
 };
 
 }  // namespace

@@ -11,5 +11,6 @@ int cmd_conformance(int argc, char** argv);  // tools/cmd_conformance.cpp
 int cmd_bench(int argc, char** argv);        // tools/cmd_bench.cpp
 int cmd_inspect(int argc, char** argv);      // tools/cmd_inspect.cpp
 int cmd_quantize(int argc, char** argv);     // tools/cmd_quantize.cpp
+int cmd_ops(int argc, char** argv);          // tools/cmd_ops.cpp
 
 }  // namespace octet::tools

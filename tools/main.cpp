@@ -41,6 +41,7 @@ const char* kHelp =
     "                         per-channel weights); DIR holds images or .pb tensors; default --method\n"
     "                         mse (best on the demo model, docs/quantization.md); --percentile 99.99;\n"
     "                         --weight-bits 7 = ORT's reduce_range (exact in ORT's AVX2 int8 kernels)\n"
+    "  ops [--json]           the operators octet runs: opsets, FP32 kernel, int8 form (docs/operators.md)\n"
     "\n"
     "options for every command: --help, --version\n"
     "environment: OCTET_MAX_ISA=scalar|avx2|avxvnni|avx512|avx512vnni clamps the kernels' instruction set;\n"
@@ -96,6 +97,7 @@ int main(int argc, char** argv) {
   else if (cmd == "bench") fn = cmd_bench;
   else if (cmd == "inspect") fn = cmd_inspect;
   else if (cmd == "quantize") fn = cmd_quantize;
+  else if (cmd == "ops") fn = cmd_ops;
   if (!fn) {
     std::fprintf(stderr, "octet: unknown command '%s' (see octet --help)\n", cmd.c_str());
     return 2;

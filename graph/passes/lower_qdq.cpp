@@ -654,4 +654,19 @@ bool quant_reads_nhwc(const Node& n, size_t i) {
   return i == 0;
 }
 
+std::string int8_form(const std::string& op) {
+  // The patterns above (numbers as in the file's comment), in words.
+  if (op == "Conv") return "QConv (4; Relu/Clip, residual Add and a two-stage add in the epilogue: 8)";
+  if (op == "Gemm" || op == "MatMul") return "QGemm (5; constant s8 weights, u8 or dequantized float output)";
+  if (op == "Add") return "QAdd (6; same-shape operands, Relu/Clip clamp) or a QConv's residual (8)";
+  if (op == "GlobalAveragePool") return "QGlobalAveragePool (7)";
+  if (op == "MaxPool") return "QMaxPool on u8 (2)";
+  if (op == "Flatten" || op == "Reshape") return "moves u8 bytes (2)";
+  if (op == "Relu" || op == "Clip") return "the producing QConv/QAdd's clamp (4, 6)";
+  if (op == "QLinearConv") return "QConv (1)";
+  if (op == "QLinearMatMul") return "QGemm (1)";
+  if (op == "QuantizeLinear" || op == "DequantizeLinear") return "the ends of an int8 chain";
+  return "";
+}
+
 }  // namespace octet

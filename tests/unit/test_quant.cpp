@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <string>
 
 #include "engine/session.h"
@@ -334,10 +336,39 @@ TEST_CASE("QDQ plan and rewrite of the demo model") {
   std::remove(path.c_str());
 }
 
-TEST_CASE("opset below 13 is refused with the reason") {
+TEST_CASE("a model below opset 13 is upgraded by prepare_model; plan_qdq refuses an unprepared one") {
   Graph g = load_onnx(kModel);
-  g.opsets[""] = 12;
-  CHECK_THROWS_WITH_AS(plan_qdq(g, {}), doctest::Contains("opset 12 is below 13"), Error);
+  g.opsets[""] = 11;  // the demo's ops have the same definitions at 11 and 13
+  CHECK_THROWS_WITH_AS(plan_qdq(g, {}), doctest::Contains("opset 11 is below 13"), Error);
+  const Graph prepared = prepare_model(g);
+  CHECK(prepared.opset("") == 13);
+  CHECK(plan_qdq(prepared, {}).weighted.size() == 7);
+}
+
+TEST_CASE("the QDQ rewrite names every node uniquely, also for a bias two convs share") {
+  // torch's exporter shares identical initializers (e.g. two all-zero biases): each conv's bias gets its own
+  // int32 DequantizeLinear (its scale depends on the conv's weights), and the two must not share a name.
+  Graph prepared = prepare_model(load_onnx(kModel));  // BatchNormalization folded: every conv has a bias now
+  int first = -1, shared = 0;
+  for (Node& n : prepared.nodes) {
+    if (n.op_type != "Conv" || n.inputs.size() < 3) continue;
+    const Shape bs = prepared.values[n.inputs[2]].constant->shape();
+    if (first < 0) first = n.inputs[2];
+    else if (prepared.values[first].constant->shape() == bs && n.inputs[2] != first) {
+      n.inputs[2] = first;
+      ++shared;
+    }
+  }
+  REQUIRE(shared > 0);
+  const QdqPlan plan = plan_qdq(prepared, {});
+  std::map<std::string, QParams> params;
+  for (const std::string& t : plan.calibrated(prepared)) params[t] = QParams{0.05f, 10};
+  const Graph q = apply_qdq(prepared, plan, params, "test");
+  std::set<std::string> names;
+  for (const Node& n : q.nodes) {
+    CAPTURE(n.name);
+    CHECK(names.insert(n.name).second);
+  }
 }
 
 }  // TEST_SUITE
