@@ -688,7 +688,7 @@ void infer_arg_reduce(Ctx& c) {  // ArgMax, ArgMin: int64 indices along `axis` (
   const Shape x = c.shape(0);
   if (x.empty()) c.fail(c.in_name(0) + " is a scalar, expected rank >= 1");
   const int64_t axis = normalize_axis(c.g, c.id, c.node.attr_i("axis", 0), int64_t(x.size()));
-  if (c.opset < 12 && c.node.has_attr("select_last_index"))
+  if (c.opset < 12 && c.node.attr_i("select_last_index", 0) != 0)
     c.fail("attribute 'select_last_index' exists from opset 12");
   if (x[size_t(axis)] == 0) c.fail("cannot take the arg-extreme over the empty axis " + std::to_string(axis));
   Shape out = x;
