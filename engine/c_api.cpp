@@ -4,6 +4,7 @@
 #include "octet/octet.h"
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -27,6 +28,11 @@
 #include "kernels/dispatch.h"
 #include "quant/calib_table.h"
 #include "quant/qdq.h"
+#include "quant/quantize.h"
+
+struct octet_quantizer {
+  std::unique_ptr<octet::quant::Quantizer> quantizer;
+};
 
 struct octet_status {
   octet_code code;
@@ -38,11 +44,15 @@ struct octet_options {
   octet_precision precision = OCTET_PRECISION_FP32;
   std::string calibration_table;
   size_t memory_limit = 0;
+  octet_input_observer observer = nullptr;
+  void* observer_user = nullptr;
 };
 
 struct octet_session {
   std::unique_ptr<octet::Session> session;
   size_t memory_limit = 0;
+  octet_input_observer observer = nullptr;
+  void* observer_user = nullptr;
 
   // Shapes set with octet_session_set_input_shape (empty optional: not set). Guarded by shapes_mu.
   std::mutex shapes_mu;
@@ -136,6 +146,12 @@ std::vector<int64_t> declared_dims(const octet::Value& v, const std::string& wha
   std::vector<int64_t> dims;
   for (const octet::Dim& d : v.dims) dims.push_back(d.known() ? d.value : -1);
   return dims;
+}
+
+// The symbol of a symbolic dim, or NULL.
+const char* dim_name(const octet::Value& v, size_t dim) {
+  if (!v.has_shape || dim >= v.dims.size() || v.dims[dim].known() || v.dims[dim].symbol.empty()) return nullptr;
+  return v.dims[dim].symbol.c_str();
 }
 
 // Every input's concrete shape (set, or fully fixed by the model), or nothing if one is still open.
@@ -282,20 +298,8 @@ class BudgetLease {
 // Q/DQ pairs into int8 kernels (QConv, QGemm, ...). Table entries that name no quantized tensor are ignored, as
 // the command ignores them; a tensor the model quantizes with no entry is an error naming it.
 octet::Graph quantize_from_table(const octet::Graph& model, const std::string& table_path) {
-  namespace q = octet::quant;
-  const octet::Graph prepared = q::prepare_model(model);
-  const q::QdqPlan plan = q::plan_qdq(prepared, {});
-  const q::CalibTable table = q::read_table(table_path);
-  std::map<std::string, octet::quant::QParams> params;
-  for (const q::TableEntry& e : table.entries) params[e.name] = e.params;
-  std::map<std::string, octet::quant::QParams> used;
-  for (const std::string& t : plan.calibrated(prepared)) {
-    auto it = params.find(t);
-    if (it == params.end())
-      throw octet::Error(table_path + ": no line for tensor '" + t + "', which " + model.path + " quantizes");
-    used[t] = it->second;
-  }
-  const octet::Graph qdq = q::apply_qdq(prepared, plan, used, "table " + table_path);
+  const octet::quant::Quantizer q(model);
+  const octet::Graph qdq = q.apply(octet::quant::read_table(table_path), "table " + table_path, table_path);
   const std::string bytes = octet::export_onnx_bytes(qdq);
   std::string base = std::filesystem::path(model.path).parent_path().string();
   return octet::load_onnx_buffer(bytes.data(), bytes.size(), model.path + " (int8, table " + table_path + ")",
@@ -321,6 +325,8 @@ octet_status* create_session(const octet_options* options, octet_session** out,
     if (o.precision == OCTET_PRECISION_INT8) g = quantize_from_table(g, o.calibration_table);
     s->session = std::make_unique<octet::Session>(std::move(g), o.session);
     s->memory_limit = o.memory_limit;
+    s->observer = o.observer;
+    s->observer_user = o.observer_user;
     s->shapes.resize(s->session->num_inputs());
     *out = s.release();
   });
@@ -420,6 +426,15 @@ OCTET_API octet_status* octet_options_set_max_cached_plans(octet_options* option
   });
 }
 
+OCTET_API octet_status* octet_options_set_input_observer(octet_options* options, octet_input_observer observer,
+                                                         void* user) {
+  return guarded([&] {
+    require(options, "octet_options_set_input_observer: options is NULL");
+    options->observer = observer;
+    options->observer_user = user;
+  });
+}
+
 // ---- session ----
 
 OCTET_API octet_status* octet_session_create(const char* model_path, const octet_options* options,
@@ -512,6 +527,16 @@ OCTET_API octet_status* octet_session_output_info(octet_session* session, size_t
   });
 }
 
+OCTET_API const char* octet_session_input_dim_name(const octet_session* session, size_t index, size_t dim) {
+  if (!session || index >= session->session->num_inputs()) return nullptr;
+  return dim_name(session->session->input(index), dim);
+}
+
+OCTET_API const char* octet_session_output_dim_name(const octet_session* session, size_t index, size_t dim) {
+  if (!session || index >= session->session->num_outputs()) return nullptr;
+  return dim_name(session->session->output(index), dim);
+}
+
 OCTET_API octet_status* octet_session_set_input_shape(octet_session* session, size_t index, const int64_t* shape,
                                                       size_t rank) {
   return guarded([&] {
@@ -598,6 +623,9 @@ OCTET_API octet_status* octet_session_run(octet_session* session, const octet_te
       }
       out_views.push_back(octet::TensorView{v.dtype, v.shape(), octet::Layout::plain, dst});
     }
+    if (session->observer)
+      for (size_t i = 0; i < views.size(); ++i)
+        session->observer(session->observer_user, i, views[i].data, views[i].bytes());
     {
       BudgetLease lease(session, plan.arena_bytes());
       plan.run_into(views, out_views);
@@ -628,6 +656,141 @@ OCTET_API octet_status* octet_image_decode(octet_session* session, size_t index,
   if (!data && size) return make_status(OCTET_ERROR_INVALID_ARGUMENT, "octet_image_decode: data is NULL");
   return image_to_tensor(session, index, out, "octet_image_decode", [&](ImageGeometry geo, octet::ImageOptions opt) {
     return octet::decode_image(data, size, "<image in memory>", geo.channels, geo.height, geo.width, opt);
+  });
+}
+
+// ---- inspection ----
+
+OCTET_API octet_status* octet_session_describe(octet_session* session, octet_node_info** nodes, size_t* count) {
+  return guarded([&] {
+    check_session(session);
+    check_out(nodes, "octet_session_describe");
+    check_out(count, "octet_session_describe");
+    *nodes = nullptr;
+    *count = 0;
+    std::vector<Shape> shapes;
+    {
+      std::lock_guard<std::mutex> l(session->shapes_mu);
+      for (size_t i = 0; i < session->session->num_inputs(); ++i)
+        shapes.push_back(session->shapes[i] ? *session->shapes[i] : session->session->default_input_shape(i));
+    }
+    const std::vector<octet::NodeReport> reports = session->session->describe(shapes);
+    // One buffer: the entries, then every string with its terminator, so one octet_free releases it all.
+    size_t text = 0;
+    auto fields = [](const octet::NodeReport& r) {
+      return std::array<const std::string*, 8>{&r.name,   &r.op,        &r.fused,      &r.precision,
+                                               &r.kernel, &r.in_shapes, &r.out_shapes, &r.note};
+    };
+    for (const octet::NodeReport& r : reports)
+      for (const std::string* f : fields(r)) text += f->size() + 1;
+    const size_t head = reports.size() * sizeof(octet_node_info);
+    char* buf = static_cast<char*>(octet::aligned_alloc64(std::max<size_t>(head + text, 1)));
+    auto* info = reinterpret_cast<octet_node_info*>(buf);
+    char* p = buf + head;
+    for (size_t n = 0; n < reports.size(); ++n) {
+      const char** dst[8] = {&info[n].name,   &info[n].op,     &info[n].fused,   &info[n].precision,
+                             &info[n].kernel, &info[n].inputs, &info[n].outputs, &info[n].note};
+      const auto src = fields(reports[n]);
+      for (size_t f = 0; f < 8; ++f) {
+        std::memcpy(p, src[f]->c_str(), src[f]->size() + 1);
+        *dst[f] = p;
+        p += src[f]->size() + 1;
+      }
+    }
+    *nodes = info;
+    *count = reports.size();
+  });
+}
+
+// ---- quantization ----
+
+OCTET_API octet_status* octet_quantizer_create(const char* model_path, const octet_quantize_options* options,
+                                               octet_quantizer** out) {
+  if (out) *out = nullptr;
+  return guarded([&] {
+    check_out(out, "octet_quantizer_create");
+    require(model_path, "octet_quantizer_create: model_path is NULL");
+    octet::quant::QuantizeOptions o;
+    if (options) {
+      if (options->method) {
+        try {
+          o.method = octet::quant::parse_method(options->method);
+        } catch (const octet::Error& e) {
+          fail(OCTET_ERROR_INVALID_ARGUMENT, std::string("octet_quantizer_create: method: ") + e.what());
+        }
+      }
+      require(options->percentile == 0 || o.method == octet::quant::Method::percentile,
+              "octet_quantizer_create: percentile applies to method \"percentile\" only");
+      if (options->percentile != 0) o.percentile = options->percentile;
+      require(o.percentile > 50 && o.percentile <= 100,
+              "octet_quantizer_create: percentile " + std::to_string(o.percentile) + " is not in (50, 100]");
+      require(options->samples >= 0, "octet_quantizer_create: samples is negative");
+      o.samples = options->samples;
+      if (options->weight_bits != 0) o.weight_bits = options->weight_bits;
+      require(o.weight_bits == 7 || o.weight_bits == 8, "octet_quantizer_create: weight_bits is " +
+                                                            std::to_string(o.weight_bits) + ", expected 7 or 8");
+      require(options->exclude || options->num_exclude == 0, "octet_quantizer_create: exclude is NULL");
+      for (size_t i = 0; i < options->num_exclude; ++i) {
+        require(options->exclude[i], "octet_quantizer_create: exclude[" + std::to_string(i) + "] is NULL");
+        o.exclude.insert(options->exclude[i]);
+      }
+      require(options->threads >= 0, "octet_quantizer_create: threads is negative");
+      o.session.threads = options->threads;
+    }
+    auto q = std::make_unique<octet_quantizer>();
+    q->quantizer = std::make_unique<octet::quant::Quantizer>(octet::load_onnx(model_path), std::move(o));
+    *out = q.release();
+  });
+}
+
+OCTET_API void octet_quantizer_destroy(octet_quantizer* quantizer) { delete quantizer; }
+
+OCTET_API octet_status* octet_quantizer_add(octet_quantizer* quantizer, const octet_tensor* batch) {
+  return guarded([&] {
+    require(quantizer, "octet_quantizer_add: the quantizer is NULL");
+    require(batch, "octet_quantizer_add: batch is NULL");
+    quantizer->quantizer->add(as_view(*batch, "octet_quantizer_add: the batch"));
+  });
+}
+
+OCTET_API octet_status* octet_quantizer_add_folder(octet_quantizer* quantizer, const char* dir,
+                                                   octet_progress_fn progress, void* user) {
+  return guarded([&] {
+    require(quantizer, "octet_quantizer_add_folder: the quantizer is NULL");
+    require(dir, "octet_quantizer_add_folder: dir is NULL");
+    octet::quant::Progress p;
+    if (progress) p = [&](int64_t done, int64_t total) { progress(user, done, total); };
+    quantizer->quantizer->add_folder(dir, nullptr, p);
+  });
+}
+
+OCTET_API int64_t octet_quantizer_samples(const octet_quantizer* quantizer) {
+  return quantizer ? quantizer->quantizer->samples() : 0;
+}
+
+OCTET_API octet_status* octet_quantizer_save(octet_quantizer* quantizer, const char* output_path,
+                                             const char* table_path) {
+  return guarded([&] {
+    require(quantizer, "octet_quantizer_save: the quantizer is NULL");
+    require(output_path, "octet_quantizer_save: output_path is NULL");
+    const octet::quant::Quantizer& q = *quantizer->quantizer;
+    require(q.samples() > 0, "octet_quantizer_save: no calibration sample was added "
+                             "(octet_quantizer_add or octet_quantizer_add_folder)");
+    const octet::quant::CalibTable table = q.table();
+    if (table_path) octet::quant::write_table(table_path, table);
+    octet::save_onnx(q.apply(table, q.method_note()), output_path);
+  });
+}
+
+OCTET_API octet_status* octet_quantizer_save_from_table(octet_quantizer* quantizer, const char* table_path,
+                                                        const char* output_path) {
+  return guarded([&] {
+    require(quantizer, "octet_quantizer_save_from_table: the quantizer is NULL");
+    require(table_path, "octet_quantizer_save_from_table: table_path is NULL");
+    require(output_path, "octet_quantizer_save_from_table: output_path is NULL");
+    const octet::quant::Quantizer& q = *quantizer->quantizer;
+    const std::string name = std::filesystem::path(table_path).filename().string();
+    octet::save_onnx(q.apply(octet::quant::read_table(table_path), "table " + name, table_path), output_path);
   });
 }
 

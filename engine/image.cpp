@@ -10,6 +10,7 @@
 #include "engine/image.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -17,7 +18,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <exception>
 #include <memory>
+#include <thread>
+#include <tuple>
 #include <utility>
 
 #include "graph/error.h"
@@ -219,12 +224,29 @@ std::vector<float> channel_params(const std::vector<float>& given, int channels,
 
 }  // namespace
 
+namespace {
+
+// torchvision's Resize(int s): the shorter side becomes s and the longer int(s * longer / shorter) (truncated).
+std::pair<int, int> resize_shorter_side(int w, int h, int s) {
+  int shorter = std::min(w, h), longer = std::max(w, h);
+  double scaled_d = double(int64_t(s) * longer) / shorter;
+  int scaled = scaled_d < double(INT32_MAX) ? int(scaled_d) : INT32_MAX;
+  return w <= h ? std::pair{s, scaled} : std::pair{scaled, s};
+}
+
+// The side that follows the image when the other is fixed: round(fixed * free_side / fixed_side), at least 1.
+int keep_aspect(int fixed, int free_side, int fixed_side) {
+  double v = std::round(double(fixed) * free_side / fixed_side);
+  return v < 1 ? 1 : v < double(INT32_MAX) ? int(v) : INT32_MAX;
+}
+
+}  // namespace
+
 Tensor decode_image(const void* data, size_t size, const std::string& name, int channels, int height, int width,
-                    const ImageOptions& opt) {
+                    const ImageOptions& opt, ImageFrame* frame) {
   if (channels != 1 && channels != 3)
     fail(name, "the model input has " + std::to_string(channels) + " channels; images give 1 (gray) or 3 (RGB)");
-  if (height <= 0 || width <= 0)
-    fail(name, "bad target size " + std::to_string(height) + "x" + std::to_string(width));
+  if (height < 0 || width < 0) fail(name, "bad target size " + std::to_string(height) + "x" + std::to_string(width));
   if (size == 0) fail(name, "empty file, not a JPEG/PNG image");
   if (size > size_t(INT32_MAX)) fail(name, "file too large");
 
@@ -242,21 +264,25 @@ Tensor decode_image(const void* data, size_t size, const std::string& name, int 
   Image8 img = to_channels(px.get(), w, h, comp, channels);
   px.reset();
 
-  // Resize: torchvision's Resize(int s) sets the shorter side to s and the longer to int(s * long / short)
-  // (truncated); Resize((h, w)) without the crop goes straight to the target size.
+  // Resize: torchvision's Resize(int s) sets the shorter side to s before the crop; Resize((h, w)) without the
+  // crop goes straight to the target size. A free target size (0) takes the resized image whole.
   int rw = width, rh = height;
-  if (opt.crop) {
+  if (width == 0 && height == 0) {
+    std::tie(rw, rh) = opt.resize > 0 ? resize_shorter_side(img.w, img.h, opt.resize) : std::pair{img.w, img.h};
+  } else if (width == 0) {
+    rw = keep_aspect(height, img.w, img.h);
+  } else if (height == 0) {
+    rh = keep_aspect(width, img.h, img.w);
+  } else if (opt.crop) {
     int s = opt.resize > 0 ? opt.resize : int(std::lround(std::max(height, width) / 0.875));
-    int shorter = std::min(img.w, img.h), longer = std::max(img.w, img.h);
-    double scaled_d = double(int64_t(s) * longer) / shorter;
-    int scaled = scaled_d < double(INT32_MAX) ? int(scaled_d) : INT32_MAX;
-    if (img.w <= img.h) rw = s, rh = scaled;
-    else rw = scaled, rh = s;
+    std::tie(rw, rh) = resize_shorter_side(img.w, img.h, s);
   }
   if (rw <= 0 || rh <= 0 || int64_t(rw) * rh > kMaxPixels)
     fail(name, "image is " + std::to_string(w) + "x" + std::to_string(h) + "; resizing it to " + std::to_string(rw) +
                    "x" + std::to_string(rh) + " is out of range");
   img = resize(img, rw, rh);
+  if (width == 0) width = rw;
+  if (height == 0) height = rh;
 
   // CenterCrop(height, width): pad with zeros (left/top get the smaller half) when the image is smaller,
   // then offsets round((size - crop) / 2) with Python's half-to-even rounding.
@@ -268,6 +294,7 @@ Tensor decode_image(const void* data, size_t size, const std::string& name, int 
   int padded_w = std::max(img.w, width), padded_h = std::max(img.h, height);
   top = round_half_even((padded_h - height) / 2.0);
   left = round_half_even((padded_w - width) / 2.0);
+  if (frame) *frame = ImageFrame{w, h, rw, rh, left - pad_left, top - pad_top, width, height};
 
   // ToTensor + Normalize in float32 as torch does: (x / 255 - mean) / std.
   static constexpr float kImageNetMean[3] = {0.485f, 0.456f, 0.406f};
@@ -297,7 +324,8 @@ Tensor decode_image(const void* data, size_t size, const std::string& name, int 
   return t;
 }
 
-Tensor load_image(const std::string& path, int channels, int height, int width, const ImageOptions& opt) {
+Tensor load_image(const std::string& path, int channels, int height, int width, const ImageOptions& opt,
+                  ImageFrame* frame) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) fail(path, "is a directory, not an image file");
   std::ifstream f(path, std::ios::binary);
@@ -308,7 +336,7 @@ Tensor load_image(const std::string& path, int channels, int height, int width, 
   if (size < 0) fail(path, "cannot read (not a regular file?)");
   std::vector<char> buf(static_cast<size_t>(size));
   if (!f.read(buf.data(), size)) fail(path, "read error");
-  return decode_image(buf.data(), buf.size(), path, channels, height, width, opt);
+  return decode_image(buf.data(), buf.size(), path, channels, height, width, opt, frame);
 }
 
 namespace {
@@ -358,6 +386,42 @@ ImageOptions image_options_from_metadata(const Graph& g, int channels) {
       throw Error(g.path + ": metadata_props '" + key + "' has " + std::to_string(values->size()) +
                   " values, the image input has " + std::to_string(channels) + " channels");
   return o;
+}
+
+void for_each_parallel(int64_t n, int threads, const std::function<void(int64_t)>& fn) {
+  // Workers take indices by an atomic counter; the first error (in index order) is rethrown so the message does
+  // not depend on timing.
+  std::atomic<int64_t> next{0};
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(std::max<int64_t>(n, 0)));
+  auto work = [&] {
+    for (int64_t i; (i = next++) < n;) {
+      try {
+        fn(i);
+      } catch (...) {
+        errors[size_t(i)] = std::current_exception();
+      }
+    }
+  };
+  int workers = int(std::min<int64_t>(std::max(threads, 1), n));
+  std::vector<std::thread> pool;
+  for (int w = 1; w < workers; ++w) pool.emplace_back(work);
+  work();
+  for (std::thread& th : pool) th.join();
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+Tensor load_image_batch(const std::vector<std::string>& paths, int channels, int height, int width,
+                        const ImageOptions& opt, int64_t batch, int threads) {
+  const int64_t n = int64_t(paths.size());
+  batch = std::max(batch, n);
+  Tensor t(DType::f32, {batch, channels, height, width});
+  const size_t per_image = size_t(channels) * size_t(height) * size_t(width);
+  for_each_parallel(n, threads, [&](int64_t i) {
+    Tensor img = load_image(paths[size_t(i)], channels, height, width, opt);
+    std::memcpy(t.as<float>() + size_t(i) * per_image, img.as<float>(), per_image * sizeof(float));
+  });
+  return t;
 }
 
 }  // namespace octet

@@ -17,6 +17,16 @@ KernelRegistry::KernelRegistry() {
   ops::register_conv(*this);
   ops::register_gemm(*this);
   ops::register_quant(*this);
+  // data movement and spatial ops
+  ops::register_copy_ops(*this);
+  ops::register_index_ops(*this);
+  ops::register_resize(*this);
+  ops::register_conv_transpose(*this);
+  ops::register_spatial_extra(*this);
+  // ops-elt: element-wise ops beyond the foundation's
+  ops::register_eltwise_math(*this);
+  ops::register_broadcast_ops(*this);
+  ops::register_cast(*this);
   // ops-red: reductions, normalisation, einsum, recurrent
   ops::register_reduce(*this);
   ops::register_normalize(*this);

@@ -19,6 +19,11 @@ bool is_shape_operand(const Node& n, size_t input) {
   static const std::vector<std::pair<std::string, size_t>> kShapeOperands = {
       {"Reshape", 1}, {"Squeeze", 1}, {"Unsqueeze", 1}, {"Expand", 1}, {"Tile", 1}, {"ConstantOfShape", 0},
       {"Slice", 1}, {"Slice", 2}, {"Slice", 3}, {"Slice", 4}, {"Resize", 2}, {"Resize", 3}, {"Pad", 1},
+      // Data-movement ops (graph/shape_inference_data.cpp): values that set a shape or that the kernel is built
+      // for (Resize's roi, Pad's constant value, CumSum's axis, Trilu's k). Float ones too: Range's bounds,
+      // Resize-10 / Upsample-9 scales, OneHot's depth.
+      {"Split", 1}, {"TopK", 1}, {"Range", 0}, {"Range", 1}, {"Range", 2}, {"OneHot", 1}, {"Upsample", 1},
+      {"Resize", 1}, {"Pad", 2}, {"CumSum", 1}, {"Trilu", 1},
       // Reduce*: axes (ReduceSum from opset 13, the others from 18)
       {"ReduceSum", 1}, {"ReduceMean", 1}, {"ReduceMax", 1}, {"ReduceMin", 1}, {"ReduceProd", 1}, {"ReduceL1", 1},
       {"ReduceL2", 1}, {"ReduceLogSum", 1}, {"ReduceLogSumExp", 1}, {"ReduceSumSquare", 1}};
@@ -118,7 +123,9 @@ Session::Session(Graph g, SessionOptions opt) : model_(std::move(g)), opt_(std::
   shape_input_.assign(model_.inputs.size(), false);
   for (size_t i = 0; i < model_.inputs.size(); ++i) {
     const int v = model_.inputs[i];
-    if (model_.values[v].dtype != DType::i64 && model_.values[v].dtype != DType::i32) continue;
+    // Small operands only: a shape operand of float type (Range, Resize scales) is frozen as well.
+    if (model_.values[v].has_shape && model_.values[v].shape_known() && num_elements(model_.values[v].shape()) > 64)
+      continue;
     for (const Node& n : model_.nodes)
       for (size_t k = 0; k < n.inputs.size(); ++k)
         if (n.inputs[k] == v && is_shape_operand(n, k)) shape_input_[i] = true;

@@ -8,10 +8,12 @@
 #include "graph/shape_inference.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <numeric>
 
+#include "graph/infer_ctx.h"
 #include "graph/einsum.h"
 #include "graph/op_attrs.h"
 
@@ -19,107 +21,12 @@ namespace octet {
 
 namespace {
 
-// Integer tensors up to this many elements are evaluated during inference (they are shapes, not data).
-constexpr int64_t kMaxFoldElements = 1024;
+using infer::Ctx;
+using infer::OpEntry;
+using infer::is_index_type;
+using infer::ints_str;
+using infer::kMaxFoldElements;
 
-std::string ints_str(const std::vector<int64_t>& v) {
-  std::string r = "[";
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) r += ',';
-    r += std::to_string(v[i]);
-  }
-  return r + "]";
-}
-
-bool is_index_type(DType t) { return t == DType::i64 || t == DType::i32; }
-
-// The node being inferred, with checked access to its inputs and outputs.
-class Ctx {
- public:
-  Ctx(Graph& g, int id) : g(g), id(id), node(g.nodes[id]), opset(g.opset(node.domain)) {}
-
-  Graph& g;
-  const int id;
-  const Node& node;
-  const int64_t opset;
-
-  [[noreturn]] void fail(const std::string& msg) const { g.fail(id, msg); }
-  [[noreturn]] void unsupported(const std::string& msg) const { throw Unsupported(g.where(id) + ": " + msg); }
-
-  bool has_in(int i) const { return i < int(node.inputs.size()) && node.inputs[i] >= 0; }
-  const Value& in(int i) const {
-    if (!has_in(i)) fail("input " + std::to_string(i) + " is required but absent");
-    return g.values[node.inputs[i]];
-  }
-  std::string in_name(int i) const { return "input '" + in(i).name + "'"; }
-  DType dtype(int i) const { return in(i).dtype; }
-  Shape shape(int i) const {
-    const Value& v = in(i);
-    if (!v.shape_known())
-      fail(in_name(i) + (v.has_shape ? " has symbolic dimensions" : " has an unknown shape") +
-           "; input shapes must be bound before shape inference");
-    return v.shape();
-  }
-  Shape shape_rank(int i, size_t rank) const {
-    Shape s = shape(i);
-    if (s.size() != rank)
-      fail(in_name(i) + " has rank " + std::to_string(s.size()) + ", expected " + std::to_string(rank));
-    return s;
-  }
-  const Tensor* constant(int i) const { return has_in(i) ? g.values[node.inputs[i]].constant.get() : nullptr; }
-
-  // The integer values of a constant input (shape, axes, indices); Unsupported when computed at run time.
-  std::vector<int64_t> const_ints(int i, const char* role) const {
-    const Tensor* t = constant(i);
-    if (!t) unsupported(std::string("the '") + role + "' input (" + in(i).name + ") must be a constant");
-    return tensor_ints(*t, i);
-  }
-  std::vector<int64_t> tensor_ints(const Tensor& t, int i) const {
-    if (t.dtype() == DType::i64) return std::vector<int64_t>(t.as<int64_t>(), t.as<int64_t>() + t.numel());
-    if (t.dtype() == DType::i32) return std::vector<int64_t>(t.as<int32_t>(), t.as<int32_t>() + t.numel());
-    fail(in_name(i) + " has type " + dtype_name(t.dtype()) + ", expected int64");
-  }
-
-  // Number of inputs the node has (present or not): checks the op's arity.
-  void arity(int lo, int hi) const {
-    const int n = int(node.inputs.size());
-    if (n < lo || n > hi)
-      fail("has " + std::to_string(n) + " inputs, expected " +
-           (lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " + std::to_string(hi)));
-    for (int i = 0; i < lo; ++i)
-      if (!has_in(i)) fail("input " + std::to_string(i) + " is required but absent");
-  }
-  void same_dtype(int a, int b) const {
-    if (dtype(a) != dtype(b))
-      fail(in_name(b) + " has type " + dtype_name(dtype(b)) + ", expected " + dtype_name(dtype(a)) + " like " +
-           in_name(a));
-  }
-
-  bool has_out(int i) const { return i < int(node.outputs.size()) && node.outputs[i] >= 0; }
-  void set_out(int i, DType dt, const Shape& s) const {
-    if (!has_out(i)) return;
-    for (int64_t d : s)
-      if (d < 0) fail("computed a negative dimension in output shape " + shape_str(s));
-    Value& v = g.values[node.outputs[i]];
-    v.dtype = dt;
-    v.set_shape(s);
-    v.constant.reset();
-  }
-  void set_const(int i, Tensor t) const {
-    if (!has_out(i)) return;
-    set_out(i, t.dtype(), t.shape());
-    g.values[node.outputs[i]].constant = std::make_shared<const Tensor>(std::move(t));
-  }
-  // Output 0 has input `i`'s elements in a new shape (Reshape, Flatten, Unsqueeze, Squeeze, Identity): when the
-  // input is a small integer constant, so is the output.
-  void fold_same_bytes(int i, const Shape& out) const {
-    const Tensor* t = constant(i);
-    if (!t || !is_index_type(t->dtype()) || t->numel() > kMaxFoldElements) return;
-    Tensor r(t->dtype(), out);
-    std::memcpy(r.data(), t->data(), t->bytes());
-    set_const(0, std::move(r));
-  }
-};
 
 // ---- element-wise -----------------------------------------------------------------------------------------
 
@@ -146,42 +53,111 @@ void infer_clip(Ctx& c) {
   c.set_out(0, c.dtype(0), c.shape(0));
 }
 
-// Small integer arithmetic on constants (shape computations), broadcasting like the op itself.
-void fold_binary(Ctx& c, const Shape& out) {
-  const Tensor* a = c.constant(0);
-  const Tensor* b = c.constant(1);
-  if (!a || !b || !is_index_type(a->dtype()) || a->dtype() != b->dtype() || num_elements(out) > kMaxFoldElements)
-    return;
-  const std::vector<int64_t> va = c.tensor_ints(*a, 0), vb = c.tensor_ints(*b, 1);
-  const std::string& op = c.node.op_type;
-  // Flat index of a broadcast operand: walk the output index, a dim of size 1 contributes nothing.
-  auto offset = [&](const Shape& s, int64_t flat) {
-    int64_t off = 0, stride = 1;
-    for (size_t k = 0; k < out.size(); ++k) {
-      const size_t ko = out.size() - 1 - k;
-      const int64_t idx = flat % out[ko];
-      flat /= out[ko];
-      if (k < s.size()) {
-        const int64_t dim = s[s.size() - 1 - k];
-        if (dim != 1) off += idx * stride;
-        stride *= dim;
-      }
+// ---- constant folding of small element-wise computations (ops-elt) ------------------------------------------
+//
+// Exporters compute shapes with element-wise ops on small tensors: Shape -> Gather -> Cast(float) -> Mul(scale)
+// -> Floor -> Cast(int64) for Resize sizes, Equal / Where for Reshape's 0 / -1 rules, Max / Min for clamps. When
+// every input is a small constant of type int64, int32, bool or float32, the output is computed here (int64
+// arithmetic for integers, double for floats: a double +, -, *, /, sqrt of float operands rounded once to float
+// is the correctly rounded float result, so this agrees with the kernels bit for bit) and stored as the output's
+// constant, so Reshape / Expand / Resize see its value during inference.
+
+struct Num {
+  int64_t i;  // the value as an integer (a float input: truncated toward zero, saturated, NaN -> 0)
+  double f;   // the value as a double
+};
+Num num_of_int(int64_t v) { return {v, double(v)}; }
+Num num_of_float(double v) {
+  int64_t i = 0;
+  if (v >= 9.2233720368547758e18) i = std::numeric_limits<int64_t>::max();
+  else if (v <= -9.2233720368547758e18) i = std::numeric_limits<int64_t>::min();
+  else if (v == v) i = int64_t(v);
+  return {i, v};
+}
+
+bool foldable_dtype(DType t) { return t == DType::i64 || t == DType::i32 || t == DType::boolean || t == DType::f32; }
+
+Num read_num(const Tensor& t, int64_t k) {
+  switch (t.dtype()) {
+    case DType::i64: return num_of_int(t.as<int64_t>()[k]);
+    case DType::i32: return num_of_int(t.as<int32_t>()[k]);
+    case DType::boolean: return num_of_int(t.as<uint8_t>()[k] != 0);
+    default: return num_of_float(t.as<float>()[k]);
+  }
+}
+
+// Flat index into an operand of shape s broadcast to `out`, for the output's flat index `flat`: walk the output
+// index from the last dim; a dim of size 1 (or one the operand lacks) contributes nothing.
+int64_t broadcast_offset(const Shape& s, const Shape& out, int64_t flat) {
+  int64_t off = 0, stride = 1;
+  for (size_t k = 0; k < out.size(); ++k) {
+    const size_t ko = out.size() - 1 - k;
+    const int64_t idx = flat % out[ko];
+    flat /= out[ko];
+    if (k < s.size()) {
+      const int64_t dim = s[s.size() - 1 - k];
+      if (dim != 1) off += idx * stride;
+      stride *= dim;
     }
-    return off;
-  };
-  Tensor r(a->dtype(), out);
-  for (int64_t i = 0; i < r.numel(); ++i) {
-    const int64_t x = va[offset(a->shape(), i)], y = vb[offset(b->shape(), i)];
-    int64_t v;
-    if (op == "Add") v = x + y;
-    else if (op == "Sub") v = x - y;
-    else if (op == "Mul") v = x * y;
-    else if (y == 0) return;  // Div by zero: leave it to run time rather than fold nonsense
-    else v = x / y;
-    if (r.dtype() == DType::i64) r.as<int64_t>()[i] = v;
-    else r.as<int32_t>()[i] = int32_t(v);
+  }
+  return off;
+}
+
+/// One output element from the inputs' elements; `ints` is true when every input has an integer (or bool) type.
+/// Returns false to leave the node to run time (integer division by zero).
+using FoldOp = bool (*)(const Num* a, int n, bool ints, Num& r);
+
+/// Output 0 = op over the broadcast of all inputs, when all of them are small foldable constants.
+void fold_elementwise(Ctx& c, const Shape& out, DType out_dt, FoldOp op) {
+  const int n = int(c.node.inputs.size());
+  if (!foldable_dtype(out_dt) || num_elements(out) > kMaxFoldElements) return;
+  bool ints = true;
+  for (int i = 0; i < n; ++i) {
+    const Tensor* t = c.constant(i);
+    if (!t || t->empty() || !foldable_dtype(t->dtype())) return;
+    ints &= t->dtype() != DType::f32;
+  }
+  Tensor r(out_dt, out);
+  std::vector<Num> args(static_cast<size_t>(n));
+  for (int64_t e = 0; e < r.numel(); ++e) {
+    for (int i = 0; i < n; ++i) args[i] = read_num(*c.constant(i), broadcast_offset(c.constant(i)->shape(), out, e));
+    Num v;
+    if (!op(args.data(), n, ints, v)) return;
+    switch (out_dt) {
+      case DType::i64: r.as<int64_t>()[e] = v.i; break;
+      case DType::i32: r.as<int32_t>()[e] = int32_t(v.i); break;
+      case DType::boolean: r.as<uint8_t>()[e] = v.f != 0; break;
+      default: r.as<float>()[e] = float(v.f); break;
+    }
   }
   c.set_const(0, std::move(r));
+}
+
+// Add / Sub / Mul / Div: integers wrap as int64 (then narrow to the type), Div truncates toward zero.
+bool fold_arith(const Num* a, int, bool ints, Num& r, char op) {
+  if (ints) {
+    const uint64_t x = uint64_t(a[0].i), y = uint64_t(a[1].i);
+    switch (op) {
+      case '+': r = num_of_int(int64_t(x + y)); return true;
+      case '-': r = num_of_int(int64_t(x - y)); return true;
+      case '*': r = num_of_int(int64_t(x * y)); return true;
+      default:
+        if (a[1].i == 0) return false;
+        r = num_of_int(a[1].i == -1 ? int64_t(0 - x) : a[0].i / a[1].i);
+        return true;
+    }
+  }
+  const double x = a[0].f, y = a[1].f;
+  r = num_of_float(op == '+' ? x + y : op == '-' ? x - y : op == '*' ? x * y : x / y);
+  return true;
+}
+bool fold_add(const Num* a, int n, bool ints, Num& r) { return fold_arith(a, n, ints, r, '+'); }
+bool fold_sub(const Num* a, int n, bool ints, Num& r) { return fold_arith(a, n, ints, r, '-'); }
+bool fold_mul(const Num* a, int n, bool ints, Num& r) { return fold_arith(a, n, ints, r, '*'); }
+bool fold_div(const Num* a, int n, bool ints, Num& r) { return fold_arith(a, n, ints, r, '/'); }
+
+FoldOp arith_fold_op(const std::string& op) {
+  return op == "Add" ? fold_add : op == "Sub" ? fold_sub : op == "Mul" ? fold_mul : fold_div;
 }
 
 void infer_binary(Ctx& c) {  // Add, Sub, Mul, Div: numpy broadcasting, same dtype
@@ -189,7 +165,7 @@ void infer_binary(Ctx& c) {  // Add, Sub, Mul, Div: numpy broadcasting, same dty
   c.same_dtype(0, 1);
   const Shape out = broadcast_shapes(c.g, c.id, c.shape(0), c.shape(1));
   c.set_out(0, c.dtype(0), out);
-  fold_binary(c, out);
+  fold_elementwise(c, out, c.dtype(0), arith_fold_op(c.node.op_type));
 }
 
 void infer_softmax(Ctx& c) {
@@ -205,16 +181,18 @@ void infer_softmax(Ctx& c) {
 void infer_dropout(Ctx& c) {
   // Inference mode only: output = data, mask = all true. From opset 12 ratio and training_mode are inputs.
   c.arity(1, c.opset < 12 ? 1 : 3);
-  // A constant ratio of 0 drops nothing even in training mode (scale 1 / (1 - 0) = 1): torchvision's Swin exports
-  // its attention dropout as Dropout(ratio = 0, training_mode = true), which is then an identity too.
-  const Tensor* ratio = c.constant(1);
-  const bool zero_ratio = ratio && ratio->numel() == 1 && ratio->dtype() == DType::f32 && *ratio->as<float>() == 0.f;
-  if (c.has_in(2) && !zero_ratio) {
+  if (c.has_in(2)) {
     const Tensor* t = c.constant(2);
     if (!t) c.unsupported("training_mode input '" + c.in(2).name + "' is not a constant (training is not supported)");
     if (t->numel() != 1 || t->dtype() != DType::boolean)
       c.fail(c.in_name(2) + " must be a boolean scalar");
-    if (*t->as<uint8_t>() != 0) c.unsupported("training_mode = true is not supported (inference only)");
+    // Training mode drops each element with probability `ratio` and scales the rest by 1 / (1 - ratio): with a
+    // constant ratio of 0 that is the identity (torchvision's Swin calls F.dropout(p=0.0) in training mode).
+    const Tensor* r = c.constant(1);
+    const bool zero_ratio = r && r->numel() == 1 && r->dtype() == DType::f32 && *r->as<float>() == 0.f;
+    if (*t->as<uint8_t>() != 0 && !zero_ratio)
+      c.unsupported("training_mode = true with a ratio other than a constant 0 (random dropping) is not supported "
+                    "(inference only)");
   }
   const Shape x = c.shape(0);
   c.set_out(0, c.dtype(0), x);
@@ -867,14 +845,213 @@ void infer_qlinear_global_pool(Ctx& c) {  // com.microsoft: x, x_scale, x_zp, y_
   c.set_out(0, c.dtype(0), out);
 }
 
-// ---- the table --------------------------------------------------------------------------------------------
+// ---- element-wise ops beyond the foundation's (ops-elt; kernels in engine/ops/eltwise_math.cpp,
+// broadcast_ops.cpp, cast.cpp) ------------------------------------------------------------------------------
 
-struct OpEntry {
-  const char* domain;
-  const char* op_type;
-  int64_t min_opset, max_opset;  // the opset versions whose semantics the function implements
-  void (*infer)(Ctx&);
-};
+bool is_float_type(DType t) { return t == DType::f32 || t == DType::f64 || t == DType::f16 || t == DType::bf16; }
+bool is_numeric_type(DType t) { return t != DType::boolean && t != DType::string && t != DType::undefined; }
+
+void require_type(Ctx& c, int i, bool ok, const char* expected) {
+  if (!ok) c.fail(c.in_name(i) + " has type " + dtype_name(c.dtype(i)) + ", expected " + expected);
+}
+
+/// The numpy broadcast of every input's shape (each pair checked; the error names the node and the shapes).
+Shape broadcast_all(Ctx& c, int n) {
+  Shape s = c.shape(0);
+  for (int i = 1; i < n; ++i) s = broadcast_shapes(c.g, c.id, s, c.shape(i));
+  return s;
+}
+
+bool fold_neg(const Num* a, int, bool ints, Num& r) {
+  r = ints ? num_of_int(int64_t(0 - uint64_t(a[0].i))) : num_of_float(-a[0].f);
+  return true;
+}
+bool fold_abs(const Num* a, int, bool ints, Num& r) {
+  r = ints ? num_of_int(a[0].i < 0 ? int64_t(0 - uint64_t(a[0].i)) : a[0].i) : num_of_float(std::fabs(a[0].f));
+  return true;
+}
+bool fold_sign(const Num* a, int, bool, Num& r) {
+  r = a[0].f > 0 ? num_of_int(1) : a[0].f < 0 ? num_of_int(-1) : a[0];
+  return true;
+}
+// Floor / Ceil / Round / Sqrt of a float: exact in double, then rounded to float once (exact for the first three).
+bool fold_floor(const Num* a, int, bool, Num& r) { return r = num_of_float(std::floor(a[0].f)), true; }
+bool fold_ceil(const Num* a, int, bool, Num& r) { return r = num_of_float(std::ceil(a[0].f)), true; }
+bool fold_round(const Num* a, int, bool, Num& r) { return r = num_of_float(std::nearbyint(a[0].f)), true; }
+bool fold_sqrt(const Num* a, int, bool, Num& r) { return r = num_of_float(std::sqrt(a[0].f)), true; }
+bool fold_not(const Num* a, int, bool, Num& r) { return r = num_of_int(a[0].i == 0), true; }
+
+FoldOp unary_fold_op(const std::string& op) {
+  static const std::pair<const char*, FoldOp> ops[] = {{"Neg", fold_neg},     {"Abs", fold_abs},   {"Sign", fold_sign},
+                                                       {"Floor", fold_floor}, {"Ceil", fold_ceil}, {"Round", fold_round},
+                                                       {"Sqrt", fold_sqrt},   {"Not", fold_not}};
+  for (const auto& [name, f] : ops)
+    if (op == name) return f;
+  return nullptr;
+}
+
+// Exp, Log, Tanh, Erf, ... (float types only), and Abs / Neg / Sign (any numeric type): same shape and type.
+void infer_unary_math(Ctx& c) {
+  c.arity(1, 1);
+  const std::string& op = c.node.op_type;
+  const bool numeric = op == "Abs" || op == "Neg" || op == "Sign";
+  require_type(c, 0, numeric ? is_numeric_type(c.dtype(0)) : is_float_type(c.dtype(0)),
+               numeric ? "a numeric type" : "a floating-point type");
+  const Shape x = c.shape(0);
+  c.set_out(0, c.dtype(0), x);
+  if (FoldOp f = unary_fold_op(op)) fold_elementwise(c, x, c.dtype(0), f);
+}
+
+void infer_not(Ctx& c) {
+  c.arity(1, 1);
+  require_type(c, 0, c.dtype(0) == DType::boolean, "bool");
+  c.set_out(0, DType::boolean, c.shape(0));
+  fold_elementwise(c, c.shape(0), DType::boolean, fold_not);
+}
+
+void infer_float_predicate(Ctx& c) {  // IsNaN, IsInf: float -> bool
+  c.arity(1, 1);
+  require_type(c, 0, is_float_type(c.dtype(0)), "a floating-point type");
+  c.set_out(0, DType::boolean, c.shape(0));
+}
+
+bool fold_equal(const Num* a, int, bool ints, Num& r) { return r = num_of_int(ints ? a[0].i == a[1].i : a[0].f == a[1].f), true; }
+bool fold_less(const Num* a, int, bool ints, Num& r) { return r = num_of_int(ints ? a[0].i < a[1].i : a[0].f < a[1].f), true; }
+bool fold_greater(const Num* a, int, bool ints, Num& r) { return r = num_of_int(ints ? a[0].i > a[1].i : a[0].f > a[1].f), true; }
+bool fold_less_eq(const Num* a, int, bool ints, Num& r) { return r = num_of_int(ints ? a[0].i <= a[1].i : a[0].f <= a[1].f), true; }
+bool fold_greater_eq(const Num* a, int, bool ints, Num& r) { return r = num_of_int(ints ? a[0].i >= a[1].i : a[0].f >= a[1].f), true; }
+bool fold_and(const Num* a, int, bool, Num& r) { return r = num_of_int(a[0].i && a[1].i), true; }
+bool fold_or(const Num* a, int, bool, Num& r) { return r = num_of_int(a[0].i || a[1].i), true; }
+bool fold_xor(const Num* a, int, bool, Num& r) { return r = num_of_int((a[0].i != 0) != (a[1].i != 0)), true; }
+
+// Equal (opset 7: bool / int; 11: + floats), Less / Greater (7: floats; 9: + ints), LessOrEqual /
+// GreaterOrEqual (12): same-type inputs, numpy broadcasting, bool output.
+void infer_compare(Ctx& c) {
+  c.arity(2, 2);
+  c.same_dtype(0, 1);
+  const std::string& op = c.node.op_type;
+  require_type(c, 0, op == "Equal" ? c.dtype(0) != DType::string : is_numeric_type(c.dtype(0)),
+               op == "Equal" ? "a numeric type or bool" : "a numeric type");
+  const Shape out = broadcast_all(c, 2);
+  c.set_out(0, DType::boolean, out);
+  const FoldOp f = op == "Equal" ? fold_equal : op == "Less" ? fold_less : op == "Greater" ? fold_greater
+                   : op == "LessOrEqual" ? fold_less_eq : fold_greater_eq;
+  fold_elementwise(c, out, DType::boolean, f);
+}
+
+void infer_logic(Ctx& c) {  // And, Or, Xor: bool inputs, numpy broadcasting (opset 7)
+  c.arity(2, 2);
+  for (int i = 0; i < 2; ++i) require_type(c, i, c.dtype(i) == DType::boolean, "bool");
+  const Shape out = broadcast_all(c, 2);
+  c.set_out(0, DType::boolean, out);
+  const std::string& op = c.node.op_type;
+  fold_elementwise(c, out, DType::boolean, op == "And" ? fold_and : op == "Or" ? fold_or : fold_xor);
+}
+
+void infer_mod(Ctx& c) {  // opset 10: same-type inputs, numpy broadcasting; floats need fmod = 1
+  c.arity(2, 2);
+  c.same_dtype(0, 1);
+  require_type(c, 0, is_numeric_type(c.dtype(0)), "a numeric type");
+  if (is_float_type(c.dtype(0)) && c.node.attr_i("fmod", 0) == 0)
+    c.fail(c.in_name(0) + " has type " + dtype_name(c.dtype(0)) + ", which needs attribute fmod = 1");
+  c.set_out(0, c.dtype(0), broadcast_all(c, 2));
+}
+
+void infer_pow(Ctx& c) {
+  // Opset 7: base and exponent have the same (float) type; from 12 the exponent may be any numeric type and the
+  // base an int32 / int64 too. The output has the base's type.
+  c.arity(2, 2);
+  if (c.opset < 12) c.same_dtype(0, 1);
+  require_type(c, 0, is_numeric_type(c.dtype(0)), "a numeric type");
+  require_type(c, 1, is_numeric_type(c.dtype(1)), "a numeric type");
+  c.set_out(0, c.dtype(0), broadcast_all(c, 2));
+}
+
+void infer_prelu(Ctx& c) {
+  // Opset 7+: the slope broadcasts to X one way (the output is X's shape).
+  c.arity(2, 2);
+  c.same_dtype(0, 1);
+  require_type(c, 0, is_numeric_type(c.dtype(0)), "a numeric type");
+  const Shape x = c.shape(0), s = c.shape(1);
+  if (broadcast_shapes(c.g, c.id, x, s) != x)
+    c.fail("slope " + c.in_name(1) + " has shape " + shape_str(s) + ", which does not broadcast to X's shape " +
+           shape_str(x));
+  c.set_out(0, c.dtype(0), x);
+}
+
+bool fold_max(const Num* a, int n, bool ints, Num& r) {
+  r = a[0];
+  for (int k = 1; k < n; ++k)
+    if (ints ? a[k].i > r.i : (a[k].f > r.f || a[k].f != a[k].f)) r = a[k];
+  return true;
+}
+bool fold_min(const Num* a, int n, bool ints, Num& r) {
+  r = a[0];
+  for (int k = 1; k < n; ++k)
+    if (ints ? a[k].i < r.i : (a[k].f < r.f || a[k].f != a[k].f)) r = a[k];
+  return true;
+}
+
+void infer_variadic(Ctx& c) {
+  // Max / Min / Sum / Mean: one or more same-type inputs; opset 6 wants equal shapes, 8+ broadcasts.
+  const int n = int(c.node.inputs.size());
+  if (n < 1) c.fail("has no inputs, expected 1 or more");
+  c.arity(n, n);
+  const std::string& op = c.node.op_type;
+  const bool minmax = op == "Max" || op == "Min";
+  for (int i = 0; i < n; ++i) {
+    c.same_dtype(0, i);
+    if (c.opset < 8 && c.shape(i) != c.shape(0))
+      c.fail(c.in_name(i) + " has shape " + shape_str(c.shape(i)) + ", expected " + shape_str(c.shape(0)) +
+             " (no broadcasting before opset 8)");
+  }
+  require_type(c, 0, minmax ? is_numeric_type(c.dtype(0)) : is_float_type(c.dtype(0)),
+               minmax ? "a numeric type" : "a floating-point type");
+  const Shape out = broadcast_all(c, n);
+  c.set_out(0, c.dtype(0), out);
+  if (minmax) fold_elementwise(c, out, c.dtype(0), op == "Max" ? fold_max : fold_min);
+}
+
+bool fold_where(const Num* a, int, bool, Num& r) { return r = a[0].i ? a[1] : a[2], true; }
+
+void infer_where(Ctx& c) {  // opset 9: bool condition, X and Y of one type, all three broadcast
+  c.arity(3, 3);
+  require_type(c, 0, c.dtype(0) == DType::boolean, "bool");
+  c.same_dtype(1, 2);
+  const Shape out = broadcast_all(c, 3);
+  c.set_out(0, c.dtype(1), out);
+  fold_elementwise(c, out, c.dtype(1), fold_where);
+}
+
+bool fold_cast(const Num* a, int, bool, Num& r) { return r = a[0], true; }
+
+// Cast (`to`) and CastLike (input 1's type, opset 15). The fold keeps each value's integer and double forms, so
+// float -> int truncates toward zero and int -> float rounds to nearest, as the kernel does.
+void infer_cast_to(Ctx& c, DType to) {
+  const DType from = c.dtype(0);
+  if (from == DType::string || to == DType::string)
+    c.unsupported(std::string("casting ") + dtype_name(from) + " to " + dtype_name(to) +
+                  " is not supported (octet has no string tensors)");
+  if (dtype_size(to) == 0) c.fail("attribute 'to' = " + std::to_string(int(to)) + " is not a tensor element type");
+  const Shape x = c.shape(0);
+  c.set_out(0, to, x);
+  fold_elementwise(c, x, to, fold_cast);
+}
+
+void infer_cast(Ctx& c) {
+  c.arity(1, 1);
+  if (!c.node.has_attr("to")) c.fail("attribute 'to' is required");
+  const int64_t to = c.node.attr_i("to", 0);
+  if (to <= 0 || to > 16) c.fail("attribute 'to' = " + std::to_string(to) + " is not a tensor element type");
+  infer_cast_to(c, DType(to));
+}
+
+void infer_cast_like(Ctx& c) {
+  c.arity(2, 2);
+  infer_cast_to(c, c.dtype(1));
+}
+
+// ---- the table --------------------------------------------------------------------------------------------
 
 constexpr int64_t kAny = std::numeric_limits<int64_t>::max();
 
@@ -908,6 +1085,52 @@ const OpEntry kOps[] = {
     {"", "Gather", 1, 17, infer_gather},
     {"", "Unsqueeze", 1, 17, infer_unsqueeze},
     {"", "Squeeze", 1, 17, infer_squeeze},
+    // ops-elt: element-wise ops beyond the foundation's. Each function covers every version in its range (the
+    // versions in between only widened the type lists); ops whose semantics changed check the opset inside
+    // (Max / Min / Sum / Mean broadcast from 8, Pow's exponent type is free from 12).
+    {"", "Abs", 6, 17, infer_unary_math},
+    {"", "Neg", 6, 17, infer_unary_math},
+    {"", "Exp", 6, 17, infer_unary_math},
+    {"", "Log", 6, 17, infer_unary_math},
+    {"", "Sqrt", 6, 17, infer_unary_math},
+    {"", "Reciprocal", 6, 17, infer_unary_math},
+    {"", "Tanh", 6, 17, infer_unary_math},
+    {"", "Erf", 9, 17, infer_unary_math},
+    {"", "Floor", 6, 17, infer_unary_math},
+    {"", "Ceil", 6, 17, infer_unary_math},
+    {"", "Round", 11, 17, infer_unary_math},
+    {"", "Sin", 7, 17, infer_unary_math},
+    {"", "Cos", 7, 17, infer_unary_math},
+    {"", "Sign", 9, 17, infer_unary_math},
+    {"", "Softplus", 1, 17, infer_unary_math},
+    {"", "Softsign", 1, 17, infer_unary_math},
+    {"", "Elu", 6, 17, infer_unary_math},
+    {"", "Selu", 6, 17, infer_unary_math},
+    {"", "Celu", 12, 17, infer_unary_math},
+    {"", "HardSigmoid", 6, 17, infer_unary_math},
+    {"", "HardSwish", 14, 17, infer_unary_math},
+    {"", "ThresholdedRelu", 10, 17, infer_unary_math},
+    {"", "IsNaN", 9, 17, infer_float_predicate},
+    {"", "IsInf", 10, 17, infer_float_predicate},
+    {"", "Not", 1, 17, infer_not},
+    {"", "Pow", 7, 17, infer_pow},
+    {"", "PRelu", 7, 17, infer_prelu},
+    {"", "Max", 6, 17, infer_variadic},
+    {"", "Min", 6, 17, infer_variadic},
+    {"", "Sum", 6, 17, infer_variadic},
+    {"", "Mean", 6, 17, infer_variadic},
+    {"", "Mod", 10, 17, infer_mod},
+    {"", "Equal", 7, 17, infer_compare},
+    {"", "Less", 7, 17, infer_compare},
+    {"", "Greater", 7, 17, infer_compare},
+    {"", "LessOrEqual", 12, 17, infer_compare},
+    {"", "GreaterOrEqual", 12, 17, infer_compare},
+    {"", "And", 7, 17, infer_logic},
+    {"", "Or", 7, 17, infer_logic},
+    {"", "Xor", 7, 17, infer_logic},
+    {"", "Where", 9, 17, infer_where},
+    {"", "Cast", 6, 17, infer_cast},
+    {"", "CastLike", 15, 17, infer_cast_like},
     // ops-red: reductions, normalisation, einsum, recurrent
     {"", "ReduceSum", 1, 17, infer_reduce},
     {"", "ReduceMean", 1, 17, infer_reduce},
@@ -980,10 +1203,14 @@ const OpEntry* find_op(const std::string& domain, const std::string& op_type, in
   // Past the checked opsets, a row checked up to kCheckedOpset holds on while the op's definition has not changed.
   const bool newer = d.empty() && opset > kCheckedOpset;
   if (newer && (opset > kNewestKnownOpset || later_version(op_type, opset))) return nullptr;
-  for (const OpEntry& e : kOps) {
+  auto match = [&](const OpEntry& e) {
     const int64_t max = newer && e.max_opset >= kCheckedOpset ? kNewestKnownOpset : e.max_opset;
-    if (d == e.domain && op_type == e.op_type && opset >= e.min_opset && opset <= max) return &e;
-  }
+    return d == e.domain && op_type == e.op_type && opset >= e.min_opset && opset <= max;
+  };
+  for (const OpEntry& e : kOps)
+    if (match(e)) return &e;
+  for (const OpEntry& e : infer::data_op_table())
+    if (match(e)) return &e;
   return nullptr;
 }
 
@@ -995,11 +1222,13 @@ bool op_known(const std::string& domain, const std::string& op_type, int64_t ops
 
 std::vector<KnownOp> known_ops() {
   std::vector<KnownOp> r;
-  for (const OpEntry& e : kOps) {
+  auto add = [&](const OpEntry& e) {
     const bool dflt = std::string(e.domain).empty();
     r.push_back({e.domain, e.op_type, e.min_opset,
                  dflt && e.max_opset >= kCheckedOpset ? kNewestKnownOpset : e.max_opset});
-  }
+  };
+  for (const OpEntry& e : kOps) add(e);
+  for (const OpEntry& e : infer::data_op_table()) add(e);
   return r;
 }
 

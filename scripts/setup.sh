@@ -8,7 +8,8 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config
       libdnnl-dev ocl-icd-opencl-dev libxsimd-dev libbenchmark-dev doctest-dev
       libprotobuf-dev protobuf-compiler libonnx-dev libstb-dev libonnx-testdata
-      python3 python3-numpy python3-onnx)
+      python3 python3-numpy python3-onnx
+      python3-dev pybind11-dev python3-pytest)  # the Python module (python/) and its tests
 if [[ "${1:-}" == "--models" ]]; then
   pkgs+=(python3-torch python3-torchvision python3-pil python3-matplotlib dataset-fashion-mnist)
   # Node.js + npm for the peer (bench/ort_bench.js): Debian's, unless the machine already has a node and npm (a

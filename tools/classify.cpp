@@ -1,13 +1,10 @@
 #include "tools/classify.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
-#include <exception>
 #include <fstream>
 #include <numeric>
-#include <thread>
 
 #include "graph/error.h"
 
@@ -36,7 +33,7 @@ std::vector<std::string> split_lines(const std::string& text) {
 
 }  // namespace
 
-ImageInput image_input(const Session& s) {
+ImageInput image_input(const Session& s, bool free_size) {
   const Graph& g = s.model();
   if (s.num_inputs() != 1)
     throw Error(g.path + ": the model has " + std::to_string(s.num_inputs()) +
@@ -48,7 +45,8 @@ ImageInput image_input(const Session& s) {
   in.name = v.name;
   Shape shape;
   auto given = s.options().shapes.find(v.name);
-  if (given != s.options().shapes.end()) {
+  const bool given_shape = given != s.options().shapes.end();
+  if (given_shape) {
     shape = given->second;
     if (shape.size() != 4)
       throw Error(g.path + ": --shape " + v.name + "=" + shape_str(shape) + " is not NCHW (rank 4)");
@@ -61,10 +59,12 @@ ImageInput image_input(const Session& s) {
       throw Error(g.path + ": input '" + v.name + "' has rank " + std::to_string(v.dims.size()) +
                   ", expected an NCHW image input (rank 4)");
     for (int i = 1; i < 4; ++i)
-      if (!v.dims[i].known())
+      if (!v.dims[i].known() && (i == 1 || !free_size))
         throw Error(g.path + ": input '" + v.name + "' dim " + std::to_string(i) + " ('" + v.dims[i].symbol +
                     "') is not fixed; give --shape " + v.name + "=1xCxHxW");
-    shape = {v.dims[0].known() ? v.dims[0].value : 1, v.dims[1].value, v.dims[2].value, v.dims[3].value};
+    // A symbolic H or W stays 0: the image's own size (decode_image's free size).
+    auto dim = [&](int i) { return v.dims[i].known() ? v.dims[i].value : 0; };
+    shape = {v.dims[0].known() ? v.dims[0].value : 1, dim(1), dim(2), dim(3)};
     in.fixed_batch = v.dims[0].known() ? v.dims[0].value : 0;
   }
   in.channels = int(shape[1]);
@@ -73,7 +73,8 @@ ImageInput image_input(const Session& s) {
   if (in.channels != 1 && in.channels != 3)
     throw Error(g.path + ": input '" + v.name + "' has " + std::to_string(in.channels) +
                 " channels; images give 1 (gray) or 3 (RGB)");
-  if (in.height <= 0 || in.width <= 0 || shape[0] < 0)
+  const bool zero_ok = free_size && !given_shape;
+  if (in.height < 0 || in.width < 0 || (!zero_ok && (in.height == 0 || in.width == 0)) || shape[0] < 0)
     throw Error(g.path + ": input '" + v.name + "' has shape " + shape_str(shape) + ", not an image size");
   return in;
 }
@@ -118,32 +119,18 @@ std::string label_name(const std::vector<std::string>& labels, int64_t i) {
 
 Tensor load_batch(const std::vector<std::string>& paths, const ImageInput& in, const ImageOptions& opt,
                   int64_t batch, int threads) {
-  const int64_t n = int64_t(paths.size());
-  batch = std::max(batch, n);
-  Tensor t(DType::f32, {batch, in.channels, in.height, in.width});
-  const size_t per_image = size_t(in.channels) * in.height * in.width;
-  // Workers take images by an atomic counter; the first error (in path order) is rethrown so the message does
-  // not depend on timing.
-  std::atomic<int64_t> next{0};
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(n));
-  auto work = [&] {
-    for (int64_t i; (i = next++) < n;) {
-      try {
-        Tensor img = load_image(paths[size_t(i)], in.channels, in.height, in.width, opt);
-        std::memcpy(t.as<float>() + size_t(i) * per_image, img.as<float>(), per_image * sizeof(float));
-      } catch (...) {
-        errors[size_t(i)] = std::current_exception();
-      }
-    }
-  };
-  int workers = int(std::min<int64_t>(std::max(threads, 1), n));
-  std::vector<std::thread> pool;
-  for (int w = 1; w < workers; ++w) pool.emplace_back(work);
-  work();
-  for (std::thread& th : pool) th.join();
-  for (const std::exception_ptr& e : errors)
-    if (e) std::rethrow_exception(e);
-  return t;
+  return load_image_batch(paths, in.channels, in.height, in.width, opt, batch, threads);
+}
+
+std::vector<DecodedImage> decode_images(const std::vector<std::string>& paths, const ImageInput& in,
+                                        const ImageOptions& opt, int threads) {
+  std::vector<DecodedImage> r(paths.size());
+  for_each_parallel(int64_t(paths.size()), threads, [&](int64_t i) {
+    DecodedImage& d = r[size_t(i)];
+    d.path = paths[size_t(i)];
+    d.x = load_image(d.path, in.channels, in.height, in.width, opt, &d.frame);
+  });
+  return r;
 }
 
 std::vector<std::vector<float>> classify(Session& s, const Tensor& batch) {

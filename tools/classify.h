@@ -20,13 +20,15 @@ inline const std::string kNoCropFlag = "--no-crop";
 /// The model's image input: its first input, NCHW float.
 struct ImageInput {
   std::string name;
-  int channels = 0, height = 0, width = 0;
+  int channels = 0, height = 0, width = 0;  // height/width 0: symbolic, the image's own size (see load_image)
   int64_t fixed_batch = 0;  // the batch the model (or --shape) requires; 0 when any batch goes
+  bool free_size() const { return height == 0 || width == 0; }
 };
 
 /// Reads the image input from the model and --shape (via the session's options). Throws Error naming the model
 /// when it has several inputs, a non-float input, a rank other than 4, or unknown C/H/W without --shape.
-ImageInput image_input(const Session& s);
+/// `free_size`: a symbolic H and/or W is allowed (left 0: each image runs at its own size); C must be known.
+ImageInput image_input(const Session& s, bool free_size = false);
 
 /// Preprocessing: flags win; else the model's metadata_props "octet.resize", "octet.crop" ("0"/"1"),
 /// "octet.mean", "octet.std" (comma lists); else load_image's defaults. Throws UsageError on bad flags and
@@ -45,6 +47,18 @@ std::string label_name(const std::vector<std::string>& labels, int64_t i);
 /// rows past the images are zero (padding for a model with a fixed batch). Throws Error naming a bad file.
 Tensor load_batch(const std::vector<std::string>& paths, const ImageInput& in, const ImageOptions& opt,
                   int64_t batch, int threads);
+
+/// One decoded image: its [1, C, H, W] tensor and where its pixels came from.
+struct DecodedImage {
+  std::string path;
+  Tensor x;
+  ImageFrame frame;
+};
+
+/// Decodes `paths` (in parallel over `threads` workers), each at the input's size (or its own when free).
+/// Throws Error naming the first bad file (in path order).
+std::vector<DecodedImage> decode_images(const std::vector<std::string>& paths, const ImageInput& in,
+                                        const ImageOptions& opt, int threads);
 
 /// Runs a batch and returns the first output as rows: [batch][classes]. Throws Error when the output's first dim
 /// is not the batch.

@@ -526,10 +526,10 @@ std::unique_ptr<Kernel> make_dropout(const KernelInfo& info) {
   if (info.node().outputs.size() > 1 && info.node().outputs[1] >= 0 && info.output(1).dtype != DType::boolean)
     unsupported(info, std::string("mask output of type ") + dtype_name(info.output(1).dtype) + " is not supported");
   // Opset 12+: training_mode is input 2; a constant true asks for random dropping, which inference does not do.
-  // A constant ratio of 0 keeps every element in training mode too (see infer_dropout): training_mode is moot.
-  const Tensor* ratio = info.in_const(1);
-  const bool zero_ratio = ratio && ratio->numel() == 1 && ratio->dtype() == DType::f32 && *ratio->as<float>() == 0.f;
+  // With a constant ratio of 0, training mode keeps every element and scales by 1 / (1 - 0): the identity.
   int training_input = -1;
+  const Tensor* r = info.has_input(1) ? info.in_const(1) : nullptr;
+  const bool zero_ratio = r && r->numel() == 1 && r->dtype() == DType::f32 && *r->as<float>() == 0.f;
   if (info.has_input(2) && !zero_ratio) {
     if (info.input(2).dtype != DType::boolean) info.fail("training_mode must be a bool scalar");
     if (const Tensor* t = info.in_const(2)) {

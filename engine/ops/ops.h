@@ -23,6 +23,28 @@ void register_gemm(KernelRegistry& r);
 /// (engine/ops/qlinear.cpp, qconv.cpp)
 void register_quant(KernelRegistry& r);
 
+// ---- data movement and spatial ops (engine/ops/copy_ops.cpp, index_ops.cpp, resize.cpp, conv_transpose.cpp,
+// lrn.cpp) ----
+/// Slice, Pad, Expand, Tile, DepthToSpace, SpaceToDepth, Split.  (engine/ops/copy_ops.cpp)
+void register_copy_ops(KernelRegistry& r);
+/// ConstantOfShape, Size, Range, EyeLike, Trilu, CumSum, GatherElements, GatherND, ScatterND, OneHot, TopK.
+/// (engine/ops/index_ops.cpp)
+void register_index_ops(KernelRegistry& r);
+/// Resize, Upsample.  (engine/ops/resize.cpp)
+void register_resize(KernelRegistry& r);
+/// ConvTranspose.  (engine/ops/conv_transpose.cpp)
+void register_conv_transpose(KernelRegistry& r);
+/// LRN, GlobalMaxPool.  (engine/ops/lrn.cpp, pool.cpp)
+void register_spatial_extra(KernelRegistry& r);
+// ---- element-wise ops beyond the foundation's (ops-elt) ----
+/// Abs, Neg, Exp, Log, Sqrt, Reciprocal, Tanh, Erf, Floor, Ceil, Round, Sin, Cos, Sign, Softplus, Softsign, Elu,
+/// Selu, Celu, HardSigmoid, HardSwish, ThresholdedRelu, IsNaN, IsInf, Not.  (engine/ops/eltwise_math.cpp)
+void register_eltwise_math(KernelRegistry& r);
+/// Pow, PRelu, Max, Min, Sum, Mean, Mod, Equal, Less, Greater, LessOrEqual, GreaterOrEqual, And, Or, Xor, Where.
+/// (engine/ops/broadcast_ops.cpp)
+void register_broadcast_ops(KernelRegistry& r);
+/// Cast, CastLike.  (engine/ops/cast.cpp)
+void register_cast(KernelRegistry& r);
 // ---- reductions, normalisation, einsum, recurrent (ops-red) ----
 /// ReduceSum/Mean/Max/Min/Prod/L1/L2/LogSum/LogSumExp/SumSquare, ArgMax, ArgMin.  (engine/ops/reduce.cpp)
 void register_reduce(KernelRegistry& r);

@@ -6,7 +6,9 @@
 //    whose input comes plain (a graph input, a Reshape, ...): reordering costs one pass over N*C*H*W elements,
 //    the conv itself N*K*C*R*S*P*Q/group MACs, so the Reorder is always the cheaper part: insert it.
 //  - Ops that compute the same per element / per channel in any order follow their nhwc input 0: Relu, Clip,
-//    LeakyRelu, Sigmoid, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization (its parameters stay plain).
+//    LeakyRelu, Sigmoid, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization (its parameters stay plain),
+//    Resize / Upsample (per-axis resampling, done over the physical N, H, W, C order; roi/scales/sizes stay plain),
+//    and the one-input float math ops (Tanh, Erf, HardSwish, HardSigmoid, Elu, ...).
 //  - Add/Sub/Mul/Div run nhwc when both inputs are nhwc and have the output's shape (no broadcasting, so both
 //    operands walk memory in the same order).
 //  - Everything else (Flatten, Reshape, Concat, Gemm, Softmax, ...) reads and writes plain.
@@ -36,9 +38,19 @@ bool is_4d_f32(const Graph& g, int v) {
 
 bool follows_input_layout(const Node& n) {
   static const char* ops[] = {"Relu",        "Clip",       "LeakyRelu",        "Sigmoid",
-                              "MaxPool",     "AveragePool", "GlobalAveragePool", "BatchNormalization"};
+                              "MaxPool",     "AveragePool", "GlobalAveragePool", "BatchNormalization",
+                              // data-movement ops that resample H / W with the channels as the inner dim
+                              "Resize",      "Upsample"};
   for (const char* op : ops)
     if (is_op(n, op)) return true;
+  // ops-elt: the one-input float math ops are the same function of every element (MobileNetV3's HardSwish,
+  // EfficientNet's and ViT's activations sit between convs; a Reorder pair around each would cost two passes).
+  static const char* unary[] = {"Abs",      "Neg",     "Exp",         "Log",       "Sqrt",           "Reciprocal",
+                                "Tanh",     "Erf",     "Floor",       "Ceil",      "Round",          "Sin",
+                                "Cos",      "Sign",    "Softplus",    "Softsign",  "Elu",            "Selu",
+                                "Celu",     "HardSigmoid", "HardSwish", "ThresholdedRelu"};
+  for (const char* op : unary)
+    if (is_op(n, op) && n.num_inputs() == 1) return true;
   return false;
 }
 

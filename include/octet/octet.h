@@ -157,6 +157,14 @@ OCTET_API octet_status* octet_options_set_memory_limit(octet_options* options, s
 /// 0 = keep every plan (unbounded).
 OCTET_API octet_status* octet_options_set_max_cached_plans(octet_options* options, size_t count);
 
+/// Testing and debugging: `observer(user, index, data, bytes)` is called during every run of the session, on the
+/// calling thread, once per input, with the address the engine reads input `index` from and its size, just before
+/// the model runs (it is the caller's `data`: inputs are never copied). A language binding's test uses it to show
+/// that an array was handed over without a copy. NULL (default) disables it. The observer must not call octet.
+typedef void (*octet_input_observer)(void* user, size_t index, const void* data, size_t bytes);
+OCTET_API octet_status* octet_options_set_input_observer(octet_options* options, octet_input_observer observer,
+                                                         void* user);
+
 /* ---- Session ----------------------------------------------------------------------------------------------- */
 
 /// A loaded, validated model. Opaque.
@@ -193,6 +201,11 @@ OCTET_API octet_status* octet_session_input_info(octet_session* session, size_t 
 /// model's declared shape with -1 for dims not known yet. `info->bytes` as for inputs.
 OCTET_API octet_status* octet_session_output_info(octet_session* session, size_t index, octet_tensor* info);
 
+/// The model's name for dim `dim` of input / output `index` when that dim is symbolic (ONNX dim_param, e.g.
+/// "batch"), else NULL (a fixed or unnamed dim, an index or dim out of range, no shape). Owned by the session.
+OCTET_API const char* octet_session_input_dim_name(const octet_session* session, size_t index, size_t dim);
+OCTET_API const char* octet_session_output_dim_name(const octet_session* session, size_t index, size_t dim);
+
 /// Sets the shape of input `index` (binding symbolic dims such as the batch) and, when all input shapes are then
 /// known, compiles the model for them so that the first run does not pay for it. Fails with a message naming the
 /// expected shape when it does not fit the model. Runs still take their shapes from their input tensors (a run
@@ -214,6 +227,74 @@ OCTET_API const char* octet_session_metadata(const octet_session* session, const
 /// Thread-safe: any number of threads may run one session at once, each with its own inputs and outputs.
 OCTET_API octet_status* octet_session_run(octet_session* session, const octet_tensor* inputs, size_t num_inputs,
                                           octet_tensor* outputs, size_t num_outputs);
+
+/// One node of a session's compiled graph (after the passes), as `octet inspect` prints it. Every string is
+/// set ("" when empty): `fused` lists the ops fused into the node, `precision` is "fp32", "int8", ..., `kernel` the
+/// kernel that runs it, `inputs` / `outputs` the shapes, and `note` says why a node of a quantized model stayed
+/// float, or that its int8 kernel is a lower ISA tier's than the session's.
+typedef struct octet_node_info {
+  const char* name;
+  const char* op;
+  const char* fused;
+  const char* precision;
+  const char* kernel;
+  const char* inputs;
+  const char* outputs;
+  const char* note;
+} octet_node_info;
+
+/// Describes the graph the session runs for its current input shapes (set with octet_session_set_input_shape,
+/// else the model's with symbolic dims set to 1), compiling it if needed: `*nodes` receives `*count` entries in
+/// run order, in one buffer (the strings included) that the caller frees with octet_free(*nodes). Thread-safe.
+OCTET_API octet_status* octet_session_describe(octet_session* session, octet_node_info** nodes, size_t* count);
+
+/* ---- Quantization ------------------------------------------------------------------------------------------ */
+
+/* Post-training static quantization to a QDQ model, the same function as `octet quantize` (docs/quantization.md):
+ * create a quantizer for a float model, add calibration samples (float batches of the model's input, or a folder
+ * of images / .pb tensors), then save the QDQ model (and optionally the calibration table). */
+
+/// Quantizer options; a zero-initialised struct gives `octet quantize`'s defaults.
+typedef struct octet_quantize_options {
+  const char* method;            /* "mse" (NULL: the default), "minmax", "percentile" or "entropy" */
+  double percentile;             /* method "percentile": in (50, 100]; 0: 99.99 */
+  int64_t samples;               /* calibrate on at most this many samples; 0: all that are added */
+  int weight_bits;               /* 8 (0: the default) or 7 (ONNX Runtime's reduce_range) */
+  const char* const* exclude;    /* names of nodes to keep FP32 (num_exclude of them) */
+  size_t num_exclude;
+  int threads;                   /* threads of the calibration runs; 0: the cores available */
+} octet_quantize_options;
+
+typedef struct octet_quantizer octet_quantizer;
+
+/// Called after each calibration batch with the samples done and the samples expected (>= done).
+typedef void (*octet_progress_fn)(void* user, int64_t done, int64_t total);
+
+/// Loads a float model, folds BatchNormalization and plans which tensors get Q/DQ. `options` may be NULL. On
+/// failure `*out` is NULL. The caller owns `*out` (octet_quantizer_destroy). Thread-safe; one quantizer is used
+/// from one thread at a time.
+OCTET_API octet_status* octet_quantizer_create(const char* model_path, const octet_quantize_options* options,
+                                               octet_quantizer** out);
+/// Frees a quantizer. NULL is allowed.
+OCTET_API void octet_quantizer_destroy(octet_quantizer* quantizer);
+/// Adds one float32 batch [B, ...] of the model's input (read during the call only). With a samples limit, rows
+/// past it are dropped. OCTET_ERROR_BAD_INPUT names the input on a dtype or shape mismatch.
+OCTET_API octet_status* octet_quantizer_add(octet_quantizer* quantizer, const octet_tensor* batch);
+/// Adds every .png/.jpg/.jpeg/.pb file under `dir` (sorted by path, spread evenly when there are more than the
+/// samples limit), images preprocessed as `octet infer` does for the model. `progress` may be NULL.
+OCTET_API octet_status* octet_quantizer_add_folder(octet_quantizer* quantizer, const char* dir,
+                                                   octet_progress_fn progress, void* user);
+/// Samples added so far; 0 for NULL.
+OCTET_API int64_t octet_quantizer_samples(const octet_quantizer* quantizer);
+/// Chooses each tensor's range from what was added, writes the QDQ model to `output_path` and, when `table_path`
+/// is not NULL, the calibration table (a text file octet_options_set_calibration_table and `octet quantize
+/// --from-table` read). Fails with OCTET_ERROR_INVALID_ARGUMENT when no sample was added.
+OCTET_API octet_status* octet_quantizer_save(octet_quantizer* quantizer, const char* output_path,
+                                             const char* table_path);
+/// Writes the QDQ model with the parameters of an existing table instead (no samples needed), as
+/// `octet quantize --from-table` does.
+OCTET_API octet_status* octet_quantizer_save_from_table(octet_quantizer* quantizer, const char* table_path,
+                                                        const char* output_path);
 
 /* ---- Images ------------------------------------------------------------------------------------------------ */
 

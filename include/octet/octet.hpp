@@ -175,6 +175,13 @@ struct Options {
   size_t memory_limit = 0;                      // bytes of run arenas in flight; 0: none
   bool shared_pool = true;                      // false: this session's runs get worker threads of their own
   size_t max_cached_plans = 8;                  // plans kept, one per input shape; 0: no bound
+  octet_input_observer input_observer = nullptr;  // testing: see octet_options_set_input_observer
+  void* input_observer_user = nullptr;
+};
+
+/// One node of the compiled graph (see octet_node_info).
+struct NodeInfo {
+  std::string name, op, fused, precision, kernel, inputs, outputs, note;
 };
 
 /// A loaded model. Move-only; destroying it frees the model (no run may be in progress).
@@ -261,6 +268,21 @@ class Session {
     return r;
   }
 
+  /// The compiled graph for the current input shapes, one entry per node in run order (what `octet inspect`
+  /// prints). Throws Error.
+  std::vector<NodeInfo> describe() {
+    octet_node_info* nodes = nullptr;
+    size_t n = 0;
+    detail::check(octet_session_describe(s_.get(), &nodes, &n));
+    std::unique_ptr<void, detail::Free> owned(nodes);
+    std::vector<NodeInfo> r;
+    for (size_t i = 0; i < n; ++i) {
+      const octet_node_info& x = nodes[i];
+      r.push_back(NodeInfo{x.name, x.op, x.fused, x.precision, x.kernel, x.inputs, x.outputs, x.note});
+    }
+    return r;
+  }
+
   /// Decodes and preprocesses an image file for image input `input`, as `octet infer` does. Throws Error.
   Tensor load_image(const std::string& path, size_t input = 0) {
     octet_tensor t{};
@@ -303,6 +325,7 @@ class Session {
     detail::check(octet_options_set_memory_limit(raw, o.memory_limit));
     detail::check(octet_options_set_shared_pool(raw, o.shared_pool ? 1 : 0));
     detail::check(octet_options_set_max_cached_plans(raw, o.max_cached_plans));
+    if (o.input_observer) detail::check(octet_options_set_input_observer(raw, o.input_observer, o.input_observer_user));
     return opt;
   }
 
@@ -317,6 +340,61 @@ class Session {
   }
 
   std::unique_ptr<octet_session, DestroySession> s_;
+};
+
+/// Post-training quantization (the same function as `octet quantize`): add calibration samples, then save the QDQ
+/// model. Move-only; one thread at a time.
+///
+///   octet::Quantizer q("model.onnx");
+///   q.add_folder("calib/");
+///   q.save("model.int8.onnx", "table.txt");
+class Quantizer {
+ public:
+  struct Options {
+    std::string method = "mse";  // minmax | percentile | entropy | mse
+    double percentile = 0;       // method "percentile": 0 means 99.99
+    int64_t samples = 0;         // 0: all
+    int weight_bits = 8;         // 8 or 7
+    std::vector<std::string> exclude{};
+    int threads = 0;
+  };
+
+  explicit Quantizer(const std::string& model_path) : Quantizer(model_path, Options{}) {}
+  Quantizer(const std::string& model_path, const Options& o) {
+    std::vector<const char*> exclude;
+    for (const std::string& e : o.exclude) exclude.push_back(e.c_str());
+    octet_quantize_options c{o.method.c_str(), o.percentile, o.samples, o.weight_bits, exclude.data(),
+                             exclude.size(), o.threads};
+    octet_quantizer* q = nullptr;
+    detail::check(octet_quantizer_create(model_path.c_str(), &c, &q));
+    q_.reset(q);
+  }
+
+  octet_quantizer* get() const { return q_.get(); }
+  /// Adds one float32 batch [B, ...] of the model's input.
+  void add(const TensorView& batch) {
+    octet_tensor t = batch.to_c();
+    detail::check(octet_quantizer_add(q_.get(), &t));
+  }
+  /// Adds the images / .pb tensors under a folder.
+  void add_folder(const std::string& dir, octet_progress_fn progress = nullptr, void* user = nullptr) {
+    detail::check(octet_quantizer_add_folder(q_.get(), dir.c_str(), progress, user));
+  }
+  int64_t samples() const { return octet_quantizer_samples(q_.get()); }
+  /// Writes the QDQ model, and the calibration table when `table_path` is not empty.
+  void save(const std::string& output_path, const std::string& table_path = "") {
+    detail::check(octet_quantizer_save(q_.get(), output_path.c_str(), table_path.empty() ? nullptr : table_path.c_str()));
+  }
+  /// Writes the QDQ model with an existing table's parameters.
+  void save_from_table(const std::string& table_path, const std::string& output_path) {
+    detail::check(octet_quantizer_save_from_table(q_.get(), table_path.c_str(), output_path.c_str()));
+  }
+
+ private:
+  struct Destroy {
+    void operator()(octet_quantizer* q) const noexcept { octet_quantizer_destroy(q); }
+  };
+  std::unique_ptr<octet_quantizer, Destroy> q_;
 };
 
 }  // namespace v0

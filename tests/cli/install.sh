@@ -3,6 +3,7 @@
 # that prefix only (separate build dirs) three ways - find_package(octet) with the shared library, pkg-config, and
 # find_package with liboctet.a - and each program must classify every demo image as its file name says
 # (models/images/<idx>_<label>.png). Also: liboctet.so exports only octet_* and carries the major-version SONAME.
+# The installed Python module imports with Debian's python3 and classifies too.
 # Usage: bash tests/cli/install.sh path/to/build/bin/octet   (from the repo root)
 set -u
 OCTET=$1
@@ -84,6 +85,27 @@ fi
 cflags=$(PKG_CONFIG_PATH="$LIBDIR/pkgconfig" pkg-config --cflags octet | xargs)
 [ "$(cd "${cflags#-I}" 2>/dev/null && pwd)" = "$(cd "$PREFIX/include" && pwd)" ] && ok "pkg-config --cflags: $cflags" \
   || no "pkg-config --cflags '$cflags' is not $PREFIX/include"
+
+# The Python module, installed: Debian's python3 imports it from the prefix (no build tree on the path; the module
+# finds liboctet.so relative to itself) and classifies a demo image; and the folder the default prefix /usr/local
+# would use is one Debian's python3 searches.
+PYMOD=$(find "$PREFIX" -name '_octet*.so' | head -n 1)
+if [ -z "$PYMOD" ]; then no "no Python module (_octet*.so) installed"
+else
+  PYDIR=$(dirname "$(dirname "$PYMOD")")
+  SRC=$PWD
+  got=$(cd "$T" && PYTHONPATH="$PYDIR" /usr/bin/python3 -c "
+import numpy as np, octet, sys
+assert octet.__file__.startswith('$PYDIR'), octet.__file__
+s = octet.InferenceSession('$SRC/models/fmnist_resnet.onnx', threads=1)
+y = s.run(None, {'input': s.load_image('$SRC/models/images/2_trouser.png')})[0]
+print(s.metadata('labels').splitlines()[int(np.argmax(y))])" 2>&1)
+  [ "$got" = "Trouser" ] && ok "installed Python module ($PYDIR) classifies 2_trouser.png" \
+    || no "installed Python module: $got"
+  rel=${PYDIR#"$PREFIX"/}
+  /usr/bin/python3 -c "import sys; sys.exit('/usr/local/$rel' not in sys.path)" \
+    && ok "/usr/local/$rel is on Debian python3's sys.path" || no "/usr/local/$rel is not on python3's sys.path"
+fi
 
 echo "$pass passed, $fails failed"
 [ "$fails" -eq 0 ]

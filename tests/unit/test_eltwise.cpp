@@ -417,6 +417,22 @@ TEST_CASE("Identity copies any dtype; Dropout is identity with an all-true mask;
         .output(DType::f32, {2});
     CHECK_THROWS_AS(t.make(), Unsupported);
   }
+  {
+    // Training mode with a constant ratio of 0 (torchvision's Swin) keeps every element: the identity.
+    OpTest t("Dropout", 13);
+    t.input(HostTensor::f32({3}, {1, -2, 3}))
+        .constant(HostTensor::f32({}, {0.f}))
+        .constant(HostTensor::of<uint8_t>(DType::boolean, {}, {1}))
+        .output(DType::f32, {3});
+    t.run_on(kernels::detected_isa());
+    CHECK(t.out(0).values<float>() == std::vector<float>{1, -2, 3});
+    OpTest half("Dropout", 13);
+    half.input(HostTensor::f32({2}, {1, 2}))
+        .constant(HostTensor::f32({}, {0.5f}))
+        .constant(HostTensor::of<uint8_t>(DType::boolean, {}, {1}))
+        .output(DType::f32, {2});
+    CHECK_THROWS_AS(half.make(), Unsupported);
+  }
 }
 
 TEST_CASE("a real thread pool splits big element-wise work and gets the same result") {

@@ -160,4 +160,46 @@ TEST_SUITE("image") {
       CHECK(p[i] <= 1.0f);
     }
   }
+
+  // A size of 0 follows the image (models with a symbolic H/W); the results are compared with the fixed-size path
+  // on the same geometry (a stretch without crop gives the same resize).
+  TEST_CASE("free sizes: the image's own size, --resize of the shorter side, one side fixed") {
+    const std::string img = kDir + "rgb_40x30.png";  // 40 wide, 30 high
+    auto same = [](const octet::Tensor& a, const octet::Tensor& b) {
+      return a.shape() == b.shape() && std::equal(a.as<float>(), a.as<float>() + a.numel(), b.as<float>());
+    };
+    octet::ImageOptions stretch;
+    stretch.crop = false;
+    octet::ImageFrame f;
+    octet::Tensor own = octet::load_image(img, 3, 0, 0, {}, &f);
+    CHECK(own.shape() == octet::Shape{1, 3, 30, 40});
+    CHECK(same(own, octet::load_image(img, 3, 30, 40, stretch)));
+    CHECK((f.original_w == 40 && f.original_h == 30 && f.resized_w == 40 && f.resized_h == 30));
+    CHECK((f.left == 0 && f.top == 0 && f.width == 40 && f.height == 30));
+
+    octet::ImageOptions r15;
+    r15.resize = 15;  // shorter side 30 -> 15, longer int(15 * 40 / 30) = 20
+    octet::Tensor small = octet::load_image(img, 3, 0, 0, r15, &f);
+    CHECK(small.shape() == octet::Shape{1, 3, 15, 20});
+    CHECK(same(small, octet::load_image(img, 3, 15, 20, stretch)));
+    CHECK((f.resized_w == 20 && f.resized_h == 15 && f.width == 20 && f.height == 15));
+
+    // One side fixed: the other keeps the aspect ratio, round(15 * 40 / 30) = 20 and round(10 * 30 / 40) = 8.
+    CHECK(same(octet::load_image(img, 3, 15, 0), octet::load_image(img, 3, 15, 20, stretch)));
+    CHECK(same(octet::load_image(img, 3, 0, 10), octet::load_image(img, 3, 8, 10, stretch)));
+    CHECK(error_of([&] { octet::load_image(img, 3, -1, 8); }).find("bad target size") != std::string::npos);
+  }
+
+  TEST_CASE("the frame of a resize + centre crop") {
+    // 8x8 input: shorter side to round(8 / 0.875) = 9, so 40x30 -> 12x9 (int(9 * 40 / 30)); the crop starts at
+    // column round((12 - 8) / 2) = 2, row round((9 - 8) / 2) = round(0.5) = 0 (half to even).
+    octet::ImageFrame f;
+    octet::load_image(kDir + "rgb_40x30.png", 3, 8, 8, {}, &f);
+    CHECK((f.resized_w == 12 && f.resized_h == 9 && f.left == 2 && f.top == 0 && f.width == 8 && f.height == 8));
+    // Padding: a 30-row image resized to 9 rows under a 12-row window starts 1 row above it ((12 - 9) / 2 = 1).
+    octet::ImageOptions o;
+    o.resize = 9;
+    octet::load_image(kDir + "rgb_40x30.png", 3, 12, 8, o, &f);
+    CHECK((f.resized_h == 9 && f.top == -1 && f.left == 2));
+  }
 }

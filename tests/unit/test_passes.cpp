@@ -131,6 +131,11 @@ float act(const Fusion& f, float y) {
   if (f.activation == "Clip") return std::fmin(std::fmax(y, f.alpha), f.beta);
   if (f.activation == "LeakyRelu") return y >= 0 ? y : f.alpha * y;
   if (f.activation == "Sigmoid") return 1.0f / (1.0f + std::exp(-y));
+  // One-input float math ops (they follow an nhwc input; not fused).
+  if (f.activation == "HardSwish") return y * std::fmin(std::fmax(y / 6 + 0.5f, 0.f), 1.f);
+  if (f.activation == "HardSigmoid") return std::fmin(std::fmax(0.2f * y + 0.5f, 0.f), 1.f);
+  if (f.activation == "Tanh") return std::tanh(y);
+  if (f.activation == "Erf") return std::erf(y);
   REQUIRE(f.activation.empty());
   return y;
 }
@@ -679,7 +684,8 @@ void check_layouts(const Graph& g) {
   for (const Value& v : g.values)
     if (v.constant) CHECK(v.layout == Layout::plain);
   static const std::set<std::string> aware = {"Conv", "Relu", "Clip", "LeakyRelu", "Sigmoid", "MaxPool", "AveragePool",
-                                              "GlobalAveragePool", "BatchNormalization", "Add", "Sub", "Mul", "Div"};
+                                              "GlobalAveragePool", "BatchNormalization", "Add", "Sub", "Mul", "Div",
+                                              "HardSwish", "Tanh", "Erf", "HardSigmoid"};
   for (const Node& n : g.nodes) {
     if (n.dead) continue;
     CAPTURE(n.name);
@@ -767,6 +773,26 @@ TEST_CASE("assign_layouts: conv chains go nhwc, with a Reorder at every kind of 
   (void)fl;
   (void)clip;
   (void)c3;
+}
+
+TEST_CASE("assign_layouts: the one-input float math ops follow their nhwc input (MobileNetV3's HardSwish)") {
+  Builder b;
+  const Shape s4 = {1, 4, 8, 8};
+  int c1 = conv3x3(b, "c1", b.input("x", s4), 4, 4);
+  int hs = b.node("HardSwish", "hs", {c1}, s4);
+  int th = b.node("Tanh", "th", {hs}, s4);
+  int er = b.node("Erf", "er", {th}, s4);
+  int hg = b.node("HardSigmoid", "hg", {er}, s4);
+  b.output(conv3x3(b, "c2", hg, 4, 4));
+  const auto before = evaluate(b.g);
+  REQUIRE(assign_layouts(b.g, Layout::nhwc));
+  check_layouts(b.g);
+  CHECK(reorder_names(b.g) == std::vector<std::string>{"c2_to_plain", "x_to_nhwc"});
+  for (const char* v : {"hs", "th", "er", "hg"}) {
+    CAPTURE(v);
+    CHECK(b.g.values[b.g.find_value(v)].layout == Layout::nhwc);
+  }
+  CHECK(max_rel_diff(evaluate(b.g), before) == 0.0);
 }
 
 TEST_CASE("assign_layouts: plain preference, and graphs without convs, change nothing") {
