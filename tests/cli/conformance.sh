@@ -19,6 +19,8 @@ out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
 OLD="test_elu test_elu_default test_elu_example test_selu test_selu_default test_selu_example test_hardsigmoid
 test_hardsigmoid_default test_hardsigmoid_example test_not_2d test_not_3d test_not_4d test_softplus
 test_softplus_example test_softsign test_softsign_example"
+# ops-red: InstanceNormalization-6 (unchanged to 17) and ReduceLogSum-1 (its next version is 11), stamped opset 6.
+OLD="$OLD test_instancenorm_epsilon test_instancenorm_example test_reduce_log_sum"
 CASES=$(ls -d $N/test_* | grep -vxF -f <(for c in $OLD; do echo $N/$c; done))
 CASES="$CASES $(bash "$(dirname "$0")/../../scripts/relabel_opset7.sh" $N "$out" $OLD)"
 "$OCTET" conformance $CASES --only-ops $OPS --json "$out/c.json" --quiet > "$out/log" 2>&1
