@@ -51,7 +51,8 @@ std::vector<int> expand_term(const Graph& g, int id, const std::string& term, in
 
 EinsumEquation parse_einsum(const Graph& g, int id, const std::vector<Shape>& shapes) {
   std::string eq;
-  for (char ch : g.nodes[id].attr_s("equation", "")) if (ch != ' ') eq += ch;
+  for (char ch : g.nodes[id].attr_s("equation", ""))
+    if (ch != ' ') eq += ch;
   if (eq.empty()) g.fail(id, "attribute 'equation' is required");
   const size_t arrow = eq.find("->");
   const std::string lhs = eq.substr(0, arrow);
@@ -95,7 +96,8 @@ EinsumEquation parse_einsum(const Graph& g, int id, const std::vector<Shape>& sh
     if (std::adjacent_find(seen.begin(), seen.end()) != seen.end())
       g.fail(id, "equation '" + eq + "' repeats a label in its output");
     for (int l : r.out)
-      if (!size.count(l)) g.fail(id, "equation '" + eq + "': output label '" + std::string(1, char(l)) + "' is in no operand");
+      if (!size.count(l))
+        g.fail(id, "equation '" + eq + "': output label '" + std::string(1, char(l)) + "' is in no operand");
   } else {
     for (int64_t k = max_ell; k-- > 0;) r.out.push_back(EinsumEquation::kEllipsis + int(k));
     for (auto& [l, n] : count)

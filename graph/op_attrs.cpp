@@ -153,7 +153,8 @@ std::vector<int64_t> reduce_axes(const Graph& g, int id, int64_t rank, bool* noo
       const Value& v = g.values[n.inputs[1]];
       if (!v.constant) throw Unsupported(g.where(id) + ": the 'axes' input (" + v.name + ") must be a constant");
       const Tensor& t = *v.constant;
-      if (t.dtype() != DType::i64) g.fail(id, "axes input '" + v.name + "' has type " + dtype_name(t.dtype()) + ", expected int64");
+      if (t.dtype() != DType::i64)
+        g.fail(id, "axes input '" + v.name + "' has type " + dtype_name(t.dtype()) + ", expected int64");
       axes.assign(t.as<int64_t>(), t.as<int64_t>() + t.numel());
     }
   } else {

@@ -629,8 +629,10 @@ void fold_reduce(Ctx& c, const Shape& x, const std::vector<int64_t>& axes, const
   std::vector<char> red(x.size(), 0);
   for (int64_t a : axes) red[size_t(a)] = 1;
   const int64_t n_out = num_elements(out);
-  std::vector<int64_t> acc(size_t(n_out), op == "ReduceProd" ? 1 : op == "ReduceMax" ? std::numeric_limits<int64_t>::min()
-                                                              : op == "ReduceMin" ? std::numeric_limits<int64_t>::max() : 0);
+  std::vector<int64_t> acc(size_t(n_out), op == "ReduceProd"  ? 1
+                                          : op == "ReduceMax" ? std::numeric_limits<int64_t>::min()
+                                          : op == "ReduceMin" ? std::numeric_limits<int64_t>::max()
+                                                              : 0);
   for (int64_t i = 0; i < int64_t(v.size()); ++i) {
     int64_t rem = i, o = 0, stride = 1;  // the output slot: i's index with the reduced dims dropped
     for (size_t d = x.size(); d-- > 0;) {
@@ -639,13 +641,17 @@ void fold_reduce(Ctx& c, const Shape& x, const std::vector<int64_t>& axes, const
       if (!red[d]) o += k * stride, stride *= x[d];
     }
     int64_t& a = acc[size_t(o)];
-    a = op == "ReduceSum" ? a + v[size_t(i)] : op == "ReduceProd" ? a * v[size_t(i)]
-        : op == "ReduceMax" ? std::max(a, v[size_t(i)]) : std::min(a, v[size_t(i)]);
+    a = op == "ReduceSum"    ? a + v[size_t(i)]
+        : op == "ReduceProd" ? a * v[size_t(i)]
+        : op == "ReduceMax"  ? std::max(a, v[size_t(i)])
+                             : std::min(a, v[size_t(i)]);
   }
   Tensor r(t->dtype(), out);
   for (int64_t i = 0; i < n_out; ++i) {
-    if (r.dtype() == DType::i64) r.as<int64_t>()[i] = acc[size_t(i)];
-    else r.as<int32_t>()[i] = int32_t(acc[size_t(i)]);
+    if (r.dtype() == DType::i64)
+      r.as<int64_t>()[i] = acc[size_t(i)];
+    else
+      r.as<int32_t>()[i] = int32_t(acc[size_t(i)]);
   }
   c.set_const(0, std::move(r));
 }
@@ -668,8 +674,10 @@ void infer_reduce(Ctx& c) {
   for (int64_t a : axes) red[size_t(a)] = 1;
   Shape out;
   for (size_t d = 0; d < x.size(); ++d)
-    if (!red[d]) out.push_back(x[d]);
-    else if (keep) out.push_back(1);
+    if (!red[d])
+      out.push_back(x[d]);
+    else if (keep)
+      out.push_back(1);
   c.set_out(0, c.dtype(0), out);
   fold_reduce(c, x, axes, out);
 }
@@ -679,12 +687,14 @@ void infer_arg_reduce(Ctx& c) {  // ArgMax, ArgMin: int64 indices along `axis` (
   const Shape x = c.shape(0);
   if (x.empty()) c.fail(c.in_name(0) + " is a scalar, expected rank >= 1");
   const int64_t axis = normalize_axis(c.g, c.id, c.node.attr_i("axis", 0), int64_t(x.size()));
-  if (c.opset < 12 && c.node.has_attr("select_last_index"))
+  if (c.opset < 12 && c.node.attr_i("select_last_index", 0) != 0)
     c.fail("attribute 'select_last_index' exists from opset 12");
   if (x[size_t(axis)] == 0) c.fail("cannot take the arg-extreme over the empty axis " + std::to_string(axis));
   Shape out = x;
-  if (c.node.attr_i("keepdims", 1) != 0) out[size_t(axis)] = 1;
-  else out.erase(out.begin() + axis);
+  if (c.node.attr_i("keepdims", 1) != 0)
+    out[size_t(axis)] = 1;
+  else
+    out.erase(out.begin() + axis);
   c.set_out(0, DType::i64, out);
 }
 
@@ -701,7 +711,8 @@ void infer_layer_norm(Ctx& c) {
     c.same_dtype(0, i);
     const Shape s = c.shape(i);
     bool ok = s.size() <= norm.size();
-    for (size_t k = 0; ok && k < s.size(); ++k) ok = s[s.size() - 1 - k] == 1 || s[s.size() - 1 - k] == norm[norm.size() - 1 - k];
+    for (size_t k = 0; ok && k < s.size(); ++k)
+      ok = s[s.size() - 1 - k] == 1 || s[s.size() - 1 - k] == norm[norm.size() - 1 - k];
     if (!ok)
       c.fail(c.in_name(i) + " has shape " + shape_str(s) + ", which does not broadcast to the normalised dims " +
              shape_str(norm));
@@ -777,7 +788,8 @@ void infer_recurrent(Ctx& c) {
   auto expect = [&](int i, const Shape& want) {
     if (!c.has_in(i)) return;
     if (i != 4) c.same_dtype(0, i);
-    if (c.shape(i) != want) c.fail(c.in_name(i) + " has shape " + shape_str(c.shape(i)) + ", expected " + shape_str(want));
+    if (c.shape(i) != want)
+      c.fail(c.in_name(i) + " has shape " + shape_str(c.shape(i)) + ", expected " + shape_str(want));
   };
   expect(1, {dirs, gates * hidden, input});
   expect(2, {dirs, gates * hidden, hidden});
@@ -1202,12 +1214,14 @@ struct LaterVersion {
 const LaterVersion kLaterVersions[] = {
     // Reduce*-18 (axes became an input, as ReduceSum's in 13) is implemented by infer_reduce / reduce_axes.
     {"Split", 18, "the num_outputs attribute was added"},
-    {"Pad", 18, "the axes input was added"},          {"Pad", 19, "the wrap mode was added"},
+    {"Pad", 18, "the axes input was added"},
+    {"Pad", 19, "the wrap mode was added"},
     {"Resize", 18, "antialias, axes and keep_aspect_ratio_policy were added"},
     {"Resize", 19, "the half_pixel_symmetric mode was added"},
     {"ScatterND", 18, "the max and min reductions were added"},
     {"ScatterElements", 18, "the max and min reductions were added"},
-    {"AveragePool", 19, "dilations were added"},      {"LpPool", 18, "ceil_mode was added"},
+    {"AveragePool", 19, "dilations were added"},
+    {"LpPool", 18, "ceil_mode was added"},
     {"GroupNormalization", 21, "scale and bias became per channel"},
     {"QuantizeLinear", 21, "blocked quantization and output_dtype were added"},
     {"DequantizeLinear", 21, "blocked quantization was added"},

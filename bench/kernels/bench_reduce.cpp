@@ -54,14 +54,24 @@ void bench(benchmark::State& st, Isa isa, What what, int64_t rows, int64_t len) 
   for (auto _ : st) {
     const float* in = x.get();
     switch (what) {
-      case What::mean_rows: t.rows(kr::Op::sum, in, y.data(), rows, len); bytes = rows * len * 4; break;
-      case What::mean_strided: t.strided(kr::Op::sum, in, y.data(), rows, len, len); bytes = rows * len * 4; break;
+      case What::mean_rows:
+        t.rows(kr::Op::sum, in, y.data(), rows, len);
+        bytes = rows * len * 4;
+        break;
+      case What::mean_strided:
+        t.strided(kr::Op::sum, in, y.data(), rows, len, len);
+        bytes = rows * len * 4;
+        break;
       case What::layernorm:
         for (int64_t r = 0; r < rows; ++r)
-          t.normalize_row(in + r * len, y.data() + r * len, len, 1e-6f, scale.data(), bias.data(), true, nullptr, nullptr);
+          t.normalize_row(in + r * len, y.data() + r * len, len, 1e-6f, scale.data(), bias.data(), true, nullptr,
+                          nullptr);
         bytes = 2 * rows * len * 4;
         break;
-      case What::log_softmax: t.log_softmax_rows(in, y.data(), rows, len); bytes = 2 * rows * len * 4; break;
+      case What::log_softmax:
+        t.log_softmax_rows(in, y.data(), rows, len);
+        bytes = 2 * rows * len * 4;
+        break;
     }
     benchmark::DoNotOptimize(y.data());
   }
@@ -71,10 +81,12 @@ void bench(benchmark::State& st, Isa isa, What what, int64_t rows, int64_t len) 
 [[maybe_unused]] const bool registered = [] {
   for (Isa isa : tiers()) {
     const std::string tier = kernels::isa_name(isa);
-    benchmark::RegisterBenchmark(("reduce/" + tier + "/mean_rows/197x768").c_str(), bench, isa, What::mean_rows, 197, 768);
-    benchmark::RegisterBenchmark(("reduce/" + tier + "/mean_strided/96x3136").c_str(), bench, isa, What::mean_strided, 96,
-                                 3136);
-    benchmark::RegisterBenchmark(("reduce/" + tier + "/layernorm/197x768").c_str(), bench, isa, What::layernorm, 197, 768);
+    benchmark::RegisterBenchmark(("reduce/" + tier + "/mean_rows/197x768").c_str(), bench, isa, What::mean_rows, 197,
+                                 768);
+    benchmark::RegisterBenchmark(("reduce/" + tier + "/mean_strided/96x3136").c_str(), bench, isa, What::mean_strided,
+                                 96, 3136);
+    benchmark::RegisterBenchmark(("reduce/" + tier + "/layernorm/197x768").c_str(), bench, isa, What::layernorm, 197,
+                                 768);
     benchmark::RegisterBenchmark(("reduce/" + tier + "/log_softmax/26x6625").c_str(), bench, isa, What::log_softmax, 26,
                                  6625);
   }

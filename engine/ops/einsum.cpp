@@ -13,13 +13,14 @@
 // One operand, or three and more, run the generic contraction: for each output index, the sum over the other
 // labels of the product of the operands (exact, not fast; exporters rarely emit these). float64 operands (ONNX's
 // node tests use them) always take the generic contraction.
+#include "graph/einsum.h"
+
 #include <numeric>
 #include <type_traits>
 
 #include "engine/ops/batched_gemm.h"
 #include "engine/ops/op_util.h"
 #include "engine/ops/ops.h"
-#include "graph/einsum.h"
 
 namespace octet::ops {
 namespace {
@@ -81,8 +82,8 @@ std::vector<int64_t> label_strides(const EinsumEquation& eq, const std::vector<i
 
 /// A contraction writing labels `out` (contiguous, in that order) from operands with per-label strides `st`,
 /// summing every label in `sum`.
-Contraction contraction(const EinsumEquation& eq, const std::vector<std::vector<int64_t>>& st, const std::vector<int>& out,
-                        const std::vector<int>& sum) {
+Contraction contraction(const EinsumEquation& eq, const std::vector<std::vector<int64_t>>& st,
+                        const std::vector<int>& out, const std::vector<int>& sum) {
   Contraction c;
   c.out_st.resize(st.size());
   c.sum_st.resize(st.size());
@@ -107,17 +108,19 @@ bool merge(const EinsumEquation& eq, const std::vector<int64_t>& st, const std::
   for (size_t j = group.size(); j-- > 0;) {
     const int64_t sz = eq.size_of(group[j]), s = st[size_t(eq.index(group[j]))];
     if (sz == 1) continue;
-    if (inner < 0) *stride = s;
-    else if (s != inner * inner_size) return false;
+    if (inner < 0)
+      *stride = s;
+    else if (s != inner * inner_size)
+      return false;
     inner = s, inner_size = sz;
   }
   return true;
 }
 
 struct Operand {
-  bool prep = false;  // contract into a contiguous copy first
-  Contraction c;      // the copy's contraction (when prep)
-  size_t ws_off = 0;  // the copy's place in the workspace
+  bool prep = false;        // contract into a contiguous copy first
+  Contraction c;            // the copy's contraction (when prep)
+  size_t ws_off = 0;        // the copy's place in the workspace
   std::vector<int64_t> st;  // per label strides of what the product reads (original or copy)
 };
 

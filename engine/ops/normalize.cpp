@@ -57,13 +57,18 @@ void expand_to(const float* src, const std::vector<int64_t>& st, const Shape& ta
 class LayerNormKernel final : public Kernel {
  public:
   struct Param {
-    int input = -1;              // -1: absent (bias 0)
-    bool dense = true;           // already [len] elements: read in place
-    std::vector<int64_t> st;     // else broadcast strides to the normalised shape
+    int input = -1;           // -1: absent (bias 0)
+    bool dense = true;        // already [len] elements: read in place
+    std::vector<int64_t> st;  // else broadcast strides to the normalised shape
   };
   LayerNormKernel(int64_t outer, Shape norm, float eps, Param scale, Param bias, const kr::Table& t)
-      : outer_(outer), norm_(std::move(norm)), len_(num_elements(norm_)), eps_(eps), scale_(std::move(scale)),
-        bias_(std::move(bias)), t_(t) {}
+      : outer_(outer),
+        norm_(std::move(norm)),
+        len_(num_elements(norm_)),
+        eps_(eps),
+        scale_(std::move(scale)),
+        bias_(std::move(bias)),
+        t_(t) {}
 
   void run(ExecContext& ctx, std::span<const TensorView> in, std::span<const TensorView> out) const override {
     float* ws = static_cast<float*>(ctx.workspace);
@@ -113,7 +118,8 @@ std::unique_ptr<Kernel> make_layer_norm(const KernelInfo& info) {
     require_dtype(info, i, DType::f32, what);
     const Shape ps = info.in_shape(i);
     bool ok = ps.size() <= norm.size();
-    for (size_t k = 0; ok && k < ps.size(); ++k) ok = ps[ps.size() - 1 - k] == 1 || ps[ps.size() - 1 - k] == norm[norm.size() - 1 - k];
+    for (size_t k = 0; ok && k < ps.size(); ++k)
+      ok = ps[ps.size() - 1 - k] == 1 || ps[ps.size() - 1 - k] == norm[norm.size() - 1 - k];
     if (!ok)
       info.fail(std::string(what) + " '" + info.input(i).name + "' has shape " + shape_str(ps) +
                 ", which does not broadcast to the normalised shape " + shape_str(norm));
@@ -141,7 +147,8 @@ class InstanceNormKernel final : public Kernel {
     float* y = out[0].as<float>();
     split_work(ctx, n_ * c_, len_ * 4, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r)
-        t_.normalize_row(x + r * len_, y + r * len_, len_, eps_, scale + r % c_, bias + r % c_, false, nullptr, nullptr);
+        t_.normalize_row(x + r * len_, y + r * len_, len_, eps_, scale + r % c_, bias + r % c_, false, nullptr,
+                         nullptr);
     });
   }
   std::string name() const override { return std::string("instancenorm/") + t_.isa; }
@@ -183,8 +190,10 @@ class LpNormKernel final : public Kernel {
       for (int64_t o = b; o < e; ++o) {
         const float* xo = x + o * len_ * inner_;
         float* no = norm + o * inner_;
-        if (inner_ == 1) t_.rows(op, xo, no, 1, len_);
-        else t_.strided(op, xo, no, len_, inner_, inner_);
+        if (inner_ == 1)
+          t_.rows(op, xo, no, 1, len_);
+        else
+          t_.strided(op, xo, no, len_, inner_, inner_);
         if (p_ == 2)
           for (int64_t i = 0; i < inner_; ++i) no[i] = std::sqrt(no[i]);
         float* yo = y + o * len_ * inner_;
@@ -303,7 +312,8 @@ class LogSoftmaxKernel final : public Kernel {
     split_work(ctx, outer_, block * 8, [&](int64_t b, int64_t e) {
       if (inner_ == 1) t_.log_softmax_rows(x + b * len_, y + b * len_, e - b, len_);
       // A strided axis (rare in exported models: heads put the class axis last) takes the scalar loop.
-      else kr::log_softmax_ref(x + b * block, y + b * block, e - b, len_, inner_);
+      else
+        kr::log_softmax_ref(x + b * block, y + b * block, e - b, len_, inner_);
     });
   }
   std::string name() const override { return std::string("logsoftmax/") + (inner_ == 1 ? t_.isa : "scalar"); }

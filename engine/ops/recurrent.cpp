@@ -35,9 +35,12 @@ enum class Act { sigmoid, tanh, relu };
 
 inline float apply(Act a, float x) {
   switch (a) {
-    case Act::sigmoid: return 1.f / (1.f + std::exp(-x));
-    case Act::tanh: return std::tanh(x);
-    default: return x > 0 ? x : 0.f;
+    case Act::sigmoid:
+      return 1.f / (1.f + std::exp(-x));
+    case Act::tanh:
+      return std::tanh(x);
+    default:
+      return x > 0 ? x : 0.f;
   }
 }
 
@@ -45,7 +48,7 @@ struct RnnPlan {
   Cell cell = Cell::lstm;
   int64_t gates = 4, dirs = 1, seq = 0, batch = 0, input = 0, hidden = 0;
   bool reverse_only = false, layout1 = false, lbr = false, input_forget = false;
-  float clip = 0;  // 0: none
+  float clip = 0;                       // 0: none
   std::vector<std::array<Act, 3>> act;  // per direction: f, g, h
   const kg::SgemmKernel* uk = nullptr;
   int threads = 1;
@@ -65,12 +68,12 @@ class RnnKernel final : public Kernel {
   void run(ExecContext& ctx, std::span<const TensorView> in, std::span<const TensorView> out) const override {
     const int64_t GH = p_.gates * p_.hidden, H = p_.hidden, B = p_.batch;
     float* ws = static_cast<float*>(ctx.workspace);
-    float* xw = ws;                               // [seq*batch][GH]
-    float* h = xw + p_.seq * B * GH;              // [batch][H] state
-    float* c = h + B * H;                         // [batch][H] LSTM cell
-    float* pr = c + B * H;                        // [batch][GH] recurrent product
-    float* rh = pr + B * GH;                      // [batch][H] GRU r*h
-    float* bias = rh + B * H;                     // [GH] folded bias, then [H] Rbh
+    float* xw = ws;                                                  // [seq*batch][GH]
+    float* h = xw + p_.seq * B * GH;                                 // [batch][H] state
+    float* c = h + B * H;                                            // [batch][H] LSTM cell
+    float* pr = c + B * H;                                           // [batch][GH] recurrent product
+    float* rh = pr + B * GH;                                         // [batch][H] GRU r*h
+    float* bias = rh + B * H;                                        // [GH] folded bias, then [H] Rbh
     void* gws = static_cast<char*>(ctx.workspace) + floats_bytes();  // sgemm's, 64-byte aligned
     kernels::Parallel* par = ctx.parallel && ctx.parallel->threads() <= p_.threads ? ctx.parallel : nullptr;
     float* y = out.size() > 0 ? out[0].as<float>() : nullptr;
@@ -87,14 +90,14 @@ class RnnKernel final : public Kernel {
                       " is outside [0, " + std::to_string(p_.seq) + "]");
       }
     }
-    for (int64_t d = 0; d < p_.dirs; ++d)
-      direction(d, in, len, xw, h, c, pr, rh, bias, gws, par, y, yh, yc);
+    for (int64_t d = 0; d < p_.dirs; ++d) direction(d, in, len, xw, h, c, pr, rh, bias, gws, par, y, yh, yc);
   }
 
   size_t workspace_bytes() const override {
     const int64_t GH = p_.gates * p_.hidden;
-    return floats_bytes() + std::max(kg::sgemm_workspace_bytes(*p_.uk, p_.seq * p_.batch, GH, p_.input, p_.threads, false),
-                                     kg::sgemm_workspace_bytes(*p_.uk, p_.batch, GH, p_.hidden, p_.threads, false));
+    return floats_bytes() +
+           std::max(kg::sgemm_workspace_bytes(*p_.uk, p_.seq * p_.batch, GH, p_.input, p_.threads, false),
+                    kg::sgemm_workspace_bytes(*p_.uk, p_.batch, GH, p_.hidden, p_.threads, false));
   }
   bool input_packed(int i) const override {
     return (i == 1 && !p_.packed_w.empty()) || (i == 2 && !p_.packed_r.empty());
@@ -120,14 +123,16 @@ class RnnKernel final : public Kernel {
   }
 
   // C (ldc) = A B + bias, B read through strides or, when `packed` is not empty, prepacked.
-  void gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_rs, const float* b, int64_t b_rs,
-            int64_t b_cs, const std::vector<float>* packed, float* c, int64_t ldc, const float* bias, void* ws,
+  void gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_rs, const float* b, int64_t b_rs, int64_t b_cs,
+            const std::vector<float>* packed, float* c, int64_t ldc, const float* bias, void* ws,
             kernels::Parallel* par) const {
     kg::SgemmArgs g;
     g.m = m, g.n = n, g.k = k;
     g.a = a, g.a_rs = a_rs, g.a_cs = 1;
-    if (packed) g.packed_b = packed->data();
-    else g.b = b, g.b_rs = b_rs, g.b_cs = b_cs;
+    if (packed)
+      g.packed_b = packed->data();
+    else
+      g.b = b, g.b_rs = b_rs, g.b_cs = b_cs;
     g.c = c, g.ldc = ldc;
     if (bias) g.add[0] = kg::Addend{bias, 0, 1, 1.f};
     kg::sgemm(*p_.uk, g, ws, par);
@@ -161,7 +166,8 @@ class RnnKernel final : public Kernel {
         c[b * H + j] = c0 ? in[size_t(p_.c0_in)].as<const float>()[state_off(d, b) + j] : 0.f;
       }
     }
-    const float* P = p_.p_in >= 0 && in[size_t(p_.p_in)].data ? in[size_t(p_.p_in)].as<const float>() + d * 3 * H : nullptr;
+    const float* P =
+        p_.p_in >= 0 && in[size_t(p_.p_in)].data ? in[size_t(p_.p_in)].as<const float>() + d * 3 * H : nullptr;
     const auto& act = p_.act[size_t(d)];
     auto clip = [&](float v) { return p_.clip > 0 ? std::min(std::max(v, -p_.clip), p_.clip) : v; };
     for (int64_t s = 0; s < p_.seq; ++s) {
@@ -173,10 +179,12 @@ class RnnKernel final : public Kernel {
           const int64_t t = rev ? len[size_t(b)] - 1 - s : s;
           if (s >= len[size_t(b)]) continue;
           const float* x = xw + row(t, b) * GH;
-          for (int64_t j = 0; j < H; ++j) rh[b * H + j] = apply(act[0], clip(x[H + j] + pr[b * GH + H + j])) * h[b * H + j];
+          for (int64_t j = 0; j < H; ++j)
+            rh[b * H + j] = apply(act[0], clip(x[H + j] + pr[b * GH + H + j])) * h[b * H + j];
         }
         // (r*h) Rh^T into the h columns.
-        gemm(B, H, H, rh, H, R ? R + 2 * H * H : nullptr, 1, H, packed(p_.packed_rh), pr + 2 * H, GH, nullptr, gws, par);
+        gemm(B, H, H, rh, H, R ? R + 2 * H * H : nullptr, 1, H, packed(p_.packed_rh), pr + 2 * H, GH, nullptr, gws,
+             par);
       }
       for (int64_t b = 0; b < B; ++b) {
         if (s >= len[size_t(b)]) continue;
@@ -190,8 +198,9 @@ class RnnKernel final : public Kernel {
             case Cell::lstm: {
               const float cp = cb[j];
               const float i = apply(act[0], clip(x[j] + q[j] + (P ? P[j] * cp : 0.f)));
-              const float f = p_.input_forget ? 1.f - i
-                                               : apply(act[0], clip(x[2 * H + j] + q[2 * H + j] + (P ? P[2 * H + j] * cp : 0.f)));
+              const float f = p_.input_forget
+                                  ? 1.f - i
+                                  : apply(act[0], clip(x[2 * H + j] + q[2 * H + j] + (P ? P[2 * H + j] * cp : 0.f)));
               const float g = apply(act[1], clip(x[3 * H + j] + q[3 * H + j]));
               const float cn = f * cp + i * g;
               const float o = apply(act[0], clip(x[H + j] + q[H + j] + (P ? P[H + j] * cn : 0.f)));
@@ -207,7 +216,9 @@ class RnnKernel final : public Kernel {
               hb[j] = (1.f - z) * hh + z * hb[j];
               break;
             }
-            case Cell::rnn: hb[j] = apply(act[0], clip(x[j] + q[j])); break;
+            case Cell::rnn:
+              hb[j] = apply(act[0], clip(x[j] + q[j]));
+              break;
           }
         }
         if (y) std::copy(hb, hb + H, y + y_off(t, d, b));
@@ -240,7 +251,8 @@ void prepack(const KernelInfo& info, RnnPlan& p) {
   const int64_t H = p.hidden, GH = p.gates * H;
   const bool split = p.cell == Cell::gru && !p.lbr;
   for (int64_t d = 0; d < p.dirs; ++d) {
-    if (const Tensor* w = info.in_const(1)) p.packed_w.push_back(pack_t(p, w->as<float>() + d * GH * p.input, p.input, GH));
+    if (const Tensor* w = info.in_const(1))
+      p.packed_w.push_back(pack_t(p, w->as<float>() + d * GH * p.input, p.input, GH));
     if (const Tensor* r = info.in_const(2)) {
       const float* rd = r->as<float>() + d * GH * H;
       p.packed_r.push_back(pack_t(p, rd, H, split ? 2 * H : GH));
@@ -270,12 +282,13 @@ std::unique_ptr<Kernel> make_recurrent(const KernelInfo& info) {
   const Shape r = info.in_shape(2);
   p.hidden = r.size() == 3 ? r[2] : 0;
   if (n.has_attr("hidden_size") && n.attr_i("hidden_size", 0) != p.hidden)
-    info.fail("hidden_size " + std::to_string(n.attr_i("hidden_size", 0)) + " differs from R's " + std::to_string(p.hidden));
+    info.fail("hidden_size " + std::to_string(n.attr_i("hidden_size", 0)) + " differs from R's " +
+              std::to_string(p.hidden));
   const int64_t GH = p.gates * p.hidden;
   const Shape state = p.layout1 ? Shape{p.batch, p.dirs, p.hidden} : Shape{p.dirs, p.batch, p.hidden};
   const char* roles[] = {"X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"};
-  const Shape want[] = {x, {p.dirs, GH, p.input}, {p.dirs, GH, p.hidden}, {p.dirs, 2 * GH}, {p.batch}, state, state,
-                        {p.dirs, 3 * p.hidden}};
+  const Shape want[] = {x,     {p.dirs, GH, p.input}, {p.dirs, GH, p.hidden}, {p.dirs, 2 * GH}, {p.batch}, state,
+                        state, {p.dirs, 3 * p.hidden}};
   for (int i = 1; i < (p.cell == Cell::lstm ? 8 : 6); ++i)
     if (info.has_input(i) && info.in_shape(i) != want[i])
       info.fail(std::string(roles[i]) + " '" + info.input(i).name + "' has shape " + shape_str(info.in_shape(i)) +
@@ -293,10 +306,12 @@ std::unique_ptr<Kernel> make_recurrent(const KernelInfo& info) {
     const Attribute& a = n.attrs.at("activations");
     names = a.strings;
     if (int64_t(names.size()) != per * p.dirs)
-      info.fail("activations has " + std::to_string(names.size()) + " entries, expected " + std::to_string(per * p.dirs));
+      info.fail("activations has " + std::to_string(names.size()) + " entries, expected " +
+                std::to_string(per * p.dirs));
   } else {
     for (int64_t d = 0; d < p.dirs; ++d) {
-      if (p.cell == Cell::rnn) names.push_back("Tanh");
+      if (p.cell == Cell::rnn)
+        names.push_back("Tanh");
       else {
         names.push_back("Sigmoid");
         names.push_back("Tanh");

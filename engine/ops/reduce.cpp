@@ -8,6 +8,8 @@
 // The accumulation is the kernel's; the final map is applied here:
 //   Mean = Sum / n,  L2 = sqrt(SumSquare),  LogSum = log(Sum)  (L1 is sum |x|, LogSumExp stable in the kernel).
 // Integer inputs (shape arithmetic: Sum/Prod/Max/Min over int64/int32) and float64 take a scalar loop.
+#include "kernels/reduce/reduce.h"
+
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -16,7 +18,6 @@
 #include "engine/ops/op_util.h"
 #include "engine/ops/ops.h"
 #include "graph/op_attrs.h"
-#include "kernels/reduce/reduce.h"
 
 namespace octet::ops {
 namespace {
@@ -64,8 +65,10 @@ Pattern plan_pattern(const Shape& s, const std::vector<int64_t>& axes) {
   int64_t stride = 1;
   for (size_t k = s.size(); k-- > 0;) {
     if (s[k] != 1) {
-      if (!g.empty() && g.back().red == bool(red[k])) g.back().size *= s[k];
-      else g.push_back({s[k], bool(red[k]), stride});
+      if (!g.empty() && g.back().red == bool(red[k]))
+        g.back().size *= s[k];
+      else
+        g.push_back({s[k], bool(red[k]), stride});
     }
     stride *= s[k];
   }
@@ -129,11 +132,13 @@ class ReduceKernel final : public Kernel {
       x = static_cast<const float*>(ctx.workspace);
     }
     if (p_.inner == 1) {
-      split_work(ctx, p_.outer, p_.len, [&](int64_t b, int64_t e) { t_.rows(spec_.op, x + b * p_.len, y + b, e - b, p_.len); });
+      split_work(ctx, p_.outer, p_.len,
+                 [&](int64_t b, int64_t e) { t_.rows(spec_.op, x + b * p_.len, y + b, e - b, p_.len); });
     } else if (p_.outer > 1) {
       const int64_t block = p_.len * p_.inner;
       split_work(ctx, p_.outer, block, [&](int64_t b, int64_t e) {
-        for (int64_t o = b; o < e; ++o) t_.strided(spec_.op, x + o * block, y + o * p_.inner, p_.len, p_.inner, p_.inner);
+        for (int64_t o = b; o < e; ++o)
+          t_.strided(spec_.op, x + o * block, y + o * p_.inner, p_.len, p_.inner, p_.inner);
       });
     } else {  // one [len][inner] block: split its columns (in 64-float units, so vectors stay whole)
       const int64_t units = (p_.inner + 63) / 64;
@@ -144,9 +149,7 @@ class ReduceKernel final : public Kernel {
     }
     finish(y, p_.outer * p_.inner);
   }
-  size_t workspace_bytes() const override {
-    return p_.permute ? size_t(p_.outer * p_.len) * dtype_size(dt_) : 0;
-  }
+  size_t workspace_bytes() const override { return p_.permute ? size_t(p_.outer * p_.len) * dtype_size(dt_) : 0; }
   std::string name() const override {
     const char* how = noop_ ? "copy" : p_.permute ? "permute+rows" : p_.inner == 1 ? "rows" : "strided";
     return "reduce/" + op_ + "/" + how + "/" + (dt_ == DType::f32 ? t_.isa : dtype_name(dt_));
@@ -155,14 +158,19 @@ class ReduceKernel final : public Kernel {
  private:
   void finish(float* y, int64_t n) const {
     switch (spec_.fin) {
-      case Final::none: break;
+      case Final::none:
+        break;
       case Final::mean: {
         const float inv = 1.f / float(p_.len);
         for (int64_t i = 0; i < n; ++i) y[i] *= inv;
         break;
       }
-      case Final::sqrt: for (int64_t i = 0; i < n; ++i) y[i] = std::sqrt(y[i]); break;
-      case Final::log: for (int64_t i = 0; i < n; ++i) y[i] = std::log(y[i]); break;
+      case Final::sqrt:
+        for (int64_t i = 0; i < n; ++i) y[i] = std::sqrt(y[i]);
+        break;
+      case Final::log:
+        for (int64_t i = 0; i < n; ++i) y[i] = std::log(y[i]);
+        break;
     }
   }
 
@@ -181,10 +189,10 @@ class ReduceKernel final : public Kernel {
     for (int64_t o = 0; o < p_.outer; ++o)
       for (int64_t i = 0; i < p_.inner; ++i) {
         const T* q = x + o * p_.len * p_.inner + i;
-        T acc = op == kr::Op::prod ? T(1)
+        T acc = op == kr::Op::prod                               ? T(1)
                 : op == kr::Op::max || op == kr::Op::log_sum_exp ? std::numeric_limits<T>::lowest()
-                : op == kr::Op::min ? std::numeric_limits<T>::max()
-                                    : T(0);
+                : op == kr::Op::min                              ? std::numeric_limits<T>::max()
+                                                                 : T(0);
         if constexpr (fp) {
           if (op == kr::Op::max || op == kr::Op::log_sum_exp) acc = -std::numeric_limits<T>::infinity();
           if (op == kr::Op::min) acc = std::numeric_limits<T>::infinity();
@@ -192,12 +200,25 @@ class ReduceKernel final : public Kernel {
         for (int64_t l = 0; l < p_.len; ++l) {
           const T v = q[l * p_.inner];
           switch (op) {
-            case kr::Op::prod: acc = T(acc * v); break;
-            case kr::Op::max: case kr::Op::log_sum_exp: acc = std::max(acc, v); break;
-            case kr::Op::min: acc = std::min(acc, v); break;
-            case kr::Op::sum_abs: acc = T(acc + (v < 0 ? -v : v)); break;
-            case kr::Op::sum_sq: acc = T(acc + v * v); break;
-            default: acc = T(acc + v); break;
+            case kr::Op::prod:
+              acc = T(acc * v);
+              break;
+            case kr::Op::max:
+            case kr::Op::log_sum_exp:
+              acc = std::max(acc, v);
+              break;
+            case kr::Op::min:
+              acc = std::min(acc, v);
+              break;
+            case kr::Op::sum_abs:
+              acc = T(acc + (v < 0 ? -v : v));
+              break;
+            case kr::Op::sum_sq:
+              acc = T(acc + v * v);
+              break;
+            default:
+              acc = T(acc + v);
+              break;
           }
         }
         if constexpr (fp) {
@@ -226,9 +247,10 @@ std::unique_ptr<Kernel> make_reduce(const KernelInfo& info) {
   const std::string& type = info.node().op_type;
   const ReduceSpec spec = spec_of(type);
   const DType dt = info.input(0).dtype;
-  const bool int_ok = spec.op == kr::Op::sum || spec.op == kr::Op::prod || spec.op == kr::Op::max ||
-                      spec.op == kr::Op::min;
-  if (dt != DType::f32 && dt != DType::f64 && !((dt == DType::i64 || dt == DType::i32) && int_ok && spec.fin != Final::log))
+  const bool int_ok =
+      spec.op == kr::Op::sum || spec.op == kr::Op::prod || spec.op == kr::Op::max || spec.op == kr::Op::min;
+  if (dt != DType::f32 && dt != DType::f64 &&
+      !((dt == DType::i64 || dt == DType::i32) && int_ok && spec.fin != Final::log))
     unsupported(info, "input '" + info.input(0).name + "' has type " + dtype_name(dt) + ", only float32, float64" +
                           (int_ok ? ", int64 and int32 are supported" : " are supported"));
   const Shape s = info.in_shape(0);

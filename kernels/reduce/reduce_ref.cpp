@@ -17,12 +17,25 @@ void reduce_ref(Op op, const float* x, float* y, int64_t outer, int64_t len, int
       for (int64_t l = 0; l < len; ++l) {
         const double v = p[l * inner];
         switch (op) {
-          case Op::sum: acc += v; break;
-          case Op::sum_abs: acc += std::abs(v); break;
-          case Op::sum_sq: acc += v * v; break;
-          case Op::max: case Op::log_sum_exp: acc = std::max(acc, v); break;
-          case Op::min: acc = std::min(acc, v); break;
-          case Op::prod: acc *= v; break;
+          case Op::sum:
+            acc += v;
+            break;
+          case Op::sum_abs:
+            acc += std::abs(v);
+            break;
+          case Op::sum_sq:
+            acc += v * v;
+            break;
+          case Op::max:
+          case Op::log_sum_exp:
+            acc = std::max(acc, v);
+            break;
+          case Op::min:
+            acc = std::min(acc, v);
+            break;
+          case Op::prod:
+            acc *= v;
+            break;
         }
       }
       if (op == Op::log_sum_exp && std::isfinite(acc)) {

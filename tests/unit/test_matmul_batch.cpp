@@ -48,42 +48,51 @@ std::vector<float> naive_matmul(const std::vector<float>& a, Shape sa, const std
 }  // namespace
 
 TEST_SUITE("gemm") {
-
-TEST_CASE("MatMul: N-D x N-D broadcasting, 1-D operands, constant and computed B, batch-parallel threads") {
-  const std::vector<std::pair<Shape, Shape>> cases = {
-      {{2, 3, 4, 5}, {5, 6}},        {{5}, {2, 5, 3}},         {{2, 1, 4, 5}, {3, 5, 6}},
-      {{4, 5}, {5}},                 {{5}, {5}},               {{1, 3, 4, 5}, {2, 1, 5, 6}},
-      {{2, 4, 8, 16}, {2, 4, 16, 8}}, {{3, 1, 7}, {3, 7, 2}},  {{6, 9, 3}, {1, 3, 4}},
-  };
-  for (const auto& [sa, sb] : cases) {
-    CAPTURE(shape_str(sa));
-    CAPTURE(shape_str(sb));
-    std::vector<float> a = random_floats(size_t(num_elements(sa)), -1, 1, 1), b = random_floats(size_t(num_elements(sb)), -1, 1, 2);
-    Shape so;
-    const std::vector<float> want = naive_matmul(a, sa, b, sb, &so);
-    for (bool const_b : {false, true})
-      for (int threads : {1, 2, 3}) {
-        OpTest t("MatMul", 13);
-        t.threads(threads).input(HostTensor::f32(sa, a));
-        if (const_b) t.constant(HostTensor::f32(sb, b));
-        else t.input(HostTensor::f32(sb, b));
-        t.output(DType::f32, so);
-        SerialChunks par(threads);
-        check_close(t.run_on(kernels::detected_isa(), &par).values<float>(), want, 1e-5f, 1e-5f,
-                    "threads " + std::to_string(threads) + (const_b ? " const B" : ""));
-      }
+  TEST_CASE("MatMul: N-D x N-D broadcasting, 1-D operands, constant and computed B, batch-parallel threads") {
+    const std::vector<std::pair<Shape, Shape>> cases = {
+        {{2, 3, 4, 5}, {5, 6}},
+        {{5}, {2, 5, 3}},
+        {{2, 1, 4, 5}, {3, 5, 6}},
+        {{4, 5}, {5}},
+        {{5}, {5}},
+        {{1, 3, 4, 5}, {2, 1, 5, 6}},
+        {{2, 4, 8, 16}, {2, 4, 16, 8}},
+        {{3, 1, 7}, {3, 7, 2}},
+        {{6, 9, 3}, {1, 3, 4}},
+    };
+    for (const auto& [sa, sb] : cases) {
+      CAPTURE(shape_str(sa));
+      CAPTURE(shape_str(sb));
+      std::vector<float> a = random_floats(size_t(num_elements(sa)), -1, 1, 1),
+                         b = random_floats(size_t(num_elements(sb)), -1, 1, 2);
+      Shape so;
+      const std::vector<float> want = naive_matmul(a, sa, b, sb, &so);
+      for (bool const_b : {false, true})
+        for (int threads : {1, 2, 3}) {
+          OpTest t("MatMul", 13);
+          t.threads(threads).input(HostTensor::f32(sa, a));
+          if (const_b)
+            t.constant(HostTensor::f32(sb, b));
+          else
+            t.input(HostTensor::f32(sb, b));
+          t.output(DType::f32, so);
+          SerialChunks par(threads);
+          check_close(t.run_on(kernels::detected_isa(), &par).values<float>(), want, 1e-5f, 1e-5f,
+                      "threads " + std::to_string(threads) + (const_b ? " const B" : ""));
+        }
+    }
   }
-}
 
-TEST_CASE("MatMul: mismatched inner dims and non-broadcasting batches are errors naming the node") {
-  OpTest t("MatMul", 13);
-  t.input(HostTensor::f32({2, 3, 4}, std::vector<float>(24))).input(HostTensor::f32({3, 4, 5}, std::vector<float>(60)));
-  t.output(DType::f32, {2, 3, 5});
-  CHECK_THROWS_WITH_AS(t.make(), doctest::Contains("node 'n0'"), Error);
-  OpTest k("MatMul", 13);
-  k.input(HostTensor::f32({3, 4}, std::vector<float>(12))).input(HostTensor::f32({5, 6}, std::vector<float>(30)));
-  k.output(DType::f32, {3, 6});
-  CHECK_THROWS_WITH_AS(k.make(), doctest::Contains("inner dimensions differ"), Error);
-}
+  TEST_CASE("MatMul: mismatched inner dims and non-broadcasting batches are errors naming the node") {
+    OpTest t("MatMul", 13);
+    t.input(HostTensor::f32({2, 3, 4}, std::vector<float>(24)))
+        .input(HostTensor::f32({3, 4, 5}, std::vector<float>(60)));
+    t.output(DType::f32, {2, 3, 5});
+    CHECK_THROWS_WITH_AS(t.make(), doctest::Contains("node 'n0'"), Error);
+    OpTest k("MatMul", 13);
+    k.input(HostTensor::f32({3, 4}, std::vector<float>(12))).input(HostTensor::f32({5, 6}, std::vector<float>(30)));
+    k.output(DType::f32, {3, 6});
+    CHECK_THROWS_WITH_AS(k.make(), doctest::Contains("inner dimensions differ"), Error);
+  }
 
 }  // TEST_SUITE
