@@ -89,6 +89,12 @@ def main():
     demo = ROOT / "models" / "fmnist_resnet.onnx"
     cases = [("tiny Relu 1x16", tiny, 1, a.calls), ("fmnist_resnet batch 1", demo, 1, a.calls),
              ("fmnist_resnet batch 64", demo, 64, max(10, a.calls // 20))]
+    # ResNet-50 (scripts/export_torchvision.py resnet50): ~40 ms a call, so few calls per round.
+    r50 = BUILD / "models" / "resnet50.onnx"
+    if r50.exists():
+        cases.append(("ResNet-50 batch 1", r50, 1, max(5, a.calls // 40)))
+    else:
+        print(f"(no {r50}: make it with scripts/export_torchvision.py resnet50 for the ResNet-50 row)")
     print("CPU: %s; octet %s; Python %s; %d rounds" % (cpu_name(), octet.__version__, platform.python_version(),
                                                        a.rounds))
     print("| model | C++ API per call (us, median) | Python per call (us, median) | overhead median (us) "

@@ -196,7 +196,11 @@ CASES = [
     dict(name="wide_resnet50_2", make=tv("wide_resnet50_2"), opset=13, sizes=RGB224),
     dict(name="densenet121", make=tv("densenet121"), opset=12, sizes=RGB224, bn=True),
     dict(name="googlenet", make=tv("googlenet"), opset=12, sizes=RGB224),
-    dict(name="inception_v3", make=tv("inception_v3"), opset=13, sizes=[(1, 3, 299, 299)], recalibrate_bn=True),
+    # init_weights=False: torchvision's default truncated normal (std 0.1, fan-in blind) lets the random logits
+    # reach 1e13, where float32 summation order alone moves single logits by more than rtol 1e-3; Kaiming
+    # uniform (PyTorch's default) keeps them O(1).
+    dict(name="inception_v3", make=lambda: torchvision.models.inception_v3(weights=None, init_weights=False),
+         opset=13, sizes=[(1, 3, 299, 299)]),
     dict(name="squeezenet1_1", make=tv("squeezenet1_1"), opset=11, sizes=RGB224),
     dict(name="mobilenet_v2", make=tv("mobilenet_v2"), opset=13, sizes=RGB224),
     dict(name="mobilenet_v3_large", make=tv("mobilenet_v3_large"), opset=14, sizes=RGB224),
@@ -244,19 +248,31 @@ def fingerprint(a):
     return f"sum={r(a.sum())} sq={r((a * a).sum())} argmax={int(a.argmax()) if a.size else -1}"
 
 
-def recalibrate_bn(model, shape, gen):
-    """Sets every BatchNorm's running statistics to those of its actual input on random data (cumulative over
-    two batches), as training would. For a family whose random init lets activations explode through the eval-mode
-    BatchNorms (Inception v3's logits reach 1e13 otherwise, where float32 summation order alone moves single
-    logits by more than rtol 1e-3)."""
+def randomize_zero_weights(model, gen):
+    """Gives a layer whose weights are all zero (ViT's classification head is zero-initialised) random ones, so the
+    model's output depends on everything before it; otherwise the reference is all zeros and checks nothing."""
     for m in model.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.reset_running_stats()
-            m.momentum = None
-    model.train()
+        w = getattr(m, "weight", None)
+        if isinstance(m, (nn.Linear, nn.Conv2d)) and w is not None and not bool(w.any()):
+            bound = 1.0 / math.sqrt(w[0].numel())
+            w.copy_(torch.rand(w.shape, generator=gen) * 2 * bound - bound)
+
+
+def scale_head(model, shape, gen):
+    """Scales the last Linear (else Conv2d) layer so the first output's largest value is 4 when it exceeds 10 on a
+    random input. Random deep nets can end in logits of 100+ (Wide ResNet-50: 199), where the float32 rounding of
+    the last sums alone is close to atol 1e-4; trained ones end in O(1) logits, and so do these then."""
     with torch.no_grad():
-        for _ in range(2):
-            model(torch.randn((4,) + tuple(shape[1:]), generator=gen))
+        y = model(torch.randn(shape, generator=gen))
+        y = y[0] if isinstance(y, (tuple, list)) else y
+        peak = float(y.abs().max())
+        if peak <= 10:
+            return
+        last = [m for m in model.modules() if isinstance(m, nn.Linear)] or \
+               [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+        last[-1].weight.mul_(4 / peak)
+        if last[-1].bias is not None:
+            last[-1].bias.mul_(4 / peak)
 
 
 def export(case, out_dir, seed=0):
@@ -264,9 +280,9 @@ def export(case, out_dir, seed=0):
     model = case["make"]()
     with torch.no_grad():
         randomize_bn(model, torch.Generator().manual_seed(seed + 1))
-    if case.get("recalibrate_bn"):
-        recalibrate_bn(model, case["sizes"][0], torch.Generator().manual_seed(seed + 2))
+        randomize_zero_weights(model, torch.Generator().manual_seed(seed + 2))
     model.eval()
+    scale_head(model, case["sizes"][0], torch.Generator().manual_seed(seed + 3))
     outs = case.get("outputs", ["output"])
     dyn = {0: "N", **case.get("dyn", {})}
     axes = {"input": dyn}
@@ -357,9 +373,13 @@ def make_case(case, root, ref=True, force=False):
             if np.issubdtype(w.dtype, np.floating):
                 err = float(np.abs(got - w).max() / max(1e-6, float(np.abs(w).max())))
                 worst = max(worst, err)
-                if err > 1e-3:
-                    sys.exit(f"{case['name']}: ORT and PyTorch disagree on output {i} (max error {err:.2e} "
-                             "of the output's range): the reference is not trustworthy")
+                # The zoo test allows |octet - ORT| <= 1e-4 + 1e-3 |ORT| per element: the two references must
+                # agree twice as closely, or the model is too ill-conditioned for the tolerance to mean anything.
+                slack = float((np.abs(got - w) - 0.5 * (1e-4 + 1e-3 * np.abs(w))).max())
+                if slack > 0 or float(np.abs(w).max()) == 0:
+                    sys.exit(f"{case['name']}: ORT and PyTorch disagree on output {i} by {err:.2e} of its range "
+                             f"(max {float(np.abs(w).max()):.3g}), more than half the test tolerance, or it "
+                             "is all zeros: the reference is not trustworthy")
             else:
                 agree = float((got == w).mean())
                 if agree < 0.99:
