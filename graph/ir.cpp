@@ -76,6 +76,12 @@ int Graph::add_node(Node n) {
   return id;
 }
 
+std::string Graph::unique_value_name(const std::string& base) const {
+  if (find_value(base) < 0) return base;
+  for (int i = 2;; ++i)
+    if (std::string s = base + "_" + std::to_string(i); find_value(s) < 0) return s;
+}
+
 int Graph::find_value(const std::string& name) const {
   auto it = by_name_.find(name);
   return it == by_name_.end() ? -1 : it->second;

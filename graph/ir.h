@@ -100,6 +100,8 @@ class Graph {
   int add_node(Node n);                    // sets producer of its outputs
   /// Value id by name, or -1.
   int find_value(const std::string& name) const;
+  /// `base`, or `base_2`, `base_3`, ...: a value name not yet in the graph.
+  std::string unique_value_name(const std::string& base) const;
   /// "model.onnx: node 'conv1' (Conv)" - the prefix of every message about a node.
   std::string where(int node) const;
   /// Throws Error("<where(node)>: <msg>").

@@ -179,4 +179,10 @@ std::vector<int64_t> reduce_axes(const Graph& g, int id, int64_t rank, bool* noo
   return axes;
 }
 
+bool dropout_ratio_is_zero(const Graph& g, const Node& n) {
+  if (n.inputs.size() < 2 || n.inputs[1] < 0) return false;
+  const Tensor* r = g.values[size_t(n.inputs[1])].constant.get();
+  return r && !r->empty() && r->numel() == 1 && r->dtype() == DType::f32 && *r->as<float>() == 0.f;
+}
+
 }  // namespace octet

@@ -26,6 +26,11 @@ struct WindowGeometry {
 /// `w` is the weight shape (kernel_shape defaults to it). Throws Error via g.fail on inconsistent attributes.
 WindowGeometry window_geometry(const Graph& g, int id, const Shape& x, const Shape* w = nullptr);
 
+/// Dropout's ratio (input 1, opset 12+) is a constant 0: training mode then keeps every element and scales by
+/// 1 / (1 - 0), so the node is the identity whatever training_mode says (torchvision's Swin exports
+/// F.dropout(p=0.0) in training mode).
+bool dropout_ratio_is_zero(const Graph& g, const Node& n);
+
 /// Normalises a possibly negative axis for a tensor of `rank`; throws Error via g.fail when out of range.
 int64_t normalize_axis(const Graph& g, int id, int64_t axis, int64_t rank);
 

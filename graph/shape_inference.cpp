@@ -207,11 +207,8 @@ void infer_dropout(Ctx& c) {
     if (!t) c.unsupported("training_mode input '" + c.in(2).name + "' is not a constant (training is not supported)");
     if (t->numel() != 1 || t->dtype() != DType::boolean)
       c.fail(c.in_name(2) + " must be a boolean scalar");
-    // Training mode drops each element with probability `ratio` and scales the rest by 1 / (1 - ratio): with a
-    // constant ratio of 0 that is the identity (torchvision's Swin calls F.dropout(p=0.0) in training mode).
-    const Tensor* r = c.constant(1);
-    const bool zero_ratio = r && r->numel() == 1 && r->dtype() == DType::f32 && *r->as<float>() == 0.f;
-    if (*t->as<uint8_t>() != 0 && !zero_ratio)
+    // Training mode drops each element with probability `ratio`: with a constant ratio of 0 it is the identity.
+    if (*t->as<uint8_t>() != 0 && !dropout_ratio_is_zero(c.g, c.node))
       c.unsupported("training_mode = true with a ratio other than a constant 0 (random dropping) is not supported "
                     "(inference only)");
   }

@@ -35,11 +35,7 @@ class Upgrader {
     throw Unsupported(g_.where(id) + ": cannot upgrade to opset " + std::to_string(to_) + ": " + msg);
   }
 
-  std::string fresh_name(const std::string& base) const {
-    if (g_.find_value(base) < 0) return base;
-    for (int i = 2;; ++i)
-      if (std::string s = base + "_" + std::to_string(i); g_.find_value(s) < 0) return s;
-  }
+  std::string fresh_name(const std::string& base) const { return g_.unique_value_name(base); }
 
   int ints_constant(const std::string& base, const std::vector<int64_t>& v) {
     auto t = std::make_shared<Tensor>(DType::i64, Shape{int64_t(v.size())});

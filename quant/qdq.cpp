@@ -21,11 +21,7 @@ bool all_inputs_constant(const Graph& g, const Node& n) {
   return true;
 }
 
-std::string unique_name(const Graph& g, const std::string& base) {
-  if (g.find_value(base) < 0) return base;
-  for (int i = 2;; ++i)
-    if (std::string s = base + "_" + std::to_string(i); g.find_value(s) < 0) return s;
-}
+std::string unique_name(const Graph& g, const std::string& base) { return g.unique_value_name(base); }
 
 const Tensor* f32_constant(const Graph& g, int v) {
   if (v < 0 || !g.values[v].constant || g.values[v].constant->dtype() != DType::f32) return nullptr;

@@ -532,9 +532,7 @@ std::unique_ptr<Kernel> make_dropout(const KernelInfo& info) {
   // Opset 12+: training_mode is input 2; a constant true asks for random dropping, which inference does not do.
   // With a constant ratio of 0, training mode keeps every element and scales by 1 / (1 - 0): the identity.
   int training_input = -1;
-  const Tensor* r = info.has_input(1) ? info.in_const(1) : nullptr;
-  const bool zero_ratio = r && r->numel() == 1 && r->dtype() == DType::f32 && *r->as<float>() == 0.f;
-  if (info.has_input(2) && !zero_ratio) {
+  if (info.has_input(2) && !dropout_ratio_is_zero(info.graph, info.node())) {
     if (info.input(2).dtype != DType::boolean) info.fail("training_mode must be a bool scalar");
     if (const Tensor* t = info.in_const(2)) {
       if (*t->as<bool>()) unsupported(info, "training_mode=true is not supported (inference only)");

@@ -18,19 +18,6 @@ namespace {
 
 namespace kg = kernels::gemm;
 
-// Element strides of a tensor of shape `s` (contiguous) read as if broadcast to `target` (right-aligned, numpy):
-// one stride per target dim, 0 where s has no such dim or has size 1.
-std::vector<int64_t> broadcast_strides(const Shape& s, const Shape& target) {
-  std::vector<int64_t> st(target.size(), 0);
-  int64_t stride = 1;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const size_t d = s.size() - 1 - i, t = target.size() - 1 - i;
-    st[t] = s[d] == 1 ? 0 : stride;
-    stride *= s[d];
-  }
-  return st;
-}
-
 bool broadcasts_to(const Shape& s, const Shape& target) {
   if (s.size() > target.size()) return false;
   for (size_t i = 0; i < s.size(); ++i) {

@@ -26,18 +26,6 @@ int64_t prod(const Shape& s, size_t b, size_t e) {
   return p;
 }
 
-/// Element strides of `s` read as if broadcast (right-aligned) to `target`: 0 along missing or size-1 dims.
-std::vector<int64_t> bcast_strides(const Shape& s, const Shape& target) {
-  std::vector<int64_t> st(target.size(), 0);
-  int64_t stride = 1;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const size_t d = s.size() - 1 - i, t = target.size() - 1 - i;
-    st[t] = s[d] == 1 ? 0 : stride;
-    stride *= s[d];
-  }
-  return st;
-}
-
 /// Expands src (shape s, broadcastable to `target`) into a dense target-shaped array.
 void expand_to(const float* src, const std::vector<int64_t>& st, const Shape& target, float* dst) {
   const int64_t n = num_elements(target);
@@ -125,7 +113,7 @@ std::unique_ptr<Kernel> make_layer_norm(const KernelInfo& info) {
                 ", which does not broadcast to the normalised shape " + shape_str(norm));
     p.input = i;
     p.dense = num_elements(ps) == num_elements(norm);
-    if (!p.dense) p.st = bcast_strides(ps, norm);
+    if (!p.dense) p.st = broadcast_strides(ps, norm);
     return p;
   };
   if (!info.has_input(1)) info.fail("Scale (input 1) is required");

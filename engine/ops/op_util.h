@@ -7,6 +7,7 @@
 #include <cstring>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/kernel.h"
 
@@ -59,6 +60,19 @@ inline void split_elements(const ExecContext& ctx, int64_t n, const std::functio
   }
   kernels::parallel_for(ctx.parallel, (n + B - 1) / B,
                         [&](int64_t b, int64_t e) { fn(b * B, std::min(n, e * B)); });
+}
+
+/// Element strides of a contiguous tensor of shape `s` read as if broadcast (numpy, right-aligned) to `target`:
+/// one stride per target dim, 0 where `s` has no such dim or has size 1.
+inline std::vector<int64_t> broadcast_strides(const Shape& s, const Shape& target) {
+  std::vector<int64_t> st(target.size(), 0);
+  int64_t stride = 1;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const size_t d = s.size() - 1 - i, t = target.size() - 1 - i;
+    st[t] = s[d] == 1 ? 0 : stride;
+    stride *= s[d];
+  }
+  return st;
 }
 
 /// Copies src to dst unless the planner already made them the same buffer (in-place).

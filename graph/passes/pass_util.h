@@ -32,14 +32,8 @@ inline bool is_used(const Graph& g, const std::vector<std::vector<int>>& cons, i
   return v >= 0 && (!cons[v].empty() || g.is_output(v));
 }
 
-/// `base`, or `base_2`, `base_3`, ... : a value name not yet in the graph.
-inline std::string unique_value_name(const Graph& g, const std::string& base) {
-  if (g.find_value(base) < 0) return base;
-  for (int i = 2;; ++i) {
-    std::string s = base + "_" + std::to_string(i);
-    if (g.find_value(s) < 0) return s;
-  }
-}
+/// `base`, or `base_2`, `base_3`, ... : a value name not yet in the graph (Graph::unique_value_name).
+inline std::string unique_value_name(const Graph& g, const std::string& base) { return g.unique_value_name(base); }
 
 /// The fused node's record of what it absorbed, for `octet inspect`.
 inline void add_part(Node& fused, const Node& absorbed) {

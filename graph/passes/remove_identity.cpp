@@ -1,6 +1,7 @@
 // remove_identity: Identity and inference-time Dropout are copies, y = x; readers of y read x instead.
 #include <algorithm>
 
+#include "graph/op_attrs.h"
 #include "graph/passes.h"
 #include "graph/passes/pass_util.h"
 
@@ -16,11 +17,8 @@ using namespace passes;
 bool is_inference_dropout(const Graph& g, const Node& n, const std::vector<std::vector<int>>& cons) {
   if (!is_op(n, "Dropout")) return false;
   // Training mode with a constant ratio of 0 keeps every element, scaled by 1 / (1 - 0): also y = x.
-  const int ratio = input_or_none(n, 1);
-  const Tensor* r = ratio >= 0 ? g.values[ratio].constant.get() : nullptr;
-  const bool zero_ratio = r && r->numel() == 1 && r->dtype() == DType::f32 && *r->as<float>() == 0.f;
   int mode = input_or_none(n, 2);
-  if (mode >= 0 && !zero_ratio) {
+  if (mode >= 0 && !dropout_ratio_is_zero(g, n)) {
     const Tensor* t = g.values[mode].constant.get();
     if (!t || t->numel() != 1 || t->dtype() != DType::boolean || *t->as<uint8_t>() != 0) return false;
   }
